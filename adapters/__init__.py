@@ -1,0 +1,1 @@
+"""The built-in vendor adapters, one package per vendor (installed as ``taskhub.adapters``)."""

@@ -1,0 +1,59 @@
+"""taskhub: one Task / Status / Asset model and one state machine over media-AI task APIs."""
+
+from taskhub.errors import (
+    AuthError,
+    ConfigError,
+    Conflict,
+    InvalidRequest,
+    InvalidTransition,
+    MalformedResponse,
+    OutcomeUnknown,
+    RateLimited,
+    TaskhubError,
+    TaskNotFound,
+    UnknownStatus,
+    UnknownStatusWarning,
+    UnsupportedOperation,
+    VendorUnavailable,
+    WaitTimeout,
+)
+from taskhub.hub import TaskHub, connect
+from taskhub.model import Asset, Status, Task, parse_time
+from taskhub.normalize import normalize
+from taskhub.registry import register_adapter
+from taskhub.states import ACTIVE, SUCCESSFUL, TERMINAL, State, Tracker, Transition
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ACTIVE",
+    "SUCCESSFUL",
+    "TERMINAL",
+    "Asset",
+    "AuthError",
+    "ConfigError",
+    "Conflict",
+    "InvalidRequest",
+    "InvalidTransition",
+    "MalformedResponse",
+    "OutcomeUnknown",
+    "RateLimited",
+    "State",
+    "Status",
+    "Task",
+    "TaskHub",
+    "TaskNotFound",
+    "TaskhubError",
+    "Tracker",
+    "Transition",
+    "UnknownStatus",
+    "UnknownStatusWarning",
+    "UnsupportedOperation",
+    "VendorUnavailable",
+    "WaitTimeout",
+    "__version__",
+    "connect",
+    "normalize",
+    "parse_time",
+    "register_adapter",
+]

@@ -1,0 +1,174 @@
+"""The base every vendor adapter extends: its options, its operations, its capabilities.
+
+An adapter implements the operations its vendor has and leaves the others to this base, which
+raises :class:`UnsupportedOperation` naming the nearest real alternative. ``capabilities`` is
+derived from what a subclass overrides, so it can never claim an operation that is not there.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, ClassVar
+
+import attrs
+import requests
+
+from taskhub.errors import InvalidRequest, MalformedResponse, UnsupportedOperation
+from taskhub.http import Transport
+from taskhub.model import Task
+from taskhub.normalize import StatusTable
+from taskhub.states import State
+
+#: The operations a TaskHub forwards to its adapter.
+OPERATIONS = ("submit", "get", "list", "cancel", "retry", "report")
+
+
+def secret(**kwargs: Any) -> Any:
+    """An options field that holds a credential: masked in repr, scrubbed from every log."""
+    metadata = {**kwargs.pop("metadata", {}), "secret": True}
+    return attrs.field(repr=lambda v: "***" if v else repr(v), metadata=metadata, **kwargs)
+
+
+def _positive(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if value <= 0:
+        raise ValueError(f"{attribute.name} must be greater than 0")
+
+
+def _not_negative(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
+    if value < 0:
+        raise ValueError(f"{attribute.name} must not be negative")
+
+
+@attrs.frozen(kw_only=True)
+class Options:
+    """Options every adapter takes. Vendors subclass this (kw_only) and add their own."""
+
+    #: Seconds to wait for the server's answer.
+    timeout: float = attrs.field(default=30.0, validator=_positive)
+    #: Seconds to wait for a connection.
+    connect_timeout: float = attrs.field(default=5.0, validator=_positive)
+    #: How many times a failed request may be retried (where retrying is safe).
+    max_retries: int = attrs.field(default=4, validator=_not_negative)
+    #: The longest time, in seconds, retries of one request may take.
+    max_retry_time: float = attrs.field(default=60.0, validator=_positive)
+    #: Verify TLS certificates. Turning this off warns once per hub.
+    verify: bool = True
+
+    def secrets(self) -> list[str]:
+        """The values of every secret field, for redaction."""
+        return [
+            value
+            for a in attrs.fields(type(self))
+            if a.metadata.get("secret")
+            and isinstance(value := getattr(self, a.name), str)
+            and value
+        ]
+
+
+class Adapter:
+    """One vendor's client. Subclasses set the class attributes and override what they have."""
+
+    #: The vendor name, as registered.
+    vendor: ClassVar[str]
+    #: The attrs class of this vendor's options.
+    options_class: ClassVar[type[Options]]
+    #: The vendor's status table.
+    statuses: ClassVar[StatusTable]
+    #: ``"module:Class"`` of the vendor's simulator, for ``taskhub.testing.simulate``.
+    simulator: ClassVar[str | None] = None
+    #: For each operation the vendor lacks, the nearest real alternative, said to the user.
+    alternatives: ClassVar[Mapping[str, str]] = {}
+
+    def __init__(
+        self,
+        options: Options,
+        *,
+        backend: str | None = None,
+        session: requests.Session | None = None,
+    ) -> None:
+        if not isinstance(options, type(self).options_class):
+            raise TypeError(f"{self.vendor} needs {type(self).options_class.__name__}")
+        self.options = options
+        self.backend = backend or self.vendor
+        self.transport = self.make_transport(session)
+
+    def make_transport(self, session: requests.Session | None) -> Transport:
+        """Build the Transport; vendors override to add auth and their error parser."""
+        return Transport(vendor=self.vendor, base_url="", options=self.options, session=session)
+
+    @classmethod
+    def capabilities(cls) -> frozenset[str]:
+        """The operations this adapter really implements."""
+        return frozenset(op for op in OPERATIONS if getattr(cls, op) is not getattr(Adapter, op))
+
+    def unsupported(self, operation: str) -> UnsupportedOperation:
+        """The error for an operation this vendor does not have."""
+        return UnsupportedOperation(self.vendor, operation, self.alternatives.get(operation))
+
+    # -- operations: the base raises; adapters override what their vendor has -----------------
+
+    def submit(self, **spec: Any) -> Task:
+        """Create the vendor's unit of work from a vendor-specific spec."""
+        raise self.unsupported("submit")
+
+    def get(self, task_id: str) -> Task:
+        """Fetch one task (job, execution ...) by id."""
+        raise self.unsupported("get")
+
+    def list(
+        self,
+        *,
+        state: State | Iterable[State] | None = None,
+        limit: int | None = None,
+        **filters: Any,
+    ) -> Iterator[Task]:
+        """Stream tasks, newest first where the vendor orders them, following its paging."""
+        raise self.unsupported("list")
+
+    def cancel(self, task_id: str, *, reason: str | None = None) -> Task:
+        """Ask the vendor to stop a task."""
+        raise self.unsupported("cancel")
+
+    def retry(self, task_id: str) -> Task:
+        """Ask the vendor to run a finished (failed) task again."""
+        raise self.unsupported("retry")
+
+    def report(self, task_id: str, state: State, **fields: Any) -> Task:
+        """As the worker running ``task_id``, tell the vendor its new state."""
+        raise self.unsupported("report")
+
+    def parse(self, payload: Any) -> Task:
+        """Turn the vendor's JSON for one task into a Task, with no request."""
+        raise NotImplementedError
+
+    def parse_many(self, payloads: builtins.list[Any]) -> builtins.list[Task]:
+        """Parse a list of vendor task objects."""
+        if not isinstance(payloads, builtins.list):
+            raise MalformedResponse("expected a list of tasks", vendor=self.vendor)
+        return [self.parse(p) for p in payloads]
+
+    # -- helpers for subclasses -----------------------------------------------------------------
+
+    def require_id(self, value: object, what: str = "task_id") -> str:
+        """Check an id argument before any request is built."""
+        if not isinstance(value, str):
+            raise InvalidRequest(
+                f"{what} must be a string, not {type(value).__name__}",
+                field=what,
+                vendor=self.vendor,
+            )
+        if not value.strip():
+            raise InvalidRequest(f"{what} must not be empty", field=what, vendor=self.vendor)
+        if any(ord(c) < 32 for c in value):
+            raise InvalidRequest(
+                f"{what} contains control characters", field=what, vendor=self.vendor
+            )
+        return value
+
+    def close(self) -> None:
+        """Release the HTTP connections."""
+        self.transport.close()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} backend={self.backend!r}>"

@@ -1,0 +1,240 @@
+"""Loading and validating configuration: TOML or a mapping, ``${ENV}`` interpolation.
+
+    default = "media"
+    [backends.media]
+    vendor = "livepeer"
+    api_key = "${LIVEPEER_API_KEY}"
+    timeout = 20
+
+Each backend's options are structured into its adapter's attrs options class by the one
+cattrs converter, so every mistake is reported with its path
+(``backends.media.timeout: expected a number``) before anything is sent.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import os
+import re
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
+
+from taskhub import registry
+from taskhub.adapter import Options
+from taskhub.errors import ConfigError
+from taskhub.model import converter
+
+ENV_CONFIG = "TASKHUB_CONFIG"
+ENV_BACKEND = "TASKHUB_BACKEND"
+DEFAULT_FILE = "taskhub.toml"
+_TOP_LEVEL = ("default", "backends")
+_VAR = re.compile(r"\$(\$)|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+@attrs.frozen
+class Backend:
+    """One configured backend: a name, its vendor, and that vendor's validated options."""
+
+    name: str
+    vendor: str
+    options: Options
+
+
+@attrs.frozen
+class Config:
+    """A whole configuration: the backends and which one is the default."""
+
+    backends: dict[str, Backend] = attrs.field(factory=dict)
+    default: str | None = None
+    source: str | None = None
+
+    def default_name(self, environ: Mapping[str, str] | None = None) -> str:
+        """The backend to use when none is named: TASKHUB_BACKEND, ``default``, or the only one."""
+        env = os.environ if environ is None else environ
+        name = env.get(ENV_BACKEND) or self.default
+        if name:
+            return name
+        if len(self.backends) == 1:
+            return next(iter(self.backends))
+        where = self.source or "the configuration"
+        if not self.backends:
+            raise ConfigError(
+                f"no backend is configured ({where}); create {DEFAULT_FILE}, set {ENV_CONFIG}, "
+                "or name a vendor: taskhub.connect('livepeer', api_key=...)"
+            )
+        raise ConfigError(
+            f"{where} has several backends ({', '.join(self.backends)}) and no default; "
+            f'set default = "..." or {ENV_BACKEND}'
+        )
+
+
+def load(
+    source: str | os.PathLike[str] | Mapping[str, Any] | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+) -> Config:
+    """Load configuration from a TOML file, a mapping, or (None) TASKHUB_CONFIG / ./taskhub.toml.
+
+    With no source and no file, the result is an empty Config: connecting to a vendor by name
+    with options needs no file at all.
+    """
+    env = os.environ if environ is None else environ
+    if source is None:
+        configured = env.get(ENV_CONFIG)
+        if configured:
+            source = configured
+        elif Path(DEFAULT_FILE).is_file():
+            source = DEFAULT_FILE
+        else:
+            return Config()
+    if isinstance(source, Mapping):
+        return parse(source, environ=env, source="<mapping>")
+    path = Path(source)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"configuration file {str(path)!r} does not exist") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read configuration file {str(path)!r}: {exc.strerror}") from exc
+    return parse(_toml(text, str(path)), environ=env, source=str(path))
+
+
+def _toml(text: str, where: str) -> dict[str, Any]:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on 3.10 only
+        try:
+            tomllib = importlib.import_module("tomli")
+        except ImportError:
+            raise ConfigError(
+                "reading TOML on Python 3.10 needs tomli: pip install tomli "
+                "(or pass the configuration as a mapping)"
+            ) from None
+    try:
+        data: dict[str, Any] = tomllib.loads(text)
+        return data
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{where}: not valid TOML: {exc}") from exc
+
+
+def parse(
+    data: Mapping[str, Any],
+    *,
+    environ: Mapping[str, str] | None = None,
+    source: str | None = None,
+) -> Config:
+    """Validate a configuration mapping (already read from TOML or built in code)."""
+    env = os.environ if environ is None else environ
+    if not isinstance(data, Mapping):
+        raise ConfigError("the configuration must be a table / mapping")
+    for key in data:
+        if key not in _TOP_LEVEL:
+            raise ConfigError(_unknown_key(key, _TOP_LEVEL, "setting"), path=str(key))
+    default = data.get("default")
+    if default is not None and not isinstance(default, str):
+        raise ConfigError("expected a backend name (a string)", path="default")
+    tables = data.get("backends", {})
+    if not isinstance(tables, Mapping):
+        raise ConfigError("expected a table of backends", path="backends")
+    backends = {name: backend(name, table, environ=env) for name, table in tables.items()}
+    if default is not None and default not in backends:
+        raise ConfigError(_unknown_key(default, list(backends), "backend"), path="default")
+    return Config(backends, default, source)
+
+
+def backend(name: str, table: Any, *, environ: Mapping[str, str] | None = None) -> Backend:
+    """Validate one ``[backends.NAME]`` table into a Backend."""
+    env = os.environ if environ is None else environ
+    path = f"backends.{name}"
+    if not isinstance(table, Mapping):
+        raise ConfigError('expected a table with at least vendor = "..."', path=path)
+    table = interpolate(table, env, path)
+    vendor = table.get("vendor")
+    if not isinstance(vendor, str) or not vendor:
+        raise ConfigError('vendor is missing (e.g. vendor = "livepeer")', path=f"{path}.vendor")
+    if vendor not in registry.names():
+        raise ConfigError(registry.unknown_vendor_message(vendor), path=f"{path}.vendor")
+    values = {k: v for k, v in table.items() if k != "vendor"}
+    return Backend(name, vendor, options_for(vendor, values, path=path))
+
+
+def options_for(vendor: str, values: Mapping[str, Any], *, path: str) -> Options:
+    """Structure ``values`` into the vendor's options class, or raise with exact key paths."""
+    cls = registry.load(vendor).options_class
+    try:
+        return converter.structure(dict(values), cls)
+    except (ClassValidationError, ForbiddenExtraKeysError) as exc:
+        problems = _describe(exc, path, cls)
+    except (ValueError, TypeError) as exc:  # attrs validators run after structuring
+        problems = [f"{path}: {exc}"]
+    raise ConfigError("; ".join(problems))
+
+
+def _describe(exc: BaseException, path: str, cls: type | None) -> list[str]:
+    if isinstance(exc, ForbiddenExtraKeysError):
+        known = [a.name for a in attrs.fields(exc.cl)] if attrs.has(exc.cl) else []
+        return [f"{path}: {_unknown_key(k, known, 'option')}" for k in sorted(exc.extra_fields)]
+    if isinstance(exc, ClassValidationError):
+        out: list[str] = []
+        with_notes, without = exc.group_exceptions()
+        for sub, note in with_notes:
+            name = getattr(note, "name", None)
+            out += _describe(sub, f"{path}.{name}" if name else path, None)
+        for sub in without:
+            out += _describe(sub, path, cls)
+        return out
+    if isinstance(exc, IterableValidationError):
+        found: list[str] = []
+        indexed, plain = exc.group_exceptions()
+        for sub, inote in indexed:
+            found += _describe(sub, f"{path}[{getattr(inote, 'index', '?')}]", None)
+        for sub in plain:
+            found += _describe(sub, path, None)
+        return found
+    if isinstance(exc, KeyError):
+        return [f"{path}: required option is missing"]
+    message = str(exc) or type(exc).__name__
+    return [f"{path}: {message}"]
+
+
+def _unknown_key(key: object, known: Any, what: str) -> str:
+    choices = [str(k) for k in known]
+    text = f"unknown {what} {str(key)!r}"
+    close = difflib.get_close_matches(str(key), choices, n=1)
+    if close:
+        text += f"; did you mean {close[0]!r}?"
+    elif choices:
+        text += f" (expected one of: {', '.join(choices)})"
+    return text
+
+
+def interpolate(value: Any, environ: Mapping[str, str], path: str) -> Any:
+    """Replace ``${NAME}`` and ``${NAME:-fallback}`` in every string; ``$$`` is a literal ``$``."""
+    if isinstance(value, str):
+
+        def substitute(match: re.Match[str]) -> str:
+            if match.group(1):
+                return "$"
+            name, fallback = match.group(2), match.group(3)
+            found = environ.get(name)
+            if found:
+                return found
+            if fallback is not None:
+                return fallback
+            raise ConfigError(f"environment variable {name} is not set", path=path)
+
+        return _VAR.sub(substitute, value)
+    if isinstance(value, Mapping):
+        return {k: interpolate(v, environ, f"{path}.{k}") for k, v in value.items()}
+    if isinstance(value, list):
+        return [interpolate(v, environ, f"{path}[{i}]") for i, v in enumerate(value)]
+    return value
+
+
+__all__ = ["Backend", "Config", "backend", "interpolate", "load", "options_for", "parse"]

@@ -1,0 +1,154 @@
+"""One exception tree for everything taskhub raises.
+
+Every error carries where it happened (vendor, operation), what the vendor said (HTTP status,
+vendor error code, request id) and never a secret: the message is scrubbed on the way in, so a
+vendor that echoes a token back in its error text cannot leak it through ``str(error)``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from taskhub import redact
+
+if TYPE_CHECKING:
+    from taskhub.model import Task
+
+
+class TaskhubError(Exception):
+    """Root of every exception taskhub raises on purpose."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        vendor: str | None = None,
+        operation: str | None = None,
+        http_status: int | None = None,
+        code: str | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        self.message = redact.text(message)
+        self.vendor = vendor
+        self.operation = operation
+        self.http_status = http_status
+        self.code = code
+        self.request_id = request_id
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        where = " ".join(p for p in (self.vendor, self.operation) if p)
+        details = []
+        if self.http_status is not None:
+            details.append(f"HTTP {self.http_status}")
+        if self.code:
+            details.append(f"code {self.code}")
+        if self.request_id:
+            details.append(f"request id {self.request_id}")
+        text = f"{where}: {self.message}" if where else self.message
+        return f"{text} ({', '.join(details)})" if details else text
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self)!r})"
+
+
+class ConfigError(TaskhubError):
+    """Configuration is missing, malformed, or names something that does not exist."""
+
+    def __init__(self, message: str, *, path: str | None = None, **kw: Any) -> None:
+        self.path = path
+        super().__init__(f"{path}: {message}" if path else message, **kw)
+
+
+class UnsupportedOperation(TaskhubError):
+    """The vendor has no such operation; ``alternative`` names the nearest real one."""
+
+    def __init__(self, vendor: str, operation: str, alternative: str | None = None) -> None:
+        self.alternative = alternative
+        text = f"{vendor} does not support {operation}"
+        if alternative:
+            text += f"; {alternative}"
+        super().__init__(text, vendor=vendor, operation=operation)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class InvalidTransition(TaskhubError):
+    """A commanded state change (``report``) is not legal from the task's last known state."""
+
+
+class InvalidRequest(TaskhubError):
+    """Bad input: caught before sending, or refused by the vendor with 400/413/422."""
+
+    def __init__(self, message: str, *, field: str | None = None, **kw: Any) -> None:
+        self.field = field
+        super().__init__(message, **kw)
+
+
+class AuthError(TaskhubError):
+    """The vendor refused the credentials (401) or the rights they carry (403)."""
+
+
+class TaskNotFound(TaskhubError):
+    """No task with that id (404). Never reported as a status."""
+
+    def __init__(self, message: str, *, task_id: str | None = None, **kw: Any) -> None:
+        self.task_id = task_id
+        super().__init__(message, **kw)
+
+
+class Conflict(TaskhubError):
+    """The request conflicts with the task's current state (409, 412, or a vendor code)."""
+
+
+class RateLimited(TaskhubError):
+    """Too many requests (429), still refused after the allowed retries."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kw: Any) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, **kw)
+
+
+class VendorUnavailable(TaskhubError):
+    """5xx answers or connection trouble that outlasted the retries."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kw: Any) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, **kw)
+
+
+class OutcomeUnknown(VendorUnavailable):
+    """A creating request was sent but no answer came back: it may or may not have taken effect.
+
+    ``lookup`` holds what is needed to find the result (for example a correlation id or the
+    submitted spec), so the caller can check before submitting again instead of duplicating.
+    """
+
+    def __init__(self, message: str, *, lookup: dict[str, Any] | None = None, **kw: Any) -> None:
+        self.lookup = dict(lookup or {})
+        super().__init__(message, **kw)
+
+
+class MalformedResponse(TaskhubError):
+    """The vendor answered with something that is not the documented shape."""
+
+
+class UnknownStatus(MalformedResponse):
+    """A status word not in the vendor's table, raised only in ``strict`` mode."""
+
+    def __init__(self, vendor: str, word: str) -> None:
+        self.word = word
+        super().__init__(f"unknown status word {word!r}", vendor=vendor, operation="normalize")
+
+
+class WaitTimeout(TaskhubError):
+    """``wait`` gave up before the task finished; ``task`` is the last one seen."""
+
+    def __init__(self, message: str, *, task: Task | None = None, **kw: Any) -> None:
+        self.task = task
+        super().__init__(message, **kw)
+
+
+class UnknownStatusWarning(UserWarning):
+    """A vendor sent a status word taskhub does not know; it was normalized to ``unknown``."""

@@ -1,0 +1,208 @@
+"""TaskHub: the one class pipelines import, whatever vendor is configured behind it.
+
+    hub = taskhub.connect()                  # the default backend (TASKHUB_CONFIG, ./taskhub.toml)
+    hub = taskhub.connect("media")           # a named backend
+    hub = taskhub.connect("livepeer", api_key=..., base_url=...)   # a vendor directly
+
+Every task that passes through a hub is observed by its Tracker, so the hub always knows the
+last state of what it has seen: that is what makes ``report`` refuse an illegal transition
+before sending, and what ``wait`` and ``watch`` build on.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+from taskhub import config as _config
+from taskhub import registry
+from taskhub.adapter import Adapter, Options
+from taskhub.errors import ConfigError, InvalidRequest, InvalidTransition
+from taskhub.model import Task
+from taskhub.states import State, Tracker, check_command
+
+
+class TaskHub:
+    """Submit, get, list, cancel, retry and report tasks on one configured backend."""
+
+    def __init__(self, adapter: Adapter, *, tracker: Tracker | None = None) -> None:
+        self.adapter = adapter
+        self.tracker = tracker or Tracker()
+
+    @classmethod
+    def from_config(
+        cls,
+        path: str | os.PathLike[str] | Mapping[str, Any] | None = None,
+        backend: str | None = None,
+    ) -> TaskHub:
+        """Open ``backend`` (default: the configured default) from a config file or mapping."""
+        return connect(backend, config=path)
+
+    # -- what this hub is ----------------------------------------------------------------------
+
+    @property
+    def backend(self) -> str:
+        """The configured backend name."""
+        return self.adapter.backend
+
+    @property
+    def vendor(self) -> str:
+        """The vendor behind the backend."""
+        return self.adapter.vendor
+
+    @property
+    def options(self) -> Options:
+        """The validated options (secrets show as ``***`` in repr)."""
+        return self.adapter.options
+
+    @property
+    def capabilities(self) -> frozenset[str]:
+        """The operations this vendor supports."""
+        return self.adapter.capabilities()
+
+    # -- operations ------------------------------------------------------------------------------
+
+    def submit(self, **spec: Any) -> Task:
+        """Create work on the vendor from a vendor-specific spec; return the new Task."""
+        return self._seen(self.adapter.submit(**spec))
+
+    def get(self, task_id: str) -> Task:
+        """Fetch one task by its id."""
+        return self._seen(self.adapter.get(self._id(task_id)))
+
+    def list(
+        self,
+        *,
+        state: State | str | Iterable[State | str] | None = None,
+        limit: int | None = None,
+        **filters: Any,
+    ) -> Iterator[Task]:
+        """Stream tasks page by page (the generator fetches the next page only when needed)."""
+        if limit is not None and (
+            isinstance(limit, bool) or not isinstance(limit, int) or limit < 1
+        ):
+            raise InvalidRequest(
+                "limit must be a positive whole number",
+                field="limit",
+                vendor=self.vendor,
+                operation="list",
+            )
+        states = _states(state)
+        return self._stream(self.adapter.list(state=states, limit=limit, **filters))
+
+    def _stream(self, tasks: Iterator[Task]) -> Iterator[Task]:
+        for task in tasks:
+            yield self._seen(task)
+
+    def cancel(self, task_id: str, *, reason: str | None = None) -> Task:
+        """Ask the vendor to stop a task."""
+        return self._seen(self.adapter.cancel(self._id(task_id), reason=reason))
+
+    def retry(self, task_id: str) -> Task:
+        """Run a finished task again; its next state may leave the terminal one."""
+        task_id = self._id(task_id)
+        self.tracker.expect_retry(f"{self.backend}:{task_id}")
+        return self._seen(self.adapter.retry(task_id))
+
+    def report(self, task_id: str, state: State | str, **fields: Any) -> Task:
+        """As the worker running ``task_id``, report its new state (and output or error).
+
+        Raises InvalidTransition, before any request, when the vendor does not let a worker
+        send that state or when the task's last known state does not allow it.
+        """
+        task_id = self._id(task_id)
+        target = _state(state)
+        if "report" not in self.capabilities:
+            raise self.adapter.unsupported("report")
+        words = self.adapter.statuses.report
+        if target not in words:
+            allowed = ", ".join(s.value for s in words) or "nothing"
+            raise InvalidTransition(
+                f"a worker cannot report {target.value} to {self.vendor} (it takes: {allowed})",
+                vendor=self.vendor,
+                operation="report",
+            )
+        check_command(self.tracker.state(f"{self.backend}:{task_id}"), target, vendor=self.vendor)
+        return self._seen(self.adapter.report(task_id, target, **fields))
+
+    def parse(self, payload: Any) -> Task:
+        """Turn a vendor task JSON you already hold into a Task, with no request."""
+        return self.adapter.parse(payload)
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Release the HTTP connections."""
+        self.adapter.close()
+
+    def __enter__(self) -> TaskHub:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<TaskHub backend={self.backend!r} vendor={self.vendor!r}>"
+
+    # -- internals -------------------------------------------------------------------------------
+
+    def _seen(self, task: Task) -> Task:
+        self.tracker.observe(task)
+        return task
+
+    def _id(self, task_id: str) -> str:
+        return self.adapter.require_id(task_id)
+
+
+def _state(value: State | str) -> State:
+    try:
+        return State.parse(value)
+    except ValueError as exc:
+        raise InvalidRequest(str(exc), field="state") from None
+
+
+def _states(value: State | str | Iterable[State | str] | None) -> frozenset[State] | None:
+    if value is None:
+        return None
+    if isinstance(value, (State, str)):
+        return frozenset({_state(value)})
+    return frozenset(_state(v) for v in value)
+
+
+def connect(
+    name_or_vendor: str | None = None,
+    *,
+    config: str | os.PathLike[str] | Mapping[str, Any] | None = None,
+    **options: Any,
+) -> TaskHub:
+    """Open a TaskHub on a configured backend or directly on a vendor.
+
+    With no name: the configuration's default backend (TASKHUB_BACKEND overrides it). With a
+    name: that configured backend, or else that vendor with ``options`` as its settings.
+    Keyword options given next to a configured backend override the file's values.
+    """
+    cfg = _config.load(config)
+    name = name_or_vendor if name_or_vendor is not None else cfg.default_name()
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigError("the backend or vendor name must be a non-empty string")
+    if name in cfg.backends:
+        entry = cfg.backends[name]
+        vendor = entry.vendor
+        opts = entry.options
+        if options:
+            merged = {**_option_values(opts), **options}
+            opts = _config.options_for(vendor, merged, path=f"backends.{name}")
+    elif name in registry.names():
+        vendor = name
+        opts = _config.options_for(vendor, options, path=name)
+    else:
+        raise ConfigError(registry.unknown_vendor_message(name, extra=list(cfg.backends)))
+    adapter = registry.load(vendor)(opts, backend=name)
+    return TaskHub(adapter)
+
+
+def _option_values(options: Options) -> dict[str, Any]:
+    import attrs
+
+    return attrs.asdict(options, recurse=False)

@@ -1,0 +1,242 @@
+"""Task, Status and Asset, the one timestamp parser, and the one cattrs converter.
+
+Everything here is frozen: a Task is a snapshot of what a vendor said at one moment. ``raw``
+keeps the vendor's JSON for whoever needs a field taskhub does not model; it takes no part in
+equality or repr, so two polls that say the same thing compare equal.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import attrs
+import cattrs
+from dateutil import parser as _dateutil
+
+from taskhub import redact
+from taskhub.states import State
+
+UTC = timezone.utc
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# A number at or above this is milliseconds: as seconds it would be past the year 5000.
+_MS_THRESHOLD = 100_000_000_000
+_NUMERIC = re.compile(r"^[+-]?\d+(\.\d+)?$")
+
+
+def parse_time(value: object) -> datetime | None:
+    """Turn any vendor timestamp into an aware UTC datetime (None stays None).
+
+    Accepts epoch seconds and epoch milliseconds (numbers or numeric strings), ISO 8601 with or
+    without a zone (a zoneless time is taken as UTC, which is what every vendor here means),
+    and datetimes. Anything else raises ``ValueError`` naming the value.
+    """
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    if isinstance(value, bool):
+        raise ValueError(f"not a timestamp: {value!r}")
+    if isinstance(value, str):
+        text = value.strip()
+        if _NUMERIC.match(text):
+            return parse_time(float(text) if "." in text else int(text))
+        return _parse_iso(text)
+    if isinstance(value, (int, float)):
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"not a timestamp: {value!r}")
+        try:
+            if abs(value) >= _MS_THRESHOLD:
+                return _EPOCH + timedelta(milliseconds=value)
+            return _EPOCH + timedelta(seconds=value)
+        except OverflowError:
+            raise ValueError(f"timestamp out of range: {value!r}") from None
+    raise ValueError(f"not a timestamp: {value!r}")
+
+
+def _parse_iso(text: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        try:
+            parsed = _dateutil.isoparse(text)
+        except (ValueError, OverflowError):
+            raise ValueError(f"not a timestamp: {text!r}") from None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def format_time(value: datetime) -> str:
+    """The one textual form taskhub writes: ISO 8601 in UTC with a ``Z``."""
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _redacted_repr(value: object) -> str:
+    return redact.text(repr(value))
+
+
+def _redacted_uri(value: str | None) -> str:
+    return repr(redact.url(value)) if value else repr(value)
+
+
+@attrs.frozen
+class Status:
+    """One normalized status: the state, the vendor's own word, and why."""
+
+    state: State
+    #: The vendor's status word exactly as received.
+    raw: str | None = None
+    vendor: str | None = None
+    #: A short machine word: ``timed_out``, ``terminal_error``, ``aborted``, ``retrying`` ...
+    reason: str | None = None
+    #: The vendor's error text, when it sent one.
+    message: str | None = attrs.field(default=None, repr=_redacted_repr)
+    #: Whether trying again can help: True, False, or None when the vendor does not say.
+    retryable: bool | None = None
+    #: 0.0 to 1.0, or None when the vendor reports no progress.
+    progress: float | None = None
+    #: The vendor's retry counter, when it keeps one.
+    retries: int | None = None
+    updated_at: datetime | None = None
+
+    @property
+    def terminal(self) -> bool:
+        """The task will not change any more (short of a retry)."""
+        return self.state.terminal
+
+
+@attrs.frozen
+class Asset:
+    """A file a task reads or writes. A signed ``uri`` is a secret: repr shows no query string."""
+
+    id: str | None = None
+    uri: str | None = attrs.field(default=None, repr=_redacted_uri)
+    content_type: str | None = None
+    #: What the file is to the vendor: media, transcript, output ...
+    kind: str | None = None
+    name: str | None = None
+    size: int | None = None
+    created_at: datetime | None = None
+
+
+@attrs.frozen
+class Task:
+    """One vendor task (or job, or execution) as taskhub sees it."""
+
+    #: The configured backend name this task came through.
+    backend: str
+    vendor: str
+    id: str
+    status: Status
+    #: job, execution, upload, transcode-file, an engine id, a product ...
+    kind: str | None = None
+    parent_id: str | None = None
+    subtasks: tuple[Task, ...] = ()
+    inputs: tuple[Asset, ...] = ()
+    outputs: tuple[Asset, ...] = ()
+    params: dict[str, Any] = attrs.field(factory=dict, repr=_redacted_repr)
+    output: Any = attrs.field(default=None, repr=_redacted_repr)
+    created_at: datetime | None = None
+    started_at: datetime | None = None
+    updated_at: datetime | None = None
+    finished_at: datetime | None = None
+    #: The vendor's JSON, untouched. Not part of equality, repr or ``to_dict()``.
+    raw: Any = attrs.field(default=None, eq=False, repr=False)
+
+    @property
+    def ref(self) -> str:
+        """``"<backend>:<id>"``, the reference the CLI and dashboards use."""
+        return f"{self.backend}:{self.id}"
+
+    @property
+    def state(self) -> State:
+        """Shorthand for ``task.status.state``."""
+        return self.status.state
+
+    def to_dict(self, *, include_raw: bool = False) -> dict[str, Any]:
+        """This task as JSON-ready data, in the shape docs/task.schema.json describes."""
+        data: dict[str, Any] = converter.unstructure(self)
+        data.pop("raw", None)
+        data = {"ref": self.ref, **data}
+        if include_raw:
+            data["raw"] = self.raw
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Task:
+        """Rebuild a Task from :meth:`to_dict` output (``ref`` is derived, so it is ignored)."""
+        data = {k: v for k, v in data.items() if k != "ref"}
+        return converter.structure(data, cls)
+
+
+# -- the converter ----------------------------------------------------------------------------
+# Primitive hooks are strict on purpose: configuration values arrive as TOML or as strings
+# from environment variables, and ``bool("false")`` being True is exactly the kind of silent
+# surprise a configuration loader must not have.
+
+_TRUE = frozenset({"true", "yes", "on", "1"})
+_FALSE = frozenset({"false", "no", "off", "0"})
+
+
+def _structure_str(value: object, _: type) -> str:
+    if isinstance(value, str):
+        return value
+    raise TypeError("expected a string")
+
+
+def _structure_bool(value: object, _: type) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+        return value.strip().lower() in _TRUE
+    raise TypeError("expected true or false")
+
+
+def _structure_int(value: object, _: type) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and re.fullmatch(r"\s*[+-]?\d+\s*", value):
+        return int(value)
+    raise TypeError("expected a whole number")
+
+
+def _structure_float(value: object, _: type) -> float:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            pass
+    raise TypeError("expected a number")
+
+
+def _structure_time(value: object, _: type) -> datetime:
+    parsed = parse_time(value)
+    if parsed is None:
+        raise ValueError("expected a timestamp")
+    return parsed
+
+
+def _structure_state(value: object, _: type) -> State:
+    return State.parse(value)
+
+
+def make_converter() -> cattrs.Converter:
+    """Build the converter taskhub uses everywhere (exposed for adapters' option classes)."""
+    conv = cattrs.Converter(forbid_extra_keys=True)
+    conv.register_structure_hook(str, _structure_str)
+    conv.register_structure_hook(bool, _structure_bool)
+    conv.register_structure_hook(int, _structure_int)
+    conv.register_structure_hook(float, _structure_float)
+    conv.register_structure_hook(datetime, _structure_time)
+    conv.register_unstructure_hook(datetime, format_time)
+    conv.register_structure_hook(State, _structure_state)
+    conv.register_unstructure_hook(State, lambda s: s.value)
+    return conv
+
+
+converter = make_converter()

@@ -1,0 +1,252 @@
+"""The normalized states, the rules for moving between them, and the Tracker.
+
+Order: pending < queued < running = paused < terminal. Observed data may skip forward (a poll
+can miss ``running``); it may go back only as a retry or between running and paused. Any other
+backward move, above all out of a terminal state, is a regression: a stale poll or a late
+webhook. The Tracker keeps the later-ranked status and records the anomaly instead of raising,
+because observed data is a fact about the vendor, not a mistake of the caller.
+"""
+
+from __future__ import annotations
+
+import enum
+import threading
+from collections.abc import Iterable
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING
+
+import attrs
+
+from taskhub.errors import InvalidTransition
+
+if TYPE_CHECKING:
+    from taskhub.model import Status, Task
+
+
+class State(str, enum.Enum):
+    """A normalized task state. Members carry ``rank``, ``terminal`` and ``successful``."""
+
+    rank: int
+    terminal: bool
+    successful: bool
+
+    def __new__(
+        cls, value: str, rank: int, terminal: bool = False, successful: bool = False
+    ) -> State:
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.rank = rank
+        member.terminal = terminal
+        member.successful = successful
+        return member
+
+    PENDING = ("pending", 0)
+    QUEUED = ("queued", 1)
+    RUNNING = ("running", 2)
+    PAUSED = ("paused", 2)
+    SUCCEEDED = ("succeeded", 3, True, True)
+    FAILED = ("failed", 3, True)
+    CANCELLED = ("cancelled", 3, True)
+    SKIPPED = ("skipped", 3, True)
+    # Unknown has no place in the order: it neither advances nor regresses a task.
+    UNKNOWN = ("unknown", -1)
+
+    @property
+    def active(self) -> bool:
+        """Known and not finished: the task may still change."""
+        return not self.terminal and self is not State.UNKNOWN
+
+    def __str__(self) -> str:
+        return str.__str__(self)
+
+    @classmethod
+    def parse(cls, value: object) -> State:
+        """The member whose value is ``value`` (any case, surrounding space ignored)."""
+        if isinstance(value, State):
+            return value
+        member = _BY_VALUE.get(str(value).strip().lower())
+        if member is None:
+            raise ValueError(f"unknown state {value!r}; expected one of {', '.join(_BY_VALUE)}")
+        return member
+
+
+_BY_VALUE: dict[str, State] = {s.value: s for s in State}
+
+TERMINAL: frozenset[State] = frozenset(s for s in State if s.terminal)
+SUCCESSFUL: frozenset[State] = frozenset(s for s in State if s.successful)
+UNSUCCESSFUL: frozenset[State] = TERMINAL - SUCCESSFUL
+ACTIVE: frozenset[State] = frozenset(s for s in State if s.active)
+
+
+class Change(str, enum.Enum):
+    """How one status relates to the one before it."""
+
+    FIRST = "first"  # nothing known before
+    ADVANCE = "advance"  # forward in the order, possibly skipping states
+    RETRY = "retry"  # backward, but as a retry the vendor announced
+    RESUME = "resume"  # running <-> paused
+    SAME = "same"  # no change of state
+    REGRESSION = "regression"  # backward without a retry: stale or out-of-order data
+    IGNORED = "ignored"  # the new state is unknown
+
+    def __str__(self) -> str:
+        return self.value
+
+
+def classify(before: Status | None, after: Status) -> Change:
+    """Say how ``after`` relates to ``before`` under the rules of the state machine."""
+    new = after.state
+    if new is State.UNKNOWN:
+        return Change.IGNORED
+    if before is None or before.state is State.UNKNOWN:
+        return Change.FIRST
+    old = before.state
+    if new is old:
+        return Change.SAME
+    if {old, new} == {State.RUNNING, State.PAUSED}:
+        return Change.RESUME
+    if old.terminal:
+        # Leaving a terminal state is only ever a retry of a failure that may be retried.
+        if old is State.FAILED and before.retryable is not False and new.active:
+            return Change.RETRY
+        return Change.REGRESSION
+    if new.rank > old.rank:
+        return Change.ADVANCE
+    if new in (State.PENDING, State.QUEUED) and _is_retry(before, after):
+        return Change.RETRY
+    return Change.REGRESSION
+
+
+def _is_retry(before: Status, after: Status) -> bool:
+    if after.reason == "retrying":
+        return True
+    return (
+        before.retries is not None and after.retries is not None and after.retries > before.retries
+    )
+
+
+def check_command(current: State | None, target: State, *, vendor: str | None = None) -> None:
+    """Raise :class:`InvalidTransition` unless a worker may move ``current`` to ``target``.
+
+    Workers report progress forward: a heartbeat may repeat ``running``; nothing leaves a
+    terminal state by command (a retry is its own operation, not a report).
+    """
+    if target is State.UNKNOWN:
+        raise InvalidTransition(
+            "cannot report the state 'unknown'", vendor=vendor, operation="report"
+        )
+    if current is None or current is State.UNKNOWN:
+        return
+    if current.terminal:
+        raise InvalidTransition(
+            f"task is already {current.value}; a finished task cannot be reported {target.value}",
+            vendor=vendor,
+            operation="report",
+        )
+    if target.rank >= current.rank:
+        return
+    raise InvalidTransition(
+        f"cannot report {target.value} for a task that is {current.value}",
+        vendor=vendor,
+        operation="report",
+    )
+
+
+@attrs.frozen
+class Transition:
+    """A change of state the Tracker accepted: what it was, what it is, and when."""
+
+    ref: str
+    before: State | None
+    after: State
+    at: datetime
+    change: Change
+    status: Status
+
+    def __str__(self) -> str:
+        before = self.before.value if self.before else "-"
+        return f"{self.ref}: {before} -> {self.after.value} ({self.change.value})"
+
+
+@attrs.frozen
+class Anomaly:
+    """Observed data the Tracker refused because it would move a task backwards."""
+
+    ref: str
+    kept: Status
+    observed: Status
+    at: datetime
+
+
+class Tracker:
+    """Follows many tasks; turns each observation into a Transition or nothing.
+
+    Thread-safe, so one Tracker can be shared by a poller, a webhook receiver and a dashboard.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._last: dict[str, Status] = {}
+        self._history: dict[str, list[Transition]] = {}
+        self._retrying: set[str] = set()
+        self.anomalies: list[Anomaly] = []
+
+    def observe(self, task: Task, *, at: datetime | None = None) -> Transition | None:
+        """Record ``task``'s status; return the Transition it makes, or None.
+
+        None means nothing changed, the state is unknown, or the status was a regression
+        (then it is kept out and appended to :attr:`anomalies`).
+        """
+        status = task.status
+        ref = task.ref
+        when = at or status.updated_at or datetime.now(timezone.utc)
+        with self._lock:
+            before = self._last.get(ref)
+            change = classify(before, status)
+            if change is Change.REGRESSION and ref in self._retrying and status.state.active:
+                change = Change.RETRY
+            if change is Change.IGNORED:
+                return None
+            if change is Change.REGRESSION:
+                assert before is not None
+                self.anomalies.append(Anomaly(ref, before, status, when))
+                return None
+            self._last[ref] = status
+            if change is Change.SAME:
+                return None
+            self._retrying.discard(ref)
+            transition = Transition(
+                ref, before.state if before else None, status.state, when, change, status
+            )
+            self._history.setdefault(ref, []).append(transition)
+            return transition
+
+    def observe_all(self, tasks: Iterable[Task]) -> list[Transition]:
+        """Observe each task in turn; return the transitions they made."""
+        return [t for t in map(self.observe, tasks) if t is not None]
+
+    def expect_retry(self, ref: str) -> None:
+        """Let the next observation of ``ref`` leave a terminal state: a retry was commanded."""
+        with self._lock:
+            self._retrying.add(ref)
+
+    def state(self, ref: str) -> State | None:
+        """The last accepted state of ``ref``, or None when never seen."""
+        status = self._last.get(ref)
+        return status.state if status else None
+
+    def status(self, ref: str) -> Status | None:
+        """The last accepted status of ``ref``."""
+        return self._last.get(ref)
+
+    def history(self, ref: str) -> list[Transition]:
+        """Every Transition accepted for ``ref``, oldest first."""
+        with self._lock:
+            return list(self._history.get(ref, ()))
+
+    def forget(self, ref: str) -> None:
+        """Drop everything known about ``ref``."""
+        with self._lock:
+            self._last.pop(ref, None)
+            self._history.pop(ref, None)
+            self._retrying.discard(ref)

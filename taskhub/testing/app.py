@@ -1,0 +1,187 @@
+"""The base of every vendor simulator: routing, fault injection, request log, JSON helpers.
+
+A vendor simulator subclasses :class:`Simulator`, declares its routes, implements one
+``on_<endpoint>`` method per route, and says how its vendor shapes an error body. State lives in
+memory; lifecycles are computed from the :class:`Clock` when a request arrives, so a test can
+move time by hand and every answer is deterministic.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any, ClassVar
+
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.routing import Map, Rule
+from werkzeug.wrappers import Request, Response
+
+from taskhub.testing.clock import Clock
+from taskhub.testing.faults import Fault, FaultPlan, Record, RequestLog
+
+JSON = "application/json"
+
+
+class Simulator:
+    """A WSGI application that behaves like one vendor's API."""
+
+    #: The vendor name this simulates (the registry name).
+    vendor: ClassVar[str] = ""
+    #: Prefix of every route (e.g. ``/api``).
+    base_path: ClassVar[str] = ""
+
+    def __init__(self, *, clock: Clock | None = None, seed: int = 0) -> None:
+        self.clock = clock or Clock()
+        self.faults = FaultPlan(seed)
+        self.log = RequestLog()
+        self.lock = threading.RLock()
+        self.url_map = Map(
+            [
+                Rule(self.base_path + r.rule, endpoint=r.endpoint, methods=r.methods)
+                for r in self.routes()
+            ],
+            strict_slashes=False,
+            merge_slashes=False,
+        )
+        #: The server's own root URL, set by ``simulate`` once the port is known.
+        self.root_url = ""
+
+    # -- what a vendor simulator provides ---------------------------------------------------------
+
+    def routes(self) -> Iterable[Rule]:
+        """The vendor's routes, relative to :attr:`base_path`; endpoint ``x`` calls ``on_x``."""
+        return ()
+
+    def error(
+        self, status: int, message: str, headers: Mapping[str, str] | None = None
+    ) -> Response:
+        """An error answer in the vendor's shape. Vendors override this."""
+        return self.json({"error": message}, status, headers)
+
+    def client_options(self, url: str) -> dict[str, Any]:
+        """The options that make ``taskhub.connect(vendor, **options)`` talk to this simulator."""
+        return {"base_url": url}
+
+    def secrets(self) -> list[str]:
+        """Every credential this simulator hands out (for leak checks)."""
+        return []
+
+    def graphql_error(self, name: str, message: str) -> Response:
+        """HTTP 200 with a GraphQL errors envelope (meaningful for GraphQL vendors)."""
+        return self.json({"data": None, "errors": [{"message": message, "name": name}]})
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def json(
+        self, data: Any, status: int = 200, headers: Mapping[str, str] | None = None
+    ) -> Response:
+        """A JSON response."""
+        return Response(
+            json.dumps(data, separators=(",", ":")),
+            status,
+            headers=dict(headers or {}),
+            content_type=JSON,
+        )
+
+    def body(self, request: Request) -> Any:
+        """The request's JSON body, or a 400 in the vendor's shape (raised as _Answer)."""
+        raw = request.get_data(cache=True)
+        if not raw:
+            return None
+        try:
+            return json.loads(raw)
+        except ValueError:
+            raise Answer(self.error(400, "request body is not valid JSON")) from None
+
+    def now(self) -> float:
+        """The simulated time in epoch seconds."""
+        return self.clock.now()
+
+    def now_ms(self) -> int:
+        """The simulated time in epoch milliseconds."""
+        return self.clock.now_ms()
+
+    # -- WSGI --------------------------------------------------------------------------------
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        request = Request(environ)
+        fault = self.faults.match(request.method, request.path)
+        body = request.get_data(cache=True)
+        response: Response | None = None
+        if fault is not None and fault.kind == "drop" and not fault.after_effect:
+            self._record(request, body, None, fault)
+            return self._drop(environ)
+        if fault is not None and fault.kind == "status":
+            response = self._fault_response(fault)
+        elif fault is not None and fault.kind == "graphql":
+            response = self.graphql_error(fault.name, "injected fault")
+        else:
+            response = self.handle(request)
+        if fault is not None and fault.kind == "drop":
+            self._record(request, body, None, fault)
+            return self._drop(environ)
+        if fault is not None and fault.kind == "malformed":
+            response = Response(b'{"truncated": [1, 2', response.status_code, content_type=JSON)
+        self._record(request, body, response.status_code, fault)
+        if fault is not None and fault.kind == "delay":
+            time.sleep(fault.seconds)
+        return response(environ, start_response)
+
+    def handle(self, request: Request) -> Response:
+        """Route one request to its ``on_<endpoint>`` method."""
+        adapter = self.url_map.bind_to_environ(request.environ)
+        try:
+            endpoint, args = adapter.match()
+        except NotFound:
+            return self.error(404, "not found")
+        except MethodNotAllowed:
+            return self.error(405, "method not allowed")
+        except HTTPException as exc:
+            return self.error(exc.code or 400, exc.description or "bad request")
+        handler = getattr(self, f"on_{endpoint}")
+        try:
+            with self.lock:
+                result: Response = handler(request, **args)
+                return result
+        except Answer as answer:
+            return answer.response
+
+    def _fault_response(self, fault: Fault) -> Response:
+        if fault.body is not None:
+            payload = fault.body if isinstance(fault.body, (bytes, str)) else json.dumps(fault.body)
+            return Response(payload, fault.status, headers=fault.headers, content_type=JSON)
+        return self.error(fault.status, "injected fault", fault.headers)
+
+    def _record(
+        self, request: Request, body: bytes, status: int | None, fault: Fault | None
+    ) -> None:
+        self.log.append(
+            Record(
+                request.method,
+                request.path,
+                request.query_string.decode("latin-1"),
+                dict(request.headers.items()),
+                body,
+                status,
+                fault.kind if fault else None,
+            )
+        )
+
+    def _drop(self, environ: dict[str, Any]) -> Iterable[bytes]:
+        sock = environ.get("werkzeug.socket")
+        if isinstance(sock, socket.socket):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+        raise ConnectionAbortedError("connection dropped by fault plan")
+
+
+class Answer(Exception):
+    """Raised inside a handler to answer at once (e.g. an auth or validation failure)."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__(response.status)
+        self.response = response

@@ -1,0 +1,250 @@
+"""The behaviour every adapter must show, written once and run against each vendor.
+
+An adapter's test module subclasses :class:`AdapterContract`, names its vendor and says how
+to submit one piece of work and drive it to the end::
+
+    class TestLivepeerContract(AdapterContract):
+        vendor = "livepeer"
+
+        def submit_spec(self, sim):
+            return {"kind": "upload", "url": "https://example.com/in.mp4", "name": "in"}
+
+pytest collects the inherited tests. Every test runs under a leak guard: no configured secret
+(nor any credential the simulator handed out) may appear in a log record at DEBUG, or in the
+repr or str of any task or error the test produced.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Any, ClassVar
+
+import attrs
+import pytest
+
+from taskhub.adapter import OPERATIONS
+from taskhub.errors import (
+    AuthError,
+    InvalidRequest,
+    MalformedResponse,
+    TaskhubError,
+    TaskNotFound,
+    UnsupportedOperation,
+)
+from taskhub.hub import TaskHub
+from taskhub.model import Task
+from taskhub.states import State
+from taskhub.testing.simulate import Simulation, simulate
+
+#: Arguments that make each operation reach the vendor (or be refused) in the contract tests.
+_PROBE_ID = "contract-probe-id"
+
+
+class LeakGuard:
+    """Collects what a test produced and checks none of it shows a secret."""
+
+    def __init__(self, secrets: list[str]) -> None:
+        self.secrets = [s for s in secrets if s]
+        self.objects: list[object] = []
+        self.records: list[logging.LogRecord] = []
+
+    def add(self, obj: object) -> object:
+        """Remember an object (task, error ...) whose repr and str must be clean."""
+        self.objects.append(obj)
+        return obj
+
+    def leaks(self) -> list[str]:
+        """Every place a secret showed up."""
+        found = []
+        texts = [(f"log {r.name}", r.getMessage()) for r in self.records]
+        for obj in self.objects:
+            texts += [(f"repr of {type(obj).__name__}", repr(obj))]
+            texts += [(f"str of {type(obj).__name__}", str(obj))]
+            if isinstance(obj, BaseException) and obj.__cause__ is not None:
+                texts += [("cause of " + type(obj).__name__, str(obj.__cause__))]
+        for where, text in texts:
+            for secret in self.secrets:
+                if secret in text:
+                    found.append(f"{where}: {text[:200]!r}")
+        return found
+
+
+class _Capture(logging.Handler):
+    def __init__(self, guard: LeakGuard) -> None:
+        super().__init__(logging.DEBUG)
+        self.guard = guard
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.guard.records.append(record)
+
+
+class AdapterContract:
+    """Subclass per vendor; pytest runs every ``test_*`` below against it."""
+
+    #: The registered vendor name.
+    vendor: ClassVar[str]
+    #: Settings for the vendor's simulator.
+    simulator_settings: ClassVar[dict[str, Any]] = {}
+    #: A well-formed id no task has.
+    unknown_id: ClassVar[str] = "00000000-0000-4000-8000-000000000000"
+
+    # -- hooks ------------------------------------------------------------------------------
+
+    def submit_spec(self, sim: Simulation) -> dict[str, Any]:
+        """Keyword arguments for ``hub.submit`` that create one representative task."""
+        raise NotImplementedError
+
+    def finish(self, sim: Simulation, hub: TaskHub, task: Task) -> None:
+        """Drive ``task`` to a terminal state (default: let a day of simulated time pass)."""
+        sim.clock.advance(86_400)
+
+    def probe_args(self, operation: str) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """Arguments with which to call an unsupported operation."""
+        if operation == "submit":
+            return (), {}
+        if operation == "list":
+            return (), {}
+        if operation == "report":
+            return (_PROBE_ID, State.RUNNING), {}
+        return (_PROBE_ID,), {}
+
+    # -- fixtures ---------------------------------------------------------------------------
+
+    @pytest.fixture
+    def sim(self) -> Iterator[Simulation]:
+        """The vendor's simulator on loopback, with a manual clock."""
+        with simulate(self.vendor, **self.simulator_settings) as running:
+            yield running
+
+    @pytest.fixture
+    def hub(self, sim: Simulation) -> Iterator[TaskHub]:
+        """A TaskHub connected to the simulator."""
+        connected = sim.connect(max_retry_time=10)
+        yield connected
+        connected.close()
+
+    @pytest.fixture(autouse=True)
+    def guard(self, sim: Simulation, hub: TaskHub) -> Iterator[LeakGuard]:
+        """Capture DEBUG logs and check, after the test, that no secret leaked anywhere."""
+        secrets = hub.options.secrets() + sim.simulator.secrets()
+        guard = LeakGuard(secrets)
+        logger = logging.getLogger("taskhub")
+        handler = _Capture(guard)
+        level = logger.level
+        logger.addHandler(handler)
+        logger.setLevel(logging.DEBUG)
+        try:
+            yield guard
+        finally:
+            logger.removeHandler(handler)
+            logger.setLevel(level)
+        guard.add(hub)
+        guard.add(hub.options)
+        leaks = guard.leaks()
+        assert not leaks, "secrets leaked:\n" + "\n".join(leaks)
+
+    def _submit(self, sim: Simulation, hub: TaskHub, guard: LeakGuard) -> Task:
+        if "submit" not in hub.capabilities:
+            pytest.skip(f"{self.vendor} cannot submit")
+        task = hub.submit(**self.submit_spec(sim))
+        guard.add(task)
+        return task
+
+    # -- the contract -----------------------------------------------------------------------
+
+    def test_unknown_id_is_task_not_found(self, hub: TaskHub, guard: LeakGuard) -> None:
+        with pytest.raises(TaskNotFound) as info:
+            hub.get(self.unknown_id)
+        guard.add(info.value)
+        assert info.value.vendor == self.vendor
+
+    def test_empty_id_is_refused_before_sending(
+        self, sim: Simulation, hub: TaskHub, guard: LeakGuard
+    ) -> None:
+        before = len(sim.requests)
+        with pytest.raises(InvalidRequest) as info:
+            hub.get("")
+        guard.add(info.value)
+        assert len(sim.requests) == before
+
+    def test_bad_credentials_are_auth_error(self, sim: Simulation, guard: LeakGuard) -> None:
+        bad = {
+            a.name: "wrong-credential-value"
+            for a in attrs.fields(type(sim.connect().options))
+            if a.metadata.get("secret") and sim.options.get(a.name)
+        }
+        guard.secrets.append("wrong-credential-value")
+        with sim.connect(**bad) as wrong, pytest.raises(AuthError) as info:
+            wrong.get(self.unknown_id)
+        guard.add(info.value)
+        assert info.value.http_status in (None, 401, 403)
+
+    def test_submit_then_get_returns_the_same_task(
+        self, sim: Simulation, hub: TaskHub, guard: LeakGuard
+    ) -> None:
+        task = self._submit(sim, hub, guard)
+        again = guard.add(hub.get(task.id))
+        assert isinstance(again, Task)
+        assert again.id == task.id
+        assert again.backend == hub.backend
+        assert again.vendor == self.vendor
+
+    def test_task_reaches_a_terminal_state(
+        self, sim: Simulation, hub: TaskHub, guard: LeakGuard
+    ) -> None:
+        task = self._submit(sim, hub, guard)
+        self.finish(sim, hub, task)
+        done = guard.add(hub.get(task.id))
+        assert isinstance(done, Task)
+        assert done.state.terminal, f"{done.state} is not terminal"
+        assert hub.tracker.state(done.ref) is done.state
+
+    def test_503_is_retried_transparently(
+        self, sim: Simulation, hub: TaskHub, guard: LeakGuard
+    ) -> None:
+        task = self._submit(sim, hub, guard)
+        sim.inject(status=503, times=2, headers={"Retry-After": "0"})
+        assert hub.get(task.id).id == task.id
+        assert sum(1 for r in sim.requests if r.fault == "status") == 2
+
+    def test_429_is_retried_honouring_retry_after(
+        self, sim: Simulation, hub: TaskHub, guard: LeakGuard
+    ) -> None:
+        task = self._submit(sim, hub, guard)
+        sim.inject(status=429, times=1, headers={"Retry-After": "0"})
+        assert hub.get(task.id).id == task.id
+        assert sum(1 for r in sim.requests if r.fault == "status") == 1
+
+    def test_malformed_body_is_malformed_response(
+        self, sim: Simulation, hub: TaskHub, guard: LeakGuard
+    ) -> None:
+        task = self._submit(sim, hub, guard)
+        sim.inject("malformed", times=1)
+        with pytest.raises(MalformedResponse) as info:
+            hub.get(task.id)
+        guard.add(info.value)
+
+    def test_unsupported_operations_raise_with_an_alternative(
+        self, sim: Simulation, hub: TaskHub, guard: LeakGuard
+    ) -> None:
+        before = len(sim.requests)
+        for operation in OPERATIONS:
+            if operation in hub.capabilities:
+                continue
+            args, kwargs = self.probe_args(operation)
+            # Refused at the call, not at the first next(): nothing is emulated lazily either.
+            with pytest.raises(UnsupportedOperation) as info:
+                getattr(hub, operation)(*args, **kwargs)
+            guard.add(info.value)
+            assert info.value.vendor == self.vendor
+            assert info.value.operation == operation
+            assert operation in str(info.value)
+        assert len(sim.requests) == before, "an unsupported operation sent a request"
+
+    def test_every_error_is_a_taskhub_error(self, hub: TaskHub, guard: LeakGuard) -> None:
+        for operation in ("get", "cancel", "retry"):
+            try:
+                getattr(hub, operation)(self.unknown_id)
+            except TaskhubError as exc:
+                guard.add(exc)

@@ -1,0 +1,93 @@
+"""``simulate(vendor)``: a vendor's simulator served on loopback, ready to connect to."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+from collections.abc import Iterator
+from typing import Any
+
+from taskhub import registry
+from taskhub.errors import ConfigError
+from taskhub.hub import TaskHub, connect
+from taskhub.testing.app import Simulator
+from taskhub.testing.clock import Clock
+from taskhub.testing.faults import Fault, Record
+from taskhub.testing.server import SimServer
+
+
+class Simulation:
+    """A running simulator: where it is, how to connect to it, how to break it."""
+
+    def __init__(self, simulator: Simulator, server: SimServer) -> None:
+        self.simulator = simulator
+        self.server = server
+
+    @property
+    def vendor(self) -> str:
+        """The simulated vendor."""
+        return self.simulator.vendor
+
+    @property
+    def url(self) -> str:
+        """The API root URL (server URL plus the vendor's base path)."""
+        return self.server.url + self.simulator.base_path
+
+    @property
+    def options(self) -> dict[str, Any]:
+        """Keyword arguments for ``taskhub.connect(vendor, **options)``."""
+        return self.simulator.client_options(self.url)
+
+    @property
+    def clock(self) -> Clock:
+        """The simulator's clock."""
+        return self.simulator.clock
+
+    @property
+    def requests(self) -> list[Record]:
+        """Every request received so far."""
+        return self.simulator.log.all()
+
+    def inject(self, kind: str = "status", **kwargs: Any) -> Fault:
+        """Add a fault rule (see :mod:`taskhub.testing.faults` for the kinds)."""
+        return self.simulator.faults.add(Fault(kind, **kwargs))  # type: ignore[arg-type]
+
+    def connect(self, **overrides: Any) -> TaskHub:
+        """A TaskHub connected to this simulator."""
+        return connect(self.vendor, **{**self.options, **overrides})
+
+
+def load_simulator(vendor: str) -> type[Simulator]:
+    """The simulator class the vendor's adapter declares."""
+    target = registry.load(vendor).simulator
+    if not target:
+        raise ConfigError(f"the vendor {vendor!r} has no simulator")
+    module, _, attr = target.partition(":")
+    cls = getattr(importlib.import_module(module), attr)
+    if not (isinstance(cls, type) and issubclass(cls, Simulator)):
+        raise ConfigError(f"{target!r} is not a taskhub Simulator")
+    return cls
+
+
+@contextlib.contextmanager
+def simulate(
+    vendor: str,
+    *,
+    clock: Clock | None = None,
+    speed: float | None = None,
+    seed: int = 0,
+    port: int = 0,
+    **settings: Any,
+) -> Iterator[Simulation]:
+    """Serve ``vendor``'s simulator on 127.0.0.1 for the duration of the block.
+
+    ``speed`` makes a scaled real-time clock (ignored when ``clock`` is given); ``settings``
+    go to the vendor's simulator (failure scenarios, page sizes ...).
+    """
+    cls = load_simulator(vendor)
+    if clock is None:
+        clock = Clock(speed=speed) if speed is not None else Clock(manual=True)
+    simulator = cls(clock=clock, seed=seed, **settings)
+    with SimServer(simulator, port=port) as server:
+        simulator.root_url = server.url
+        yield Simulation(simulator, server)
