@@ -13,7 +13,6 @@ cattrs converter, so every mistake is reported with its path
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import os
 import re
@@ -23,12 +22,12 @@ from pathlib import Path
 from typing import Any
 
 import attrs
-from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
+from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError
 
 from taskhub import registry
 from taskhub.adapter import Options
 from taskhub.errors import ConfigError
-from taskhub.model import converter
+from taskhub.model import converter, describe_error, unknown_name
 
 ENV_CONFIG = "TASKHUB_CONFIG"
 ENV_BACKEND = "TASKHUB_BACKEND"
@@ -135,7 +134,7 @@ def parse(
         raise ConfigError("the configuration must be a table / mapping")
     for key in data:
         if key not in _TOP_LEVEL:
-            raise ConfigError(_unknown_key(key, _TOP_LEVEL, "setting"), path=str(key))
+            raise ConfigError(unknown_name(key, _TOP_LEVEL, "setting"), path=str(key))
     default = data.get("default")
     if default is not None and not isinstance(default, str):
         raise ConfigError("expected a backend name (a string)", path="default")
@@ -144,7 +143,7 @@ def parse(
         raise ConfigError("expected a table of backends", path="backends")
     backends = {name: backend(name, table, environ=env) for name, table in tables.items()}
     if default is not None and default not in backends:
-        raise ConfigError(_unknown_key(default, list(backends), "backend"), path="default")
+        raise ConfigError(unknown_name(default, list(backends), "backend"), path="default")
     return Config(backends, default, source)
 
 
@@ -170,48 +169,10 @@ def options_for(vendor: str, values: Mapping[str, Any], *, path: str) -> Options
     try:
         return converter.structure(dict(values), cls)
     except (ClassValidationError, ForbiddenExtraKeysError) as exc:
-        problems = _describe(exc, path, cls)
+        problems = describe_error(exc, path)
     except (ValueError, TypeError) as exc:  # attrs validators run after structuring
         problems = [f"{path}: {exc}"]
     raise ConfigError("; ".join(problems))
-
-
-def _describe(exc: BaseException, path: str, cls: type | None) -> list[str]:
-    if isinstance(exc, ForbiddenExtraKeysError):
-        known = [a.name for a in attrs.fields(exc.cl)] if attrs.has(exc.cl) else []
-        return [f"{path}: {_unknown_key(k, known, 'option')}" for k in sorted(exc.extra_fields)]
-    if isinstance(exc, ClassValidationError):
-        out: list[str] = []
-        with_notes, without = exc.group_exceptions()
-        for sub, note in with_notes:
-            name = getattr(note, "name", None)
-            out += _describe(sub, f"{path}.{name}" if name else path, None)
-        for sub in without:
-            out += _describe(sub, path, cls)
-        return out
-    if isinstance(exc, IterableValidationError):
-        found: list[str] = []
-        indexed, plain = exc.group_exceptions()
-        for sub, inote in indexed:
-            found += _describe(sub, f"{path}[{getattr(inote, 'index', '?')}]", None)
-        for sub in plain:
-            found += _describe(sub, path, None)
-        return found
-    if isinstance(exc, KeyError):
-        return [f"{path}: required option is missing"]
-    message = str(exc) or type(exc).__name__
-    return [f"{path}: {message}"]
-
-
-def _unknown_key(key: object, known: Any, what: str) -> str:
-    choices = [str(k) for k in known]
-    text = f"unknown {what} {str(key)!r}"
-    close = difflib.get_close_matches(str(key), choices, n=1)
-    if close:
-        text += f"; did you mean {close[0]!r}?"
-    elif choices:
-        text += f" (expected one of: {', '.join(choices)})"
-    return text
 
 
 def interpolate(value: Any, environ: Mapping[str, str], path: str) -> Any:

@@ -7,6 +7,7 @@ equality or repr, so two polls that say the same thing compare equal.
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
 from datetime import datetime, timedelta, timezone
@@ -14,9 +15,11 @@ from typing import Any
 
 import attrs
 import cattrs
+from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
 from dateutil import parser as _dateutil
 
 from taskhub import redact
+from taskhub.errors import InvalidRequest
 from taskhub.states import State
 
 UTC = timezone.utc
@@ -166,8 +169,13 @@ class Task:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Task:
         """Rebuild a Task from :meth:`to_dict` output (``ref`` is derived, so it is ignored)."""
+        if not isinstance(data, dict):
+            raise InvalidRequest("a task must be a JSON object", field="task")
         data = {k: v for k, v in data.items() if k != "ref"}
-        return converter.structure(data, cls)
+        try:
+            return converter.structure(data, cls)
+        except (ClassValidationError, ForbiddenExtraKeysError) as exc:
+            raise InvalidRequest("; ".join(describe_error(exc, "task")), field="task") from exc
 
 
 # -- the converter ----------------------------------------------------------------------------
@@ -240,3 +248,43 @@ def make_converter() -> cattrs.Converter:
 
 
 converter = make_converter()
+
+
+def describe_error(exc: BaseException, path: str) -> list[str]:
+    """Turn a cattrs structuring error into ``"path.to.key: what was wrong"`` lines."""
+    if isinstance(exc, ForbiddenExtraKeysError):
+        known = [a.name for a in attrs.fields(exc.cl)] if attrs.has(exc.cl) else []
+        return [f"{path}: {unknown_name(k, known, 'option')}" for k in sorted(exc.extra_fields)]
+    if isinstance(exc, ClassValidationError):
+        out: list[str] = []
+        with_notes, without = exc.group_exceptions()
+        for sub, note in with_notes:
+            name = getattr(note, "name", None)
+            out += describe_error(sub, f"{path}.{name}" if name else path)
+        for sub in without:
+            out += describe_error(sub, path)
+        return out
+    if isinstance(exc, IterableValidationError):
+        found: list[str] = []
+        indexed, plain = exc.group_exceptions()
+        for sub, inote in indexed:
+            found += describe_error(sub, f"{path}[{getattr(inote, 'index', '?')}]")
+        for sub in plain:
+            found += describe_error(sub, path)
+        return found
+    if isinstance(exc, KeyError):
+        return [f"{path}: required option is missing"]
+    message = str(exc) or type(exc).__name__
+    return [f"{path}: {message}"]
+
+
+def unknown_name(key: object, known: Any, what: str) -> str:
+    """``unknown <what> 'key'`` with a did-you-mean, or the names that would do."""
+    choices = [str(k) for k in known]
+    text = f"unknown {what} {str(key)!r}"
+    close = difflib.get_close_matches(str(key), choices, n=1)
+    if close:
+        text += f"; did you mean {close[0]!r}?"
+    elif choices:
+        text += f" (expected one of: {', '.join(choices)})"
+    return text

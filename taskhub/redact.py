@@ -87,10 +87,12 @@ _AUTH_RE = re.compile(r"(?i)\b(bearer|basic|jwt|token)\s+[A-Za-z0-9._~+/=:-]{4,}
 _QUERY_SECRET_RE = re.compile(
     r"(?i)([?&;](?:" + "|".join(sorted(SECRET_PARAMS | SIGNATURE_PARAMS)) + r")=)[^&\s\"'#]+"
 )
+# A secret field in JSON ("token": "...") or in a form or query string (token=...). Bare
+# "token: ..." is left alone: that is how error messages name options, not how secrets travel.
+_FIELDS = "|".join(sorted(SECRET_FIELDS))
 _FIELD_RE = re.compile(
-    r"""(?i)(["']?(?:"""
-    + "|".join(sorted(SECRET_FIELDS))
-    + r""")["']?\s*[:=]\s*["']?)[^"',}\s&]+"""
+    r"""(?i)(["'](?:""" + _FIELDS + r""")["']\s*:\s*["']?|\b(?:""" + _FIELDS + r""")=)"""
+    r"""[^"',}\s&]+"""
 )
 
 _known: set[str] = set()

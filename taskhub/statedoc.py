@@ -7,6 +7,7 @@ when the committed copy is stale, so the documentation cannot drift from the tab
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from taskhub import registry
@@ -17,9 +18,9 @@ from taskhub.states import Change, State, classify
 FORMATS = ("markdown", "json", "dot")
 
 
-def tables() -> dict[str, StatusTable]:
-    """Every registered vendor's status table, by vendor name."""
-    return {name: registry.status_table(name) for name in registry.names()}
+def tables(vendors: Iterable[str] | None = None) -> dict[str, StatusTable]:
+    """The status tables of ``vendors`` (default: every registered vendor), by name."""
+    return {name: registry.status_table(name) for name in (vendors or registry.names())}
 
 
 def transitions() -> list[tuple[State, State, Change]]:
@@ -42,7 +43,7 @@ def _rule_json(rule: Rule) -> dict[str, Any]:
     return {"state": rule.state.value, "reason": rule.reason, "retryable": rule.retryable}
 
 
-def as_json() -> str:
+def as_json(vendors: Iterable[str] | None = None) -> str:
     """Tables, report words and flags as one JSON document."""
     doc: dict[str, Any] = {
         "states": {
@@ -58,7 +59,7 @@ def as_json() -> str:
                 "report": {s.value: w for s, w in table.report.items()},
                 "notes": list(table.notes),
             }
-            for name, table in tables().items()
+            for name, table in tables(vendors).items()
         },
     }
     return json.dumps(doc, indent=2) + "\n"
@@ -68,7 +69,7 @@ def _cell(value: object) -> str:
     return "—" if value is None else f"`{value}`" if isinstance(value, str) else str(value)
 
 
-def as_markdown() -> str:
+def as_markdown(vendors: Iterable[str] | None = None) -> str:
     """The normalization tables, one section per vendor, for docs/states.md."""
     out = [
         "# Status normalization",
@@ -97,7 +98,7 @@ def as_markdown() -> str:
     ]
     for a, b, change in transitions():
         out.append(f"| `{a.value}` | `{b.value}` | {change.value} |")
-    for name, table in tables().items():
+    for name, table in tables(vendors).items():
         out += ["", f"## {name}", ""]
         for vocab, words in table.vocabularies.items():
             out += [

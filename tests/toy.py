@@ -83,7 +83,10 @@ class ToyAdapter(Adapter):
         return self.parse(self.transport.request_json("GET", f"/tasks/{task_id}", operation="get"))
 
     def list(
-        self, *, state: Iterable[State] | State | None = None, limit: int | None = None,
+        self,
+        *,
+        state: Iterable[State] | State | None = None,
+        limit: int | None = None,
         **filters: Any,
     ) -> Iterator[Task]:
         cursor: str | None = None
@@ -110,7 +113,9 @@ class ToyAdapter(Adapter):
 
     def report(self, task_id: str, state: State, **fields: Any) -> Task:
         body = self.transport.request_json(
-            "POST", f"/tasks/{task_id}/status", operation="report",
+            "POST",
+            f"/tasks/{task_id}/status",
+            operation="report",
             json={"status": self.statuses.report[state], **fields},
         )
         return self.parse(body)
@@ -118,12 +123,18 @@ class ToyAdapter(Adapter):
     def parse(self, payload: Any) -> Task:
         try:
             status = self.statuses.normalize(
-                payload["status"], updated_at=parse_time(payload.get("updated")),
+                payload["status"],
+                updated_at=parse_time(payload.get("updated")),
                 message=payload.get("error"),
             )
             return Task(
-                self.backend, self.vendor, str(payload["id"]), status, kind="toy",
-                params=payload.get("params") or {}, created_at=parse_time(payload["created"]),
+                self.backend,
+                self.vendor,
+                str(payload["id"]),
+                status,
+                kind="toy",
+                params=payload.get("params") or {},
+                created_at=parse_time(payload["created"]),
                 raw=payload,
             )
         except (KeyError, TypeError, ValueError) as exc:
@@ -160,7 +171,8 @@ class ToySimulator(Simulator):
 
     def error(self, status: int, message: str, headers: Any = None) -> Response:
         return self.json(
-            {"error": {"code": f"E{status}", "message": message}}, status,
+            {"error": {"code": f"E{status}", "message": message}},
+            status,
             {"X-Request-Id": f"req-{next(self._requests)}", **dict(headers or {})},
         )
 
@@ -171,8 +183,13 @@ class ToySimulator(Simulator):
     def _view(self, task: dict[str, Any]) -> dict[str, Any]:
         age = self.now() - task["created"]
         status = task["forced"] or ("done" if age >= 3 else "running" if age >= 1 else "queued")
-        return {"id": task["id"], "status": status, "created": task["created"],
-                "updated": self.now(), "params": task["params"]}
+        return {
+            "id": task["id"],
+            "status": status,
+            "created": task["created"],
+            "updated": self.now(),
+            "params": task["params"],
+        }
 
     def _task(self, task_id: str) -> dict[str, Any]:
         task = self.tasks.get(task_id)
@@ -183,8 +200,12 @@ class ToySimulator(Simulator):
     def on_create(self, request: Request) -> Response:
         self._auth(request)
         task_id = f"t{next(self._ids)}"
-        self.tasks[task_id] = {"id": task_id, "created": self.now(), "forced": None,
-                               "params": self.body(request) or {}}
+        self.tasks[task_id] = {
+            "id": task_id,
+            "created": self.now(),
+            "forced": None,
+            "params": self.body(request) or {},
+        }
         return self.json(self._view(self.tasks[task_id]), 201)
 
     def on_get(self, request: Request, task_id: str) -> Response:
@@ -197,8 +218,12 @@ class ToySimulator(Simulator):
         ids = sorted(self.tasks, key=lambda i: int(i[1:]))
         page = ids[start : start + self.page_size]
         more = start + self.page_size < len(ids)
-        return self.json({"items": [self._view(self.tasks[i]) for i in page],
-                          "next": str(start + self.page_size) if more else None})
+        return self.json(
+            {
+                "items": [self._view(self.tasks[i]) for i in page],
+                "next": str(start + self.page_size) if more else None,
+            }
+        )
 
     def on_cancel(self, request: Request, task_id: str) -> Response:
         self._auth(request)
