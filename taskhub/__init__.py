@@ -16,6 +16,7 @@ from taskhub.errors import (
     UnsupportedOperation,
     VendorUnavailable,
     WaitTimeout,
+    WebhookRejected,
 )
 from taskhub.hub import TaskHub, connect
 from taskhub.model import Asset, Status, Task, parse_time
@@ -51,6 +52,7 @@ __all__ = [
     "UnsupportedOperation",
     "VendorUnavailable",
     "WaitTimeout",
+    "WebhookRejected",
     "__version__",
     "connect",
     "normalize",

@@ -86,6 +86,14 @@ class InvalidRequest(TaskhubError):
         super().__init__(message, **kw)
 
 
+class WebhookRejected(InvalidRequest):
+    """A webhook delivery was refused; ``reason`` says why (``bad_signature``, ``stale`` ...)."""
+
+    def __init__(self, message: str, *, reason: str, **kw: Any) -> None:
+        self.reason = reason
+        super().__init__(message, **kw)
+
+
 class AuthError(TaskhubError):
     """The vendor refused the credentials (401) or the rights they carry (403)."""
 

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+import json
+from collections.abc import Iterable, Iterator
+from typing import Any, ClassVar
+from urllib.parse import parse_qs, urlsplit
 
 import attrs
+import requests
 
 from taskhub.adapter import Adapter, Options, secret
+from taskhub.errors import Conflict, InvalidRequest, MalformedResponse, TaskNotFound
+from taskhub.http import ErrorInfo, Transport
+from taskhub.model import Asset, Task
+from taskhub.states import State
 
+from .parse import asset_from, parse_task
 from .statuses import STATUSES
 
 
@@ -28,14 +37,223 @@ class LivepeerOptions(Options):
     page_size: int = attrs.field(default=100, validator=_page_size)
 
 
+def error_info(response: requests.Response) -> ErrorInfo:
+    """Livepeer's ``{"errors": ["..."]}`` body."""
+    try:
+        body = response.json()
+    except ValueError:
+        return ErrorInfo(response.text[:200] or None)
+    errors = body.get("errors") if isinstance(body, dict) else None
+    if isinstance(errors, list) and errors:
+        return ErrorInfo("; ".join(str(e) for e in errors[:5]))
+    return ErrorInfo(None)
+
+
+#: What each ``submit(kind=...)`` posts to, the fields it needs, and the answer's shape.
+_SUBMIT: dict[str, tuple[str, tuple[str, ...]]] = {
+    "upload": ("/asset/upload/url", ("url", "name")),
+    "transcode-file": ("/transcode", ("input", "storage", "outputs")),
+    "clip": ("/clip", ("playbackId", "startTime")),
+}
+
+
 class LivepeerAdapter(Adapter):
     """Client for Livepeer Studio's task API."""
 
     vendor = "livepeer"
     options_class = LivepeerOptions
     statuses = STATUSES
+    simulator = "taskhub.adapters.livepeer.simulator:LivepeerSimulator"
     alternatives: ClassVar[dict[str, str]] = {
         "cancel": "Livepeer has no cancel endpoint; deleting the output asset "
         "(DELETE /asset/{id}) fails the task",
         "report": "tasks are advanced by Livepeer's own workers",
     }
+
+    options: LivepeerOptions
+
+    def make_transport(self, session: requests.Session | None) -> Transport:
+        return Transport(
+            vendor=self.vendor,
+            base_url=self.options.base_url,
+            options=self.options,
+            headers={
+                "Authorization": f"Bearer {self.options.api_key}",
+                "Accept": "application/json",
+            },
+            error_info=error_info,
+            session=session,
+        )
+
+    def parse(self, payload: Any) -> Task:
+        return parse_task(payload, self.backend)
+
+    def get(self, task_id: str) -> Task:
+        try:
+            body = self.transport.request_json("GET", f"/task/{task_id}", operation="get")
+        except TaskNotFound as exc:
+            exc.task_id = task_id
+            raise
+        return self.parse(body)
+
+    def list(
+        self,
+        *,
+        state: State | Iterable[State] | None = None,
+        limit: int | None = None,
+        type: str | None = None,
+        **filters: Any,
+    ) -> Iterator[Task]:
+        """Every task, newest first, following ``Link: rel="next"``.
+
+        ``type`` filters on the server; ``state`` on the client (Livepeer cannot filter by
+        phase). Offset paging may show a task twice while tasks are being created: the ids of
+        the previous page are remembered so such a repeat is dropped.
+        """
+        if filters:
+            raise InvalidRequest(
+                f"unknown list filter {sorted(filters)[0]!r} (livepeer takes type)",
+                field=sorted(filters)[0],
+                vendor=self.vendor,
+                operation="list",
+            )
+        wanted = _as_set(state)
+        page_size = self.options.page_size
+        if limit is not None and wanted is None:
+            page_size = min(page_size, limit)
+        params: dict[str, str] = {"limit": str(page_size), "order": "createdAt-true"}
+        if type is not None:
+            params["filters"] = json.dumps([{"id": "type", "value": type}], separators=(",", ":"))
+        return self._walk(params, wanted, limit)
+
+    def _walk(
+        self, params: dict[str, str], wanted: frozenset[State] | None, limit: int | None
+    ) -> Iterator[Task]:
+        url: str | None = "/task"
+        query: dict[str, str] | None = params
+        previous: set[str] = set()
+        sent = 0
+        while url is not None:
+            response = self.transport.request("GET", url, operation="list", params=query)
+            page = self.transport.json(response, "list")
+            if not isinstance(page, list):
+                raise MalformedResponse(
+                    "expected a JSON array of tasks", vendor=self.vendor, operation="list"
+                )
+            current: set[str] = set()
+            for item in page:
+                task = self.parse(item)
+                current.add(task.id)
+                if task.id in previous or (wanted is not None and task.state not in wanted):
+                    continue
+                yield task
+                sent += 1
+                if limit is not None and sent >= limit:
+                    return
+            previous = current
+            url, query = _next_link(response), None
+
+    def submit(self, kind: str = "upload", **spec: Any) -> Task:
+        """Start work that spawns a task: ``upload`` (from a URL), ``transcode-file``, ``clip``.
+
+        ``spec`` is the vendor's request body (camelCase keys), e.g.
+        ``submit(kind="upload", url="https://…/in.mp4", name="in")``.
+        """
+        if kind not in _SUBMIT:
+            raise InvalidRequest(
+                f"unknown kind {kind!r}; livepeer can submit {', '.join(_SUBMIT)}",
+                field="kind",
+                vendor=self.vendor,
+                operation="submit",
+            )
+        path, required = _SUBMIT[kind]
+        missing = [f for f in required if spec.get(f) in (None, "")]
+        if missing:
+            raise InvalidRequest(
+                f"{kind} needs {', '.join(missing)}",
+                field=missing[0],
+                vendor=self.vendor,
+                operation="submit",
+            )
+        if kind == "upload" and not str(spec["url"]).startswith(
+            ("http://", "https://", "ipfs://", "ar://")
+        ):
+            raise InvalidRequest(
+                "url must start with http://, https://, ipfs:// or ar://",
+                field="url",
+                vendor=self.vendor,
+                operation="submit",
+            )
+        body = self.transport.request_json(
+            "POST", path, operation="submit", creates=True, json=spec
+        )
+        if kind == "transcode-file":
+            return self.parse(body)
+        return self._spawned(body, kind)
+
+    def _spawned(self, body: Any, kind: str) -> Task:
+        # upload/url and clip answer {asset, task: {id}}; the task itself is fetched, but a
+        # read replica may not have it yet, so the answer alone makes a faithful first Task.
+        try:
+            task_id = body["task"]["id"]
+            asset = asset_from(body["asset"])
+        except (KeyError, TypeError) as exc:
+            raise MalformedResponse(
+                f"expected {{asset, task: {{id}}}}, missing {exc}",
+                vendor=self.vendor,
+                operation="submit",
+            ) from None
+        try:
+            task = self.get(task_id)
+        except TaskNotFound:
+            status = STATUSES.normalize("pending")
+            task = Task(self.backend, self.vendor, task_id, status, kind=kind, raw=body)
+        outputs = task.outputs or (asset,)
+        return attrs.evolve(task, outputs=tuple(_merge(outputs, asset)))
+
+    def retry(self, task_id: str) -> Task:
+        """Run a failed task again (``POST /task/{id}/retry``); retries restart from 0."""
+        try:
+            self.transport.request("POST", f"/task/{task_id}/retry", operation="retry")
+        except InvalidRequest as exc:
+            raise Conflict(
+                exc.message, vendor=self.vendor, operation="retry", http_status=exc.http_status
+            ) from exc
+        return self.get(task_id)
+
+    def asset(self, asset_id: str) -> Asset:
+        """One asset (``GET /asset/{id}``)."""
+        body = self.transport.request_json(
+            "GET", f"/asset/{self.require_id(asset_id, 'asset_id')}", operation="asset"
+        )
+        return asset_from(body)
+
+    def delete_asset(self, asset_id: str) -> None:
+        """Delete an asset; a task still producing it fails ("task cancelled, asset has been
+        deleted") — Livepeer's only way to stop work."""
+        self.transport.request(
+            "DELETE", f"/asset/{self.require_id(asset_id, 'asset_id')}", operation="delete_asset"
+        )
+
+
+def _merge(outputs: tuple[Asset, ...], asset: Asset) -> list[Asset]:
+    merged = [asset if o.id == asset.id else o for o in outputs]
+    return merged if any(o.id == asset.id for o in outputs) else [*merged, asset]
+
+
+def _as_set(state: State | Iterable[State] | None) -> frozenset[State] | None:
+    if state is None:
+        return None
+    return frozenset({state}) if isinstance(state, State) else frozenset(state)
+
+
+def _next_link(response: requests.Response) -> str | None:
+    link = response.links.get("next", {}).get("url")
+    if not link:
+        return None
+    cursor = parse_qs(urlsplit(link).query).get("cursor", [""])[0]
+    # The server links a short last page to cursor=undefined, which answers []: stop here.
+    return None if cursor in ("", "undefined") else link
+
+
+__all__ = ["LivepeerAdapter", "LivepeerOptions"]

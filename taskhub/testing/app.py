@@ -9,12 +9,15 @@ move time by hand and every answer is deterministic.
 from __future__ import annotations
 
 import contextlib
+import gzip
 import json
+import logging
 import socket
 import threading
 import time
 from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
+from urllib.parse import unquote
 
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
@@ -24,6 +27,7 @@ from taskhub.testing.clock import Clock
 from taskhub.testing.faults import Fault, FaultPlan, Record, RequestLog
 
 JSON = "application/json"
+log = logging.getLogger("taskhub.testing")
 
 
 class Simulator:
@@ -33,6 +37,9 @@ class Simulator:
     vendor: ClassVar[str] = ""
     #: Prefix of every route (e.g. ``/api``).
     base_path: ClassVar[str] = ""
+    #: Route on the raw, still percent-encoded path and decode each segment after splitting,
+    #: so an id holding ``%2F`` stays one segment (Cognite's rule).
+    raw_paths: ClassVar[bool] = False
 
     def __init__(self, *, clock: Clock | None = None, seed: int = 0) -> None:
         self.clock = clock or Clock()
@@ -49,6 +56,8 @@ class Simulator:
         )
         #: The server's own root URL, set by ``simulate`` once the port is known.
         self.root_url = ""
+        #: Unexpected exceptions raised by handlers (a simulator bug, never a vendor answer).
+        self.crashes: list[Exception] = []
 
     # -- what a vendor simulator provides ---------------------------------------------------------
 
@@ -88,13 +97,15 @@ class Simulator:
         )
 
     def body(self, request: Request) -> Any:
-        """The request's JSON body, or a 400 in the vendor's shape (raised as _Answer)."""
+        """The request's JSON body (gzip-decoded if so sent), or a 400 in the vendor's shape."""
         raw = request.get_data(cache=True)
         if not raw:
             return None
         try:
+            if request.headers.get("Content-Encoding", "").lower() == "gzip":
+                raw = gzip.decompress(raw)
             return json.loads(raw)
-        except ValueError:
+        except (ValueError, OSError, EOFError):
             raise Answer(self.error(400, "request body is not valid JSON")) from None
 
     def now(self) -> float:
@@ -133,9 +144,15 @@ class Simulator:
 
     def handle(self, request: Request) -> Response:
         """Route one request to its ``on_<endpoint>`` method."""
-        adapter = self.url_map.bind_to_environ(request.environ)
+        environ = request.environ
+        if self.raw_paths:
+            raw = environ.get("RAW_URI") or environ.get("REQUEST_URI") or request.path
+            environ = {**environ, "PATH_INFO": raw.split("?", 1)[0]}
+        adapter = self.url_map.bind_to_environ(environ)
         try:
             endpoint, args = adapter.match()
+            if self.raw_paths:
+                args = {k: unquote(v) if isinstance(v, str) else v for k, v in args.items()}
         except NotFound:
             return self.error(404, "not found")
         except MethodNotAllowed:
@@ -149,6 +166,11 @@ class Simulator:
                 return result
         except Answer as answer:
             return answer.response
+        except Exception as exc:
+            # A bug in a simulator must not look like a vendor outage: keep it for the tests.
+            self.crashes.append(exc)
+            log.exception("%s simulator failed on %s %s", self.vendor, request.method, request.path)
+            return self.error(500, f"Internal server error: {type(exc).__name__}")
 
     def _fault_response(self, fault: Fault) -> Response:
         if fault.body is not None:

@@ -19,7 +19,9 @@ class Clock:
         self._lock = threading.Lock()
         self._speed = speed
         self._manual = manual
-        self._base = time.time() if start is None else start
+        # A manual clock starts on a whole second, so tests that step it land on exact times.
+        now = float(int(time.time())) if manual else time.time()
+        self._base = now if start is None else start
         self._real = time.monotonic()
         self._offset = 0.0
 

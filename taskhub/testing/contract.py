@@ -143,6 +143,7 @@ class AdapterContract:
         guard.add(hub.options)
         leaks = guard.leaks()
         assert not leaks, "secrets leaked:\n" + "\n".join(leaks)
+        assert not sim.simulator.crashes, f"the simulator crashed: {sim.simulator.crashes!r}"
 
     def _submit(self, sim: Simulation, hub: TaskHub, guard: LeakGuard) -> Task:
         if "submit" not in hub.capabilities:

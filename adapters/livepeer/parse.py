@@ -1,0 +1,117 @@
+"""Livepeer task JSON -> Task. The one parser the adapter, webhooks and ``taskhub.parse`` share."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from taskhub.errors import MalformedResponse
+from taskhub.model import Asset, Task, parse_time
+
+from .statuses import STATUSES
+
+VENDOR = "livepeer"
+
+
+def parse_task(payload: Any, backend: str) -> Task:
+    """Turn one Livepeer task object into a Task (MalformedResponse if it is not one)."""
+    try:
+        return _parse(payload, backend)
+    except MalformedResponse:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise MalformedResponse(
+            f"not a Livepeer task: {type(exc).__name__}: {exc}", vendor=VENDOR, operation="parse"
+        ) from None
+
+
+def _parse(payload: Any, backend: str) -> Task:
+    if not isinstance(payload, dict):
+        raise TypeError(f"expected an object, got {type(payload).__name__}")
+    task_id = payload["id"]
+    status = payload["status"]
+    if not isinstance(task_id, str) or not task_id or not isinstance(status, dict):
+        raise TypeError("id must be a non-empty string and status an object")
+    updated = parse_time(status.get("updatedAt"))
+    retries = status.get("retries")
+    normalized = STATUSES.normalize(
+        status.get("phase"),
+        message=_text(status.get("errorMessage")),
+        retries=retries if isinstance(retries, int) and not isinstance(retries, bool) else None,
+        progress=status.get("progress"),
+        updated_at=updated,
+    )
+    kind = payload.get("type")
+    params = payload.get("params") or {}
+    if not isinstance(params, dict):
+        raise TypeError("params must be an object")
+    return Task(
+        backend=backend,
+        vendor=VENDOR,
+        id=task_id,
+        status=normalized,
+        kind=kind if isinstance(kind, str) else None,
+        inputs=_inputs(payload, params),
+        outputs=_outputs(payload),
+        params=params,
+        output=payload.get("output"),
+        created_at=parse_time(payload.get("createdAt")),
+        started_at=parse_time(payload.get("scheduledAt")),
+        updated_at=updated,
+        finished_at=updated if normalized.state.terminal else None,
+        raw=payload,
+    )
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _inputs(payload: dict[str, Any], params: dict[str, Any]) -> tuple[Asset, ...]:
+    found: list[Asset] = []
+    if isinstance(payload.get("inputAssetId"), str):
+        found.append(Asset(id=payload["inputAssetId"], kind="asset"))
+    for key in ("upload", "clip"):
+        url = (params.get(key) or {}).get("url") if isinstance(params.get(key), dict) else None
+        if isinstance(url, str):
+            found.append(Asset(uri=url, kind="media"))
+    transcode = params.get("transcode-file")
+    if isinstance(transcode, dict) and isinstance(transcode.get("input"), dict):
+        url = transcode["input"].get("url")
+        if isinstance(url, str):
+            found.append(Asset(uri=url, kind="media"))
+    return tuple(found)
+
+
+def _outputs(payload: dict[str, Any]) -> tuple[Asset, ...]:
+    found: list[Asset] = []
+    if isinstance(payload.get("outputAssetId"), str):
+        found.append(Asset(id=payload["outputAssetId"], kind="asset"))
+    output = payload.get("output")
+    transcode = output.get("transcodeFile") if isinstance(output, dict) else None
+    if isinstance(transcode, dict) and isinstance(transcode.get("baseUrl"), str):
+        base = transcode["baseUrl"].rstrip("/")
+        hls = transcode.get("hls")
+        if isinstance(hls, dict) and isinstance(hls.get("path"), str):
+            found.append(Asset(uri=f"{base}/{hls['path'].lstrip('/')}", kind="hls"))
+        for mp4 in transcode.get("mp4") or []:
+            if isinstance(mp4, dict) and isinstance(mp4.get("path"), str):
+                found.append(Asset(uri=f"{base}/{mp4['path'].lstrip('/')}", kind="mp4"))
+    return tuple(found)
+
+
+def asset_from(payload: Any) -> Asset:
+    """A Livepeer asset object as an Asset."""
+    if not isinstance(payload, dict) or not isinstance(payload.get("id"), str):
+        raise MalformedResponse("not a Livepeer asset", vendor=VENDOR, operation="parse")
+    found = payload.get("source")
+    source: dict[str, Any] = found if isinstance(found, dict) else {}
+    size = payload.get("size")
+    return Asset(
+        id=payload["id"],
+        uri=source.get("url") if isinstance(source.get("url"), str) else None,
+        content_type=None,
+        kind="asset",
+        name=payload.get("name") if isinstance(payload.get("name"), str) else None,
+        size=size if isinstance(size, int) and not isinstance(size, bool) else None,
+        created_at=parse_time(payload.get("createdAt")),
+    )
