@@ -151,7 +151,7 @@ def _waits(rng: random.Random) -> Generator[float, Any, None]:
         exc = yield wait
 
 
-def _scrubbed(exc: BaseException) -> BaseException:
+def scrubbed(exc: BaseException) -> BaseException:
     """A copy of a library exception whose message cannot carry a secret (URLs hold keys)."""
     try:
         clean = type(exc)(redact.text(str(exc)))
@@ -277,7 +277,7 @@ class Transport:
                 operation=operation,
                 http_status=response.status_code,
                 request_id=self._request_id(response, None),
-            ) from _scrubbed(exc)
+            ) from scrubbed(exc)
 
     def request_json(self, method: str, path: str, *, operation: str, **kwargs: Any) -> Any:
         """:meth:`request`, then :meth:`json`."""
@@ -323,7 +323,7 @@ class Transport:
         except requests.RequestException as exc:
             raise VendorUnavailable(
                 f"request failed: {type(exc).__name__}", vendor=self.vendor, operation=operation
-            ) from _scrubbed(exc)
+            ) from scrubbed(exc)
         self._log(method, shown, response.status_code, attempts[0], t0)
         if response.status_code >= 400:
             error = self._error(response, operation)
@@ -363,9 +363,9 @@ class Transport:
                 f"{what} after the request was sent; it may or may not have been carried out",
                 vendor=self.vendor,
                 operation=operation,
-            ) from _scrubbed(exc)
+            ) from scrubbed(exc)
         error = VendorUnavailable(what, vendor=self.vendor, operation=operation)
-        error.__cause__ = _scrubbed(exc)
+        error.__cause__ = scrubbed(exc)
         raise _Retry(error, None) from exc
 
     def _error(self, response: requests.Response, operation: str) -> TaskhubError:

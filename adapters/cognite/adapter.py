@@ -2,13 +2,39 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+import json
+import time
+import uuid
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from typing import Any, ClassVar
+from urllib.parse import quote
 
 import attrs
+import requests
 
 from taskhub.adapter import Adapter, Options, secret
+from taskhub.errors import (
+    InvalidRequest,
+    MalformedResponse,
+    OutcomeUnknown,
+    TaskNotFound,
+)
+from taskhub.http import ErrorInfo, Transport
+from taskhub.model import Task, parse_time
+from taskhub.states import State
 
+from .auth import ClientCredentials, StaticToken
+from .parse import parse_execution, parse_task
 from .statuses import STATUSES
+
+#: The documented limit of a task update's ``output`` (compact JSON, UTF-8).
+MAX_OUTPUT_BYTES = 100 * 1024
+MAX_REASON = 500
+#: Metadata key under which submit records its own id, so a lost answer can be found again.
+SUBMIT_KEY = "taskhub_submit_id"
+SKEW_MS = 5 * 60 * 1000
+_ASYNC_WORDS = {State.SUCCEEDED: "COMPLETED", State.FAILED: "FAILED"}
 
 
 @attrs.frozen(kw_only=True)
@@ -25,6 +51,11 @@ class CogniteOptions(Options):
     scopes: tuple[str, ...] = attrs.field(default=(), converter=tuple)
     #: Sent as ``x-cdp-app``.
     client_name: str = "taskhub"
+    #: Executions per list request (1 to 1000).
+    page_size: int = attrs.field(
+        default=1000,
+        validator=attrs.validators.and_(attrs.validators.ge(1), attrs.validators.le(1000)),
+    )
 
     def __attrs_post_init__(self) -> None:
         oauth = (self.client_id, self.client_secret, self.token_url)
@@ -32,6 +63,24 @@ class CogniteOptions(Options):
             raise ValueError("give either token, or client_id + client_secret + token_url")
         if self.token is not None and any(oauth):
             raise ValueError("give either token or client credentials, not both")
+        if not self.project:
+            raise ValueError("project must not be empty")
+
+
+def error_info(response: requests.Response) -> ErrorInfo:
+    """Cognite's ``{"error": {"code", "message"}}`` envelope and ``x-request-id``."""
+    request_id = response.headers.get("x-request-id")
+    try:
+        body = response.json()
+    except ValueError:
+        return ErrorInfo(response.text[:200] or None, None, request_id)
+    error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, str):
+        return ErrorInfo(error, None, request_id)
+    if isinstance(error, dict):
+        code = error.get("code")
+        return ErrorInfo(error.get("message"), None if code is None else str(code), request_id)
+    return ErrorInfo(None, None, request_id)
 
 
 class CogniteAdapter(Adapter):
@@ -40,4 +89,320 @@ class CogniteAdapter(Adapter):
     vendor = "cognite"
     options_class = CogniteOptions
     statuses = STATUSES
+    simulator = "taskhub.adapters.cognite.simulator:CogniteSimulator"
     alternatives: ClassVar[dict[str, str]] = {}
+
+    options: CogniteOptions
+
+    def make_transport(self, session: requests.Session | None) -> Transport:
+        o = self.options
+        auth: requests.auth.AuthBase
+        if o.token is not None:
+            auth = StaticToken(o.token)
+        else:
+            assert o.client_id and o.client_secret and o.token_url  # checked by the options
+            auth = ClientCredentials(
+                token_url=o.token_url,
+                client_id=o.client_id,
+                client_secret=o.client_secret,
+                scopes=o.scopes,
+                timeout=(o.connect_timeout, o.timeout),
+                verify=o.verify,
+            )
+        return Transport(
+            vendor=self.vendor,
+            base_url=f"{o.base_url.rstrip('/')}/api/v1/projects/{quote(o.project, safe='')}",
+            options=o,
+            headers={
+                "x-cdp-app": o.client_name,
+                "cdf-version": "20230101",
+                "Accept": "application/json",
+            },
+            auth=auth,
+            error_info=error_info,
+            request_id_header="x-request-id",
+            session=session,
+        )
+
+    def parse(self, payload: Any) -> Task:
+        """An execution JSON (tasks inside come back as subtasks)."""
+        return parse_execution(payload, self.backend)
+
+    # -- client role -------------------------------------------------------------------------
+
+    def submit(
+        self,
+        workflow: str = "",
+        version: str = "",
+        input: dict[str, Any] | None = None,
+        metadata: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> Task:
+        """Run ``version`` of ``workflow``: a session nonce, then ``.../run``."""
+        if extra:
+            raise self._bad(f"unknown argument {sorted(extra)[0]!r}", sorted(extra)[0], "submit")
+        workflow = self._text(workflow, "workflow", "submit")
+        version = self._text(version, "version", "submit")
+        if input is not None and not isinstance(input, dict):
+            raise self._bad("input must be a JSON object (a dict)", "input", "submit")
+        meta = self._metadata(metadata)
+        body: dict[str, Any] = {"authentication": {"nonce": self._nonce("submit")}}
+        if input is not None:
+            body["input"] = input
+        body["metadata"] = meta
+        # Matched by marker, so the time bound only narrows the search; allow for clock skew.
+        started = int(time.time() * 1000) - SKEW_MS
+        path = f"/workflows/{quote(workflow, safe='')}/versions/{quote(version, safe='')}/run"
+        try:
+            answer = self.transport.request_json(
+                "POST", path, operation="submit", creates=True, json=body
+            )
+        except OutcomeUnknown as exc:
+            exc.lookup.update(
+                {
+                    "workflow": workflow,
+                    "version": version,
+                    "created_after": started,
+                    "metadata": {SUBMIT_KEY: meta.get(SUBMIT_KEY)},
+                }
+            )
+            raise
+        return self.parse(answer)
+
+    def find_submitted(self, lookup: dict[str, Any]) -> Task | None:
+        """The execution a submit whose outcome was unknown created, if it did."""
+        marker = (lookup.get("metadata") or {}).get(SUBMIT_KEY)
+        if not marker:
+            return None
+        for task in self.list(
+            workflow=lookup["workflow"],
+            version=lookup.get("version"),
+            created_after=lookup.get("created_after"),
+        ):
+            if (task.params.get("metadata") or {}).get(SUBMIT_KEY) == marker:
+                return task
+        return None
+
+    def get(self, task_id: str) -> Task:
+        """The detailed execution, its executed tasks as subtasks."""
+        try:
+            body = self.transport.request_json(
+                "GET", f"/workflows/executions/{quote(task_id, safe='')}", operation="get"
+            )
+        except (TaskNotFound, InvalidRequest) as exc:
+            # CDF answers 400 for an id it does not know (the SDK's retrieve_detailed -> None).
+            if isinstance(exc, InvalidRequest) and exc.http_status != 400:
+                raise
+            raise TaskNotFound(
+                f"no workflow execution {task_id}",
+                task_id=task_id,
+                vendor=self.vendor,
+                operation="get",
+                http_status=exc.http_status,
+                request_id=exc.request_id,
+            ) from exc
+        return self.parse(body)
+
+    def list(
+        self,
+        *,
+        state: State | Iterable[State] | None = None,
+        limit: int | None = None,
+        workflow: str | None = None,
+        version: str | None = None,
+        created_after: datetime | int | None = None,
+        created_before: datetime | int | None = None,
+        **filters: Any,
+    ) -> Iterator[Task]:
+        """Executions matching the filters, following ``nextCursor``."""
+        if filters:
+            name = sorted(filters)[0]
+            raise self._bad(
+                f"unknown list filter {name!r} (cognite takes workflow, version, "
+                "created_after, created_before)",
+                name,
+                "list",
+            )
+        if version is not None and workflow is None:
+            raise self._bad("version needs workflow", "version", "list")
+        query: dict[str, Any] = {}
+        if workflow is not None:
+            wf: dict[str, str] = {"externalId": self._text(workflow, "workflow", "list")}
+            if version is not None:
+                wf["version"] = self._text(version, "version", "list")
+            query["workflowFilters"] = [wf]
+        for key, value in (("createdTimeStart", created_after), ("createdTimeEnd", created_before)):
+            if value is not None:
+                query[key] = _ms(value, key)
+        wanted = _as_set(state)
+        if wanted is not None:
+            words = [w for w, r in STATUSES.vocabularies["execution"].items() if r.state in wanted]
+            if not words:
+                return iter(())
+            query["status"] = words
+        page = self.options.page_size
+        if limit is not None and wanted is None:
+            page = min(page, limit)
+        return self._walk(query, wanted, limit, page)
+
+    def _walk(
+        self, query: dict[str, Any], wanted: frozenset[State] | None, limit: int | None, page: int
+    ) -> Iterator[Task]:
+        cursor: str | None = None
+        sent = 0
+        while True:
+            body: dict[str, Any] = {"filter": query, "limit": page} if query else {"limit": page}
+            if cursor:
+                body["cursor"] = cursor
+            answer = self.transport.request_json(
+                "POST", "/workflows/executions/list", operation="list", json=body
+            )
+            if not isinstance(answer, dict) or not isinstance(answer.get("items"), list):
+                raise MalformedResponse(
+                    "expected {items: [...]}", vendor=self.vendor, operation="list"
+                )
+            for item in answer["items"]:
+                task = self.parse(item)
+                if wanted is not None and task.state not in wanted:
+                    continue
+                yield task
+                sent += 1
+                if limit is not None and sent >= limit:
+                    return
+            cursor = answer.get("nextCursor")
+            if not cursor:
+                return
+
+    def cancel(self, task_id: str, *, reason: str | None = None) -> Task:
+        """Terminate an execution: running tasks are marked CANCELED (their work is not stopped)."""
+        if reason is not None and (not isinstance(reason, str) or len(reason) > MAX_REASON):
+            raise self._bad(
+                f"reason must be a string of at most {MAX_REASON} characters", "reason", "cancel"
+            )
+        body = {"reason": reason} if reason else {}
+        answer = self.transport.request_json(
+            "POST",
+            f"/workflows/executions/{quote(task_id, safe='')}/cancel",
+            operation="cancel",
+            json=body,
+        )
+        return self.parse(answer)
+
+    def retry(self, task_id: str) -> Task:
+        """Re-run a FAILED, TIMED_OUT or TERMINATED execution's stopped tasks."""
+        answer = self.transport.request_json(
+            "POST",
+            f"/workflows/executions/{quote(task_id, safe='')}/retry",
+            operation="retry",
+            json={"authentication": {"nonce": self._nonce("retry")}},
+        )
+        return self.parse(answer)
+
+    # -- worker role ---------------------------------------------------------------------------
+
+    def report(
+        self,
+        task_id: str,
+        state: State,
+        *,
+        output: dict[str, Any] | None = None,
+        retryable: bool | None = None,
+        **extra: Any,
+    ) -> Task:
+        """Complete or fail an async task (``isAsyncComplete``); ``output`` is merged in.
+
+        ``State.FAILED`` with ``retryable=False`` sends FAILED_WITH_TERMINAL_ERROR (no retries).
+        """
+        if extra:
+            raise self._bad(f"unknown argument {sorted(extra)[0]!r}", sorted(extra)[0], "report")
+        word = _ASYNC_WORDS.get(state)
+        if word is None:  # the hub checks this first; kept for direct adapter use
+            raise self._bad(f"cannot report {state.value}", "state", "report")
+        if state is State.FAILED and retryable is False:
+            word = "FAILED_WITH_TERMINAL_ERROR"
+        body: dict[str, Any] = {"status": word}
+        if output is not None:
+            if not isinstance(output, dict):
+                raise self._bad("output must be a JSON object (a dict)", "output", "report")
+            size = len(json.dumps(output, separators=(",", ":")).encode())
+            if size > MAX_OUTPUT_BYTES:
+                raise self._bad(
+                    f"output is {size} bytes; Cognite takes at most {MAX_OUTPUT_BYTES} (100 KB)",
+                    "output",
+                    "report",
+                )
+            body["output"] = output
+        answer = self.transport.request_json(
+            "POST",
+            f"/workflows/tasks/{quote(task_id, safe='')}/update",
+            operation="report",
+            json=body,
+        )
+        return parse_task(answer, self.backend)
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _nonce(self, operation: str) -> str:
+        o = self.options
+        item: dict[str, Any] = (
+            {"tokenExchange": True}
+            if o.token is not None
+            else {"clientId": o.client_id, "clientSecret": o.client_secret}
+        )
+        answer = self.transport.request_json(
+            "POST", "/sessions", operation=operation, json={"items": [item]}
+        )
+        try:
+            nonce = answer["items"][0]["nonce"]
+            assert isinstance(nonce, str) and nonce
+        except (KeyError, IndexError, TypeError, AssertionError):
+            raise MalformedResponse(
+                "the session answer has no nonce", vendor=self.vendor, operation=operation
+            ) from None
+        return nonce
+
+    def _metadata(self, metadata: dict[str, str] | None) -> dict[str, str]:
+        meta = dict(metadata or {})
+        for key, value in meta.items():
+            if not isinstance(key, str) or not 0 < len(key) <= 32:
+                raise self._bad(
+                    f"metadata key {key!r} must be 1 to 32 characters", "metadata", "submit"
+                )
+            if not isinstance(value, str) or len(value) > 255:
+                raise self._bad(
+                    f"metadata value of {key!r} must be a string of at most 255 characters",
+                    "metadata",
+                    "submit",
+                )
+        if len(meta) > 10:
+            raise self._bad("metadata takes at most 10 pairs", "metadata", "submit")
+        if len(meta) < 10:
+            meta.setdefault(SUBMIT_KEY, str(uuid.uuid4()))
+        return meta
+
+    def _text(self, value: object, field: str, operation: str) -> str:
+        if not isinstance(value, str):
+            raise self._bad(
+                f'{field} must be a string (versions too: "1", not 1)', field, operation
+            )
+        if not value or value != value.strip() or "\x00" in value or len(value) > 255:
+            raise self._bad(
+                f"{field} must be 1 to 255 characters with no surrounding space", field, operation
+            )
+        return value
+
+    def _bad(self, message: str, field: str, operation: str) -> InvalidRequest:
+        return InvalidRequest(message, field=field, vendor=self.vendor, operation=operation)
+
+
+def _ms(value: datetime | int, name: str) -> int:
+    parsed = parse_time(value)
+    if parsed is None:
+        raise InvalidRequest(f"{name} must be a datetime or epoch milliseconds", field=name)
+    return int(parsed.timestamp() * 1000)
+
+
+def _as_set(state: State | Iterable[State] | None) -> frozenset[State] | None:
+    if state is None:
+        return None
+    return frozenset({state}) if isinstance(state, State) else frozenset(state)

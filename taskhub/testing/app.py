@@ -190,6 +190,7 @@ class Simulator:
                 body,
                 status,
                 fault.kind if fault else None,
+                raw_path=(request.environ.get("RAW_URI") or request.path).split("?", 1)[0],
             )
         )
 

@@ -117,6 +117,8 @@ class Record:
     status: int | None
     fault: str | None
     at: float = attrs.field(factory=time.time)
+    #: The path as sent, still percent-encoded.
+    raw_path: str = ""
 
     def json(self) -> Any:
         """The request body parsed as JSON."""
