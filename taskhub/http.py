@@ -59,6 +59,8 @@ class ErrorInfo:
     message: str | None = None
     code: str | None = None
     request_id: str | None = None
+    #: The request field the error is about, when the vendor says (e.g. a 422's ``loc``).
+    field: str | None = None
 
 
 ErrorParser = Callable[[requests.Response], ErrorInfo]
@@ -383,8 +385,10 @@ class Transport:
             "code": info.code,
             "request_id": self._request_id(response, info),
         }
-        if cls in (RateLimited, VendorUnavailable):
+        if issubclass(cls, (RateLimited, VendorUnavailable)):
             kwargs["retry_after"] = parse_retry_after(response.headers.get("Retry-After"))
+        if issubclass(cls, InvalidRequest):
+            kwargs["field"] = info.field
         return cls(message, **kwargs)
 
     def _request_id(self, response: requests.Response, info: ErrorInfo | None) -> str | None:

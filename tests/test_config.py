@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from taskhub.adapters.livepeer import LivepeerOptions
 
 import taskhub
 from taskhub import ConfigError, TaskHub, config
+from taskhub.adapters.livepeer import LivepeerOptions
 
 TOML = """
 default = "media"

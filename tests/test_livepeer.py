@@ -7,8 +7,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from taskhub.adapters.livepeer import SeenEvents, parse_webhook, sign
-from taskhub.adapters.livepeer.simulator import DELETED, FATAL, RETRIABLE
 
 import taskhub
 from taskhub import (
@@ -20,6 +18,8 @@ from taskhub import (
     TaskNotFound,
     WebhookRejected,
 )
+from taskhub.adapters.livepeer import SeenEvents, parse_webhook, sign
+from taskhub.adapters.livepeer.simulator import DELETED, FATAL, RETRIABLE
 from taskhub.testing import Simulation, simulate
 from taskhub.testing.contract import AdapterContract
 

@@ -7,9 +7,11 @@ import logging
 import pytest
 import requests
 
-from taskhub import ConfigError
+from taskhub import ConfigError, registry
 from taskhub.testing import Clock, Fault, FaultPlan, SimServer, Simulation, simulate
 from taskhub.testing.contract import LeakGuard
+
+from .toy import ToyAdapter
 
 
 def test_manual_clock_moves_only_when_told() -> None:
@@ -87,9 +89,17 @@ def test_unknown_routes_answer_in_the_vendor_shape(toy: Simulation) -> None:
     assert requests.delete(toy.url + "/tasks", timeout=5).status_code == 405
 
 
+class _NoSimulator(ToyAdapter):
+    simulator = None
+
+
 def test_simulate_refuses_a_vendor_without_simulator() -> None:
-    with pytest.raises(ConfigError, match="has no simulator"), simulate("vionlabs"):
-        pass
+    registry.register_adapter("nosim", _NoSimulator)
+    try:
+        with pytest.raises(ConfigError, match="has no simulator"), simulate("nosim"):
+            pass
+    finally:
+        registry.unregister_adapter("nosim")
 
 
 def test_the_leak_guard_finds_secrets_in_logs_reprs_and_causes() -> None:

@@ -1,6 +1,7 @@
 """Vionlabs Tasks API (vendor ``vionlabs``)."""
 
-from .adapter import VionlabsAdapter, VionlabsOptions
+from .adapter import PRODUCTS, VionlabsAdapter, VionlabsOptions
+from .ids import make_id, split_id
 from .statuses import STATUSES
 
-__all__ = ["STATUSES", "VionlabsAdapter", "VionlabsOptions"]
+__all__ = ["PRODUCTS", "STATUSES", "VionlabsAdapter", "VionlabsOptions", "make_id", "split_id"]

@@ -1,14 +1,45 @@
-"""Vionlabs Tasks API: one task per (catalog item, product, version)."""
+"""Vionlabs Tasks API: one task per (catalog item, product, version), plus the Catalog API."""
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from collections.abc import Iterator
+from typing import Any, ClassVar, Literal
+from urllib.parse import quote
 
 import attrs
+import requests
 
 from taskhub.adapter import Adapter, Options, secret
+from taskhub.errors import InvalidRequest, MalformedResponse, TaskNotFound
+from taskhub.http import ErrorInfo, Transport
+from taskhub.model import Asset, Task
 
+from .ids import make_id, split_id
 from .statuses import STATUSES
+
+#: ProductType, the ``product`` path segment.
+PRODUCTS = (
+    "adbreaks",
+    "contextual_adbreak",
+    "emotions",
+    "fingerprint",
+    "fingerprintplus",
+    "jitpreviews",
+    "jitthumbnails",
+    "markers",
+    "nudity",
+    "profanity",
+    "semantic",
+    "similar",
+    "content_summary",
+    "semantic_scenes",
+    "vertical_conversion",
+    "scene_tags",
+)
+#: Only ``low`` is published; the guide names "high, medium, low" as the levels.
+PRIORITIES = ("low", "medium", "high")
+#: ItemType of catalog items.
+ITEM_TYPES = ("standalone", "series", "season", "episode")
 
 
 @attrs.frozen(kw_only=True)
@@ -24,15 +55,257 @@ class VionlabsOptions(Options):
     )
 
 
+class KeyParam(requests.auth.AuthBase):
+    """Adds ``key=<API key>`` to every request's query string."""
+
+    def __init__(self, key: str) -> None:
+        self._key = key
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.prepare_url(request.url, {"key": self._key})
+        return request
+
+    def __repr__(self) -> str:
+        return "<KeyParam ***>"
+
+
+def error_info(response: requests.Response) -> ErrorInfo:
+    """FastAPI's ``{"detail": "..."}`` or ``{"detail": [{loc, msg, type}]}``."""
+    try:
+        body = response.json()
+    except ValueError:
+        return ErrorInfo(response.text[:200] or None)
+    detail = body.get("detail") if isinstance(body, dict) else None
+    if isinstance(detail, str):
+        return ErrorInfo(detail)
+    if isinstance(detail, list) and detail and isinstance(detail[0], dict):
+        problems = []
+        for item in detail[:5]:
+            loc = [str(p) for p in item.get("loc") or [] if p not in ("body", "path", "query")]
+            problems.append(f"{'.'.join(loc) or 'request'}: {item.get('msg', 'invalid')}")
+        first = detail[0].get("loc") or []
+        return ErrorInfo(
+            "; ".join(problems), detail[0].get("type"), field=str(first[-1]) if first else None
+        )
+    return ErrorInfo(None)
+
+
 class VionlabsAdapter(Adapter):
     """Client for the Vionlabs Tasks and Catalog APIs."""
 
     vendor = "vionlabs"
     options_class = VionlabsOptions
     statuses = STATUSES
+    simulator = "taskhub.adapters.vionlabs.simulator:VionlabsSimulator"
     alternatives: ClassVar[dict[str, str]] = {
-        "list": "the Tasks API has no listing; keep the (item, product, version) ids you "
-        "submitted, or list catalog items",
-        "retry": "submit the same (item, product, version) again",
+        "list": "the Tasks API has no listing; keep the ids submit returned, or list the "
+        "catalog items (adapter.items())",
+        "retry": "deactivate the task and submit the same (item, product, version) again",
         "report": "tasks are advanced by Vionlabs' own processing",
     }
+
+    options: VionlabsOptions
+
+    def make_transport(self, session: requests.Session | None) -> Transport:
+        o = self.options
+        headers = {"Accept": "application/json"}
+        if o.auth == "header":
+            headers["X-API-Key"] = o.api_key
+        return Transport(
+            vendor=self.vendor,
+            base_url=o.base_url,
+            options=o,
+            headers=headers,
+            auth=KeyParam(o.api_key) if o.auth == "query" else None,
+            error_info=error_info,
+            session=session,
+        )
+
+    # -- tasks -------------------------------------------------------------------------------
+
+    def parse(self, payload: Any, task_id: str | None = None) -> Task:
+        """A ``TaskResponse``; ``task_id`` says which triple it answers for (it has no id)."""
+        if not isinstance(payload, dict) or not isinstance(
+            payload.get("status"), (str, type(None))
+        ):
+            raise MalformedResponse(
+                "not a Vionlabs TaskResponse", vendor=self.vendor, operation="parse"
+            )
+        error = payload.get("error")
+        if task_id is None:
+            task_id = _id_from_links(payload)
+        inventory_id, product, version = split_id(task_id)
+        status = STATUSES.normalize(
+            payload.get("status"), message=error if isinstance(error, str) else None
+        )
+        return Task(
+            backend=self.backend,
+            vendor=self.vendor,
+            id=task_id,
+            status=status,
+            kind=product,
+            inputs=(Asset(id=inventory_id, kind="catalog-item"),),
+            params={"inventory_id": inventory_id, "product": product, "version": version},
+            raw=payload,
+        )
+
+    def submit(
+        self,
+        inventory_id: str = "",
+        product: str = "",
+        version: str = "",
+        priority: str = "low",
+        **extra: Any,
+    ) -> Task:
+        """Create the processing task for an ingested catalog item and a product version."""
+        if extra:
+            name = sorted(extra)[0]
+            raise InvalidRequest(
+                f"unknown argument {name!r}", field=name, vendor=self.vendor, operation="submit"
+            )
+        if product not in PRODUCTS:
+            raise InvalidRequest(
+                f"unknown product {product!r}; expected one of {', '.join(PRODUCTS)}",
+                field="product",
+                vendor=self.vendor,
+                operation="submit",
+            )
+        if priority not in PRIORITIES:
+            raise InvalidRequest(
+                f"unknown priority {priority!r}; expected one of {', '.join(PRIORITIES)}",
+                field="priority",
+                vendor=self.vendor,
+                operation="submit",
+            )
+        task_id = make_id(inventory_id, product, version)
+        body = self.transport.request_json(
+            "POST",
+            self._path(task_id),
+            operation="submit",
+            creates=True,
+            json={"priority": priority},
+        )
+        task = self.parse(body, task_id)
+        return attrs.evolve(task, params={**task.params, "priority": priority})
+
+    def get(self, task_id: str) -> Task:
+        """The task's status (``GET``)."""
+        return self.parse(self._call("GET", task_id, "get"), task_id)
+
+    def cancel(self, task_id: str, *, reason: str | None = None) -> Task:
+        """Deactivate the task (``DELETE``, "Deactivate Task"); Vionlabs takes no reason."""
+        return self.parse(self._call("DELETE", task_id, "cancel"), task_id)
+
+    def _call(self, method: str, task_id: str, operation: str) -> Any:
+        path = self._path(task_id)
+        try:
+            return self.transport.request_json(method, path, operation=operation)
+        except TaskNotFound as exc:
+            exc.task_id = task_id
+            raise
+
+    @staticmethod
+    def _path(task_id: str) -> str:
+        split_id(task_id)  # validates before any request
+        inventory, product, version = task_id.split("/")
+        return f"/tasks/catalog-item/{inventory}/product/{product}/version/{version}"
+
+    # -- catalog -------------------------------------------------------------------------------
+
+    def upsert_item(
+        self, id: str, type: str, title: str, asset_url: str | None = None, **fields: Any
+    ) -> Asset:
+        """Create or replace a catalog item (``PUT /catalog/v1/item``), the prerequisite."""
+        if not isinstance(id, str) or not id:
+            raise InvalidRequest(
+                "id must be a non-empty string",
+                field="id",
+                vendor=self.vendor,
+                operation="upsert_item",
+            )
+        if type not in ITEM_TYPES:
+            raise InvalidRequest(
+                f"type must be one of {', '.join(ITEM_TYPES)}",
+                field="type",
+                vendor=self.vendor,
+                operation="upsert_item",
+            )
+        if not isinstance(title, str) or not title:
+            raise InvalidRequest(
+                "title must be a non-empty string",
+                field="title",
+                vendor=self.vendor,
+                operation="upsert_item",
+            )
+        body = {"id": id, "type": type, "title": title, **fields}
+        if asset_url is not None:
+            body["asset_url"] = asset_url
+        self.transport.request("PUT", "/catalog/v1/item", operation="upsert_item", json=body)
+        return _item_asset(body)
+
+    def items(self, *, page_size: int = 500, allow_deleted: bool = False) -> Iterator[Asset]:
+        """Every catalog item, page by page (``page_num`` from 0)."""
+        page_num = 0
+        while True:
+            page = self.transport.request_json(
+                "GET",
+                "/catalog/v1/item",
+                operation="items",
+                params={
+                    "page_num": page_num,
+                    "page_size": page_size,
+                    "allow_deleted": str(allow_deleted).lower(),
+                },
+            )
+            if not isinstance(page, list):
+                raise MalformedResponse(
+                    "expected a JSON array of items", vendor=self.vendor, operation="items"
+                )
+            yield from (_item_asset(item) for item in page)
+            if len(page) < page_size:
+                return
+            page_num += 1
+
+    def item(self, type: str, inventory_id: str) -> Asset:
+        """One catalog item."""
+        inventory_id = self.require_id(inventory_id, "inventory_id")
+        if type not in ITEM_TYPES:
+            raise InvalidRequest(
+                f"type must be one of {', '.join(ITEM_TYPES)}",
+                field="type",
+                vendor=self.vendor,
+                operation="item",
+            )
+        body = self.transport.request_json(
+            "GET", f"/catalog/v1/item/{type}/{quote(inventory_id, safe='')}", operation="item"
+        )
+        return _item_asset(body)
+
+
+def _item_asset(item: Any) -> Asset:
+    if not isinstance(item, dict) or not isinstance(item.get("id"), str):
+        raise MalformedResponse("not a catalog item", vendor="vionlabs", operation="items")
+    uri = item.get("asset_url")
+    title = item.get("title")
+    return Asset(
+        id=item["id"],
+        uri=uri if isinstance(uri, str) else None,
+        kind=item.get("type") if isinstance(item.get("type"), str) else None,
+        name=title if isinstance(title, str) else None,
+    )
+
+
+def _id_from_links(payload: dict[str, Any]) -> str:
+    # A TaskResponse has no id; a dashboard holding one can still parse it via its links.
+    for link in (payload.get("_links") or {}).values():
+        href = link.get("href", "") if isinstance(link, dict) else ""
+        marker = "/tasks/catalog-item/"
+        if marker in href:
+            rest = href.split(marker, 1)[1].split("?", 1)[0].split("/")
+            if len(rest) == 5 and rest[1] == "product" and rest[3] == "version":
+                return "/".join((rest[0], rest[2], rest[4]))
+    raise MalformedResponse(
+        "a TaskResponse names no task: pass the task id it answers for",
+        vendor="vionlabs",
+        operation="parse",
+    )

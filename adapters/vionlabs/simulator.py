@@ -1,0 +1,281 @@
+"""A Vionlabs simulator: the Tasks API keyed by (item, product, version) and the Catalog API.
+
+Tasks go ``pending`` -> ``processing`` (after ``pending_s``) -> ``done`` (after
+``processing_s`` more). Failures come through ``error``, with the documented messages, chosen
+by the catalog item: not in the catalog -> "Asset not found in the provided S3 location.";
+``asset_url`` containing ``corrupt`` -> "Probe failed with error = …"; containing ``short`` ->
+"Asset shorter than the minimum required length.". The status word a failed task shows and the
+one DELETE answers with are not published; they are the settings ``failure_status`` and
+``deactivated_status``. Validation errors are FastAPI's 422 ``{"detail": [...]}``.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import quote
+
+import attrs
+from werkzeug.routing import Rule
+from werkzeug.wrappers import Request, Response
+
+from taskhub.testing import Answer, Simulator
+
+from .adapter import ITEM_TYPES, PRODUCTS
+
+NOT_FOUND = "Asset not found in the provided S3 location."
+PROBE = "Probe failed with error = Invalid data found when processing input"
+TOO_SHORT = "Asset shorter than the minimum required length."
+
+
+@attrs.define
+class _Task:
+    inventory_id: str
+    product: str
+    version: str
+    priority: str
+    created: float
+    deactivated: bool = False
+
+
+class VionlabsSimulator(Simulator):
+    """Vionlabs' Tasks and Catalog APIs."""
+
+    vendor = "vionlabs"
+    # Ids may hold any character; taskhub percent-encodes each path segment, so route on the
+    # raw path (a "/" inside an inventory id stays inside its segment).
+    raw_paths = True
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        pending_s: float = 2.0,
+        processing_s: float = 4.0,
+        priorities: tuple[str, ...] = ("low", "medium", "high"),
+        failure_status: str = "processing",
+        deactivated_status: str = "deactivated",
+        auto_products: tuple[tuple[str, str], ...] = (),
+        **kw: Any,
+    ) -> None:
+        super().__init__(**kw)
+        self.rng = random.Random(kw.get("seed", 0))
+        self.api_key = api_key or f"vl-sim-{self.rng.getrandbits(64):016x}"
+        self.pending_s = pending_s
+        self.processing_s = processing_s
+        self.priorities = priorities
+        self.failure_status = failure_status
+        self.deactivated_status = deactivated_status
+        self.auto_products = auto_products
+        self.items: dict[str, dict[str, Any]] = {}
+        self.deleted: set[str] = set()
+        self.tasks: dict[tuple[str, str, str], _Task] = {}
+
+    def routes(self) -> Iterable[Rule]:
+        task = "/tasks/catalog-item/<inventory_id>/product/<product>/version/<version>"
+        return [
+            Rule(task, endpoint="get_task", methods=["GET"]),
+            Rule(task, endpoint="create_task", methods=["POST"]),
+            Rule(task, endpoint="deactivate_task", methods=["DELETE"]),
+            Rule("/catalog/v1/item", endpoint="list_items", methods=["GET"]),
+            Rule("/catalog/v1/item", endpoint="upsert_item", methods=["PUT"]),
+            Rule(
+                "/catalog/v1/item/<item_type>/<inventory_id>", endpoint="get_item", methods=["GET"]
+            ),
+        ]
+
+    def error(self, status: int, message: str, headers: Any = None) -> Response:
+        return self.json({"detail": message}, status, headers)
+
+    def client_options(self, url: str) -> dict[str, Any]:
+        return {"base_url": url, "api_key": self.api_key}
+
+    def secrets(self) -> list[str]:
+        return [self.api_key]
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    def _auth(self, request: Request) -> None:
+        key = request.args.get("key") or request.headers.get("X-API-Key")
+        if key != self.api_key:
+            raise Answer(self.error(401, "Invalid or missing API key"))
+
+    def _invalid(
+        self,
+        loc: list[str | int],
+        msg: str,
+        kind: str,
+        value: Any,
+        ctx: dict[str, Any] | None = None,
+    ) -> Answer:
+        problem: dict[str, Any] = {"loc": loc, "msg": msg, "type": kind, "input": value}
+        if ctx:
+            problem["ctx"] = ctx
+        return Answer(self.json({"detail": [problem]}, 422))
+
+    def _product(self, product: str) -> None:
+        if product not in PRODUCTS:
+            expected = ", ".join(f"'{p}'" for p in PRODUCTS)
+            raise self._invalid(
+                ["path", "product"],
+                f"Input should be {expected}",
+                "enum",
+                product,
+                {"expected": expected},
+            )
+
+    def status(self, task: _Task) -> tuple[str, str | None]:
+        """(status word, error) of ``task`` now."""
+        if task.deactivated:
+            return self.deactivated_status, None
+        age = self.now() - task.created
+        if age < self.pending_s:
+            return "pending", None
+        failure = self._failure(task)
+        if failure is not None:
+            return self.failure_status, failure
+        return ("processing", None) if age < self.pending_s + self.processing_s else ("done", None)
+
+    def _failure(self, task: _Task) -> str | None:
+        item = self.items.get(task.inventory_id)
+        if item is None or task.inventory_id in self.deleted:
+            return NOT_FOUND
+        url = str(item.get("asset_url") or "")
+        if "corrupt" in url:
+            return PROBE
+        if "short" in url:
+            return TOO_SHORT
+        return None
+
+    def _answer(self, task: _Task) -> Response:
+        status, error = self.status(task)
+        path = "/tasks/catalog-item/{}/product/{}/version/{}".format(
+            *(quote(p, safe="") for p in (task.inventory_id, task.product, task.version))
+        )
+        links = {
+            "self": {"href": path, "method": "GET"},
+            "deactivate": {"href": path, "method": "DELETE"},
+        }
+        return self.json({"status": status, "error": error, "_links": links})
+
+    def add_item(self, item: dict[str, Any]) -> None:
+        """Ingest an item as the catalog would (and create its automatic tasks)."""
+        self.items[item["id"]] = {
+            **item,
+            "vionlabs_id": self.items.get(item["id"], {}).get(
+                "vionlabs_id", f"vl-{self.rng.getrandbits(40):010x}"
+            ),
+        }
+        self.deleted.discard(item["id"])
+        for product, version in self.auto_products:
+            self.tasks.setdefault(
+                (item["id"], product, version),
+                _Task(item["id"], product, version, "low", self.now()),
+            )
+
+    # -- tasks ----------------------------------------------------------------------------
+
+    def on_get_task(
+        self, request: Request, inventory_id: str, product: str, version: str
+    ) -> Response:
+        self._auth(request)
+        self._product(product)
+        task = self.tasks.get((inventory_id, product, version))
+        if task is None:
+            return self.error(404, "Not Found")
+        return self._answer(task)
+
+    def on_create_task(
+        self, request: Request, inventory_id: str, product: str, version: str
+    ) -> Response:
+        self._auth(request)
+        self._product(product)
+        raw = request.get_data()
+        body = self.body(request) if raw else None
+        if body is not None and not isinstance(body, dict):
+            raise self._invalid(["body"], "Input should be a valid dictionary", "dict_type", body)
+        priority = (body or {}).get("priority", "low")
+        if priority not in self.priorities:
+            expected = ", ".join(f"'{p}'" for p in self.priorities)
+            raise self._invalid(
+                ["body", "priority"],
+                f"Input should be {expected}",
+                "enum",
+                priority,
+                {"expected": expected},
+            )
+        key = (inventory_id, product, version)
+        task = self.tasks.get(key)
+        if task is None or task.deactivated:
+            # Creating again after a deactivation starts a fresh task; otherwise it is a no-op.
+            task = _Task(inventory_id, product, version, priority, self.now())
+            self.tasks[key] = task
+        return self._answer(task)
+
+    def body(self, request: Request) -> Any:
+        try:
+            return super().body(request)
+        except Answer:
+            raise self._invalid(["body", 1], "JSON decode error", "json_invalid", None) from None
+
+    def on_deactivate_task(
+        self, request: Request, inventory_id: str, product: str, version: str
+    ) -> Response:
+        self._auth(request)
+        self._product(product)
+        task = self.tasks.get((inventory_id, product, version))
+        if task is None:
+            return self.error(404, "Not Found")
+        task.deactivated = True
+        return self._answer(task)
+
+    # -- catalog ---------------------------------------------------------------------------
+
+    def on_upsert_item(self, request: Request) -> Response:
+        self._auth(request)
+        body = self.body(request)
+        if not isinstance(body, dict):
+            raise self._invalid(["body"], "Input should be a valid dictionary", "dict_type", body)
+        for field in ("id", "type", "title"):
+            if not body.get(field):
+                raise self._invalid(["body", field], "Field required", "missing", body)
+        if body["type"] not in ITEM_TYPES:
+            raise self._invalid(
+                ["body", "type"],
+                "Input should be " + ", ".join(f"'{t}'" for t in ITEM_TYPES),
+                "enum",
+                body["type"],
+            )
+        self.add_item(body)
+        return self.json(None)
+
+    def on_list_items(self, request: Request) -> Response:
+        self._auth(request)
+        try:
+            page_num = int(request.args.get("page_num", "0"))
+            page_size = int(request.args.get("page_size", "500"))
+        except ValueError:
+            raise self._invalid(
+                ["query", "page_num"],
+                "Input should be a valid integer",
+                "int_parsing",
+                request.args.get("page_num"),
+            ) from None
+        if page_num < 0 or page_size < 1:
+            raise self._invalid(
+                ["query", "page_size"], "Input should be greater than 0", "greater_than", page_size
+            )
+        allow_deleted = request.args.get("allow_deleted", "false").lower() == "true"
+        rows = [i for k, i in self.items.items() if allow_deleted or k not in self.deleted]
+        page = rows[page_num * page_size : (page_num + 1) * page_size]
+        return self.json(
+            [{"id": i["id"], "vionlabs_id": i["vionlabs_id"], "type": i["type"]} for i in page]
+        )
+
+    def on_get_item(self, request: Request, item_type: str, inventory_id: str) -> Response:
+        self._auth(request)
+        item = self.items.get(inventory_id)
+        if item is None or item["type"] != item_type:
+            return self.error(404, "Item not found")
+        return self.json(item)
