@@ -448,3 +448,30 @@ def test_the_official_sdk_works_against_the_simulator(sim: Simulation, hub: Task
     )
     sim.clock.advance(10)
     assert len(client.task.get_all().data) == 3
+
+
+def test_deliveries_reach_a_receiver_over_http(sim: Simulation, hub: TaskHub) -> None:
+    from taskhub.testing import SimServer
+
+    received: list[tuple[bytes, dict[str, str]]] = []
+
+    def receiver(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        headers = {
+            k[5:].replace("_", "-").title(): v for k, v in environ.items() if k.startswith("HTTP_")
+        }
+        received.append((environ["wsgi.input"].read(length), headers))
+        start_response("204 No Content", [])
+        return []
+
+    upload(hub)
+    sim.clock.advance(10)
+    with SimServer(receiver) as server:
+        statuses = sim.simulator.deliver(server.url + "/hook", "whsec-http-0001")  # type: ignore[attr-defined]
+    assert statuses and set(statuses) == {204}
+    events = [
+        parse_webhook(body, headers, "whsec-http-0001", now=sim.clock.now())
+        for body, headers in received
+    ]
+    assert events[-1].event == "task.completed"
+    assert received[0][1]["User-Agent"] == "livepeer.studio"
