@@ -77,6 +77,9 @@ class Adapter:
     statuses: ClassVar[StatusTable]
     #: ``"module:Class"`` of the vendor's simulator, for ``taskhub.testing.simulate``.
     simulator: ClassVar[str | None] = None
+    #: ``"module:function"`` that runs a worker engine: ``run(function, types, *, payload,
+    #: engine_id) -> exit code``, for ``taskhub engine VENDOR``; None when there is none.
+    engine: ClassVar[str | None] = None
     #: For each operation the vendor lacks, the nearest real alternative, said to the user.
     alternatives: ClassVar[Mapping[str, str]] = {}
 

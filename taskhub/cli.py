@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from taskhub import __version__, registry
 from taskhub.errors import ConfigError, TaskhubError
@@ -32,6 +33,19 @@ def build_parser() -> argparse.ArgumentParser:
     states.add_argument("--format", choices=("markdown", "json", "dot"), default="markdown")
 
     sub.add_parser("vendors", help="list the registered vendors and their capabilities")
+
+    engine = sub.add_parser("engine", help="run a worker engine around a Python function")
+    engine.add_argument("vendor", help="the vendor whose task flow to run (e.g. veritone)")
+    engine.add_argument("function", metavar="MODULE:FUNCTION", help="the function to call")
+    engine.add_argument(
+        "--payload", metavar="FILE", help="the task payload (default: $PAYLOAD_FILE)"
+    )
+    engine.add_argument(
+        "--types",
+        default="video/,audio/",
+        help="supported content or asset types, comma-separated (default: %(default)s)",
+    )
+    engine.add_argument("--engine-id", help="recorded as the source of the assets it creates")
     return parser
 
 
@@ -61,4 +75,38 @@ def _dispatch(args: argparse.Namespace) -> int:
             origin = "built-in" if entry.builtin else entry.provider
             print(f"{name:15} {origin:10} {caps}")
         return EXIT_OK
+    if args.command == "engine":
+        return _engine(args)
     raise AssertionError(args.command)  # argparse guarantees a known command
+
+
+def _engine(args: argparse.Namespace) -> int:
+    import importlib
+    import logging
+
+    target = registry.load(args.vendor).engine
+    if not target:
+        raise ConfigError(f"the vendor {args.vendor!r} has no engine runner")
+    logging.basicConfig(level=logging.INFO, format="taskhub engine: %(message)s")
+    try:
+        function = _load_target(args.function)
+        module, _, name = target.partition(":")
+        runner = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError, ValueError) as exc:
+        print(f"taskhub: error: cannot load {args.function!r}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    types = [t.strip() for t in args.types.split(",") if t.strip()]
+    code: int = runner(function, types, payload=args.payload, engine_id=args.engine_id)
+    return code
+
+
+def _load_target(target: str) -> Any:
+    import importlib
+
+    module_name, sep, attr = target.partition(":")
+    if not sep or not module_name or not attr:
+        raise ValueError("expected MODULE:FUNCTION")
+    obj: Any = importlib.import_module(module_name)
+    for part in attr.split("."):
+        obj = getattr(obj, part)
+    return obj

@@ -138,6 +138,15 @@ class OutcomeUnknown(VendorUnavailable):
         super().__init__(message, **kw)
 
 
+class DownloadError(TaskhubError):
+    """A file could not be downloaded; ``reason`` is ``not_found``, ``not_allowed``,
+    ``timeout``, ``connection_refused``, ``too_large``, ``unsafe_name`` or ``error``."""
+
+    def __init__(self, message: str, *, reason: str, **kw: Any) -> None:
+        self.reason = reason
+        super().__init__(message, **kw)
+
+
 class MalformedResponse(TaskhubError):
     """The vendor answered with something that is not the documented shape."""
 

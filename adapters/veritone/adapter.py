@@ -1,14 +1,77 @@
-"""Veritone aiWARE GraphQL: jobs and their tasks; the engine (worker) flow."""
+"""Veritone aiWARE GraphQL: jobs and their tasks, TDO assets, the engine (worker) role."""
 
 from __future__ import annotations
 
-from typing import ClassVar
+import builtins
+import json
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any, BinaryIO, ClassVar
 
 import attrs
+import requests
 
+from taskhub import download as _download
 from taskhub.adapter import Adapter, Options, secret
+from taskhub.errors import (
+    AuthError,
+    InvalidRequest,
+    MalformedResponse,
+    RateLimited,
+    TaskhubError,
+    TaskNotFound,
+    VendorUnavailable,
+)
+from taskhub.http import ErrorInfo, Transport
+from taskhub.model import Asset, Task
+from taskhub.states import State
 
+from . import documents as doc
+from .parse import parse_asset, parse_job, parse_task
 from .statuses import STATUSES
+
+#: ``TaskFailureReason`` values ``report`` accepts.
+FAILURE_REASONS = (
+    "internal_error",
+    "unknown",
+    "url_not_found",
+    "url_not_allowed",
+    "url_timeout",
+    "url_connection_refused",
+    "url_error",
+    "invalid_data",
+    "rate_limited",
+    "api_not_allowed",
+    "api_authentication_error",
+    "api_not_found",
+    "api_error",
+    "file_write_error",
+    "system_dependency_missing",
+    "system_error",
+    "other",
+)
+#: GraphQL error ``name`` -> error class (the list "may grow"; others are TaskhubError).
+ERRORS: dict[str, type[TaskhubError]] = {
+    "not_found": TaskNotFound,
+    "invalid_input": InvalidRequest,
+    "not_allowed": AuthError,
+    "authentication_error": AuthError,
+    "rate_limited": RateLimited,
+    "capacity_exceeded": RateLimited,
+    "service_unavailable": VendorUnavailable,
+    "service_failure": VendorUnavailable,
+    "internal_error": VendorUnavailable,
+}
+#: Normalized state -> the JobStatusFilter word that selects it on the server.
+_JOB_FILTER = {
+    State.PENDING: "pending",
+    State.QUEUED: "queued",
+    State.RUNNING: "running",
+    State.SUCCEEDED: "complete",
+    State.CANCELLED: "cancelled",
+}
+_PAGE = 100
 
 
 @attrs.frozen(kw_only=True)
@@ -21,10 +84,401 @@ class VeritoneOptions(Options):
     base_url: str = "https://api.veritone.com"
 
 
+def error_info(response: requests.Response) -> ErrorInfo:
+    """The first entry of ``{"errors": [{message, name, ...}]}``."""
+    try:
+        body = response.json()
+    except ValueError:
+        return ErrorInfo(response.text[:200] or None)
+    errors = body.get("errors") if isinstance(body, dict) else None
+    if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+        first = errors[0]
+        return ErrorInfo(
+            first.get("message"),
+            first.get("name"),
+            (first.get("data") or {}).get("errorId")
+            if isinstance(first.get("data"), dict)
+            else None,
+        )
+    return ErrorInfo(None)
+
+
 class VeritoneAdapter(Adapter):
-    """Client for aiWARE jobs over GraphQL."""
+    """Client for aiWARE jobs over GraphQL, and the engine's side of a task."""
 
     vendor = "veritone"
     options_class = VeritoneOptions
     statuses = STATUSES
+    simulator = "taskhub.adapters.veritone.simulator:VeritoneSimulator"
+    engine = "taskhub.adapters.veritone.engine:run"
     alternatives: ClassVar[dict[str, str]] = {}
+
+    options: VeritoneOptions
+
+    def make_transport(self, session: requests.Session | None) -> Transport:
+        return Transport(
+            vendor=self.vendor,
+            base_url=self.options.base_url.rstrip("/") + "/v3/graphql",
+            options=self.options,
+            headers={"Authorization": f"Bearer {self.options.token}", "Accept": "application/json"},
+            error_info=error_info,
+            check=self._check,
+            session=session,
+        )
+
+    # -- GraphQL plumbing ------------------------------------------------------------------
+
+    def _check(self, response: requests.Response, operation: str) -> None:
+        """HTTP 200 with ``errors`` is an error, even with partial data."""
+        try:
+            body = response.json()
+        except ValueError:
+            return  # the caller's json() reports a malformed body
+        errors = body.get("errors") if isinstance(body, dict) else None
+        if not errors:
+            return
+        info = error_info(response)
+        cls = ERRORS.get(info.code or "", TaskhubError)
+        extra = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        message = (info.message or "GraphQL error") + extra
+        kwargs: dict[str, Any] = {
+            "vendor": self.vendor,
+            "operation": operation,
+            "http_status": 200,
+            "code": info.code,
+        }
+        if issubclass(cls, (RateLimited, VendorUnavailable)):
+            kwargs["retry_after"] = None
+        raise cls(message, **kwargs)
+
+    def _graphql(
+        self,
+        query: str,
+        variables: dict[str, Any],
+        operation: str,
+        *,
+        creates: bool = False,
+        files: Any = None,
+    ) -> dict[str, Any]:
+        if files is None:
+            body = self.transport.request_json(
+                "POST",
+                "",
+                operation=operation,
+                creates=creates,
+                json={"query": query, "variables": variables},
+            )
+        else:
+            body = self.transport.request_json(
+                "POST",
+                "",
+                operation=operation,
+                creates=creates,
+                files=files,
+                data={
+                    "query": query,
+                    "variables": json.dumps(variables),
+                    "filename": files["file"][0],
+                },
+            )
+        data = body.get("data") if isinstance(body, dict) else None
+        if not isinstance(data, dict):
+            raise MalformedResponse(
+                "a GraphQL answer without data", vendor=self.vendor, operation=operation
+            )
+        return data
+
+    # -- client role -----------------------------------------------------------------------
+
+    def parse(self, payload: Any) -> Task:
+        """A Job JSON (its ``tasks.records`` become subtasks)."""
+        return parse_job(payload, self.backend)
+
+    def get(self, task_id: str) -> Task:
+        """The job with every one of its tasks (paged past the 30-record default)."""
+        records: builtins.list[Any] = []
+        job: dict[str, Any] | None = None
+        offset = 0
+        while True:
+            try:
+                data = self._graphql(
+                    doc.GET_JOB, {"id": task_id, "offset": offset, "limit": _PAGE}, "get"
+                )
+            except TaskNotFound as exc:
+                exc.task_id = task_id
+                raise
+            job = data.get("job")
+            if not isinstance(job, dict):
+                raise TaskNotFound(
+                    f"no job {task_id}", task_id=task_id, vendor=self.vendor, operation="get"
+                )
+            page = (job.get("tasks") or {}).get("records") or []
+            records.extend(page)
+            if len(page) < _PAGE:
+                break
+            offset += _PAGE
+        return self.parse({**job, "tasks": {"records": records}})
+
+    def list(
+        self,
+        *,
+        state: State | Iterable[State] | None = None,
+        limit: int | None = None,
+        **filters: Any,
+    ) -> Iterator[Task]:
+        """Jobs, newest first, paged by offset/limit (without their tasks)."""
+        if filters:
+            name = sorted(filters)[0]
+            raise InvalidRequest(
+                f"unknown list filter {name!r}", field=name, vendor=self.vendor, operation="list"
+            )
+        wanted = (
+            None
+            if state is None
+            else (frozenset({state}) if isinstance(state, State) else frozenset(state))
+        )
+        words = None
+        if wanted is not None and all(s in _JOB_FILTER for s in wanted):
+            words = sorted(_JOB_FILTER[s] for s in wanted)
+        return self._walk(wanted, words, limit)
+
+    def _walk(
+        self, wanted: frozenset[State] | None, words: builtins.list[str] | None, limit: int | None
+    ) -> Iterator[Task]:
+        offset = sent = 0
+        page_size = min(_PAGE, limit) if limit and wanted is None else _PAGE
+        while True:
+            data = self._graphql(
+                doc.LIST_JOBS, {"offset": offset, "limit": page_size, "status": words}, "list"
+            )
+            records = (data.get("jobs") or {}).get("records") or []
+            for record in records:
+                task = self.parse(record)
+                if wanted is not None and task.state not in wanted:
+                    continue
+                yield task
+                sent += 1
+                if limit is not None and sent >= limit:
+                    return
+            if len(records) < page_size:
+                return
+            offset += page_size
+
+    def submit(
+        self,
+        tasks: builtins.list[dict[str, Any]] | None = None,
+        target_id: str | None = None,
+        target: dict[str, Any] | None = None,
+        cluster_id: str | None = None,
+        routes: builtins.list[dict[str, Any]] | None = None,
+        **extra: Any,
+    ) -> Task:
+        """``createJob``: ``tasks`` (each with ``engineId`` or ``taskType``) on a TDO
+        (``target_id``) or on one made on the fly (``target``)."""
+        if extra:
+            name = sorted(extra)[0]
+            raise InvalidRequest(
+                f"unknown argument {name!r}", field=name, vendor=self.vendor, operation="submit"
+            )
+        if not isinstance(tasks, builtins.list) or not tasks:
+            raise InvalidRequest(
+                "tasks must be a non-empty list",
+                field="tasks",
+                vendor=self.vendor,
+                operation="submit",
+            )
+        for n, task in enumerate(tasks):
+            if not isinstance(task, dict) or not (task.get("engineId") or task.get("taskType")):
+                raise InvalidRequest(
+                    f"tasks[{n}] needs engineId or taskType",
+                    field=f"tasks[{n}]",
+                    vendor=self.vendor,
+                    operation="submit",
+                )
+        if (target_id is None) == (target is None):
+            raise InvalidRequest(
+                "give exactly one of target_id and target",
+                field="target_id",
+                vendor=self.vendor,
+                operation="submit",
+            )
+        job: dict[str, Any] = {"tasks": tasks}
+        if target_id is not None:
+            job["targetId"] = self.require_id(target_id, "target_id")
+        else:
+            job["target"] = target
+        if cluster_id is not None:
+            job["clusterId"] = cluster_id
+        if routes is not None:
+            job["routes"] = routes
+        data = self._graphql(doc.CREATE_JOB, {"input": job}, "submit", creates=True)
+        return self.parse(data.get("createJob"))
+
+    def cancel(self, task_id: str, *, reason: str | None = None) -> Task:
+        """``cancelJob`` (it deletes the job; its record stays), then the job as it is now."""
+        self._graphql(doc.CANCEL_JOB, {"id": task_id}, "cancel")
+        return self.get(task_id)
+
+    def retry(self, task_id: str) -> Task:
+        """``retryJob``: restart a failed job's task sequence."""
+        data = self._graphql(doc.RETRY_JOB, {"id": task_id}, "retry")
+        return self.parse(data.get("retryJob"))
+
+    # -- worker role -----------------------------------------------------------------------
+
+    def report(
+        self,
+        task_id: str,
+        state: State,
+        *,
+        job_id: str | None = None,
+        output: Any = None,
+        error: str | None = None,
+        failure_reason: str | None = None,
+        failure_message: str | None = None,
+        **extra: Any,
+    ) -> Task:
+        """``updateTask``: running; complete (``output`` as ``outputString``); failed (with
+        ``output: {error}`` and, only then, failureReason / failureMessage)."""
+        if extra:
+            name = sorted(extra)[0]
+            raise InvalidRequest(
+                f"unknown argument {name!r}", field=name, vendor=self.vendor, operation="report"
+            )
+        word = self.statuses.report[state]
+        if state is not State.FAILED and (failure_reason or failure_message or error):
+            raise InvalidRequest(
+                "error, failure_reason and failure_message go only with State.FAILED",
+                field="failure_reason",
+                vendor=self.vendor,
+                operation="report",
+            )
+        if failure_reason is not None and failure_reason not in FAILURE_REASONS:
+            raise InvalidRequest(
+                f"unknown failure_reason {failure_reason!r}",
+                field="failure_reason",
+                vendor=self.vendor,
+                operation="report",
+            )
+        if failure_message is not None and failure_reason is None:
+            raise InvalidRequest(
+                "failure_message needs failure_reason",
+                field="failure_message",
+                vendor=self.vendor,
+                operation="report",
+            )
+        update: dict[str, Any] = {"id": task_id, "status": word}
+        if job_id is not None:
+            update["jobId"] = job_id
+        if state is State.SUCCEEDED and output is not None:
+            update["outputString"] = output if isinstance(output, str) else json.dumps(output)
+        if state is State.FAILED:
+            update["output"] = {"error": error or failure_message or "failed"}
+            if failure_reason is not None:
+                update["failureReason"] = failure_reason
+            if failure_message is not None:
+                update["failureMessage"] = failure_message
+        data = self._graphql(doc.UPDATE_TASK, {"input": update}, "report")
+        return parse_task(data.get("updateTask"), self.backend)
+
+    # -- assets ----------------------------------------------------------------------------
+
+    def assets(self, tdo_id: str, *, types: Iterable[str] | None = None) -> builtins.list[Asset]:
+        """Every asset of a TDO (recording), optionally of some types, newest first."""
+        tdo_id = self.require_id(tdo_id, "tdo_id")
+        wanted = list(types) if types is not None else None
+        found: builtins.list[Asset] = []
+        offset = 0
+        while True:
+            data = self._graphql(
+                doc.TDO_ASSETS,
+                {"tdo": tdo_id, "type": wanted, "offset": offset, "limit": _PAGE},
+                "assets",
+            )
+            tdo = data.get("temporalDataObject")
+            if not isinstance(tdo, dict):
+                raise TaskNotFound(f"no TDO {tdo_id}", vendor=self.vendor, operation="assets")
+            records = (tdo.get("assets") or {}).get("records") or []
+            found.extend(parse_asset(r) for r in records)
+            if len(records) < _PAGE:
+                return found
+            offset += _PAGE
+
+    def download(
+        self,
+        asset: Asset,
+        directory: str | os.PathLike[str],
+        *,
+        name: str | None = None,
+        max_bytes: int = _download.MAX_BYTES,
+    ) -> Path:
+        """Stream an asset from its signed URI into ``directory`` (no Authorization header
+        goes to the storage host)."""
+        if not asset.uri:
+            raise InvalidRequest(
+                "the asset has no URI to download",
+                field="asset",
+                vendor=self.vendor,
+                operation="download",
+            )
+        return _download.download(
+            asset.uri,
+            directory,
+            name=name or asset.name or asset.id,
+            max_bytes=max_bytes,
+            timeout=(self.options.connect_timeout, self.options.timeout),
+            vendor=self.vendor,
+        )
+
+    def create_asset(
+        self,
+        container_id: str,
+        *,
+        type: str,
+        content_type: str,
+        uri: str | None = None,
+        file: str | os.PathLike[str] | BinaryIO | bytes | None = None,
+        filename: str | None = None,
+        name: str | None = None,
+        source_data: dict[str, Any] | None = None,
+    ) -> Asset:
+        """``createAsset`` by URI, or by multipart upload of ``file``."""
+        if (uri is None) == (file is None):
+            raise InvalidRequest(
+                "give exactly one of uri and file",
+                field="file",
+                vendor=self.vendor,
+                operation="create_asset",
+            )
+        asset: dict[str, Any] = {
+            "containerId": self.require_id(container_id, "container_id"),
+            "type": type,
+            "contentType": content_type,
+        }
+        if name is not None:
+            asset["name"] = name
+        if source_data is not None:
+            asset["sourceData"] = source_data
+        if uri is not None:
+            asset["uri"] = uri
+            data = self._graphql(doc.CREATE_ASSET, {"input": asset}, "create_asset", creates=True)
+            return parse_asset(data.get("createAsset"))
+        if isinstance(file, (str, os.PathLike)):
+            path = Path(file)
+            filename = filename or path.name
+            with path.open("rb") as handle:
+                return self._upload(asset, filename, handle, content_type)
+        assert file is not None
+        return self._upload(asset, filename or name or "upload.bin", file, content_type)
+
+    def _upload(
+        self, asset: dict[str, Any], filename: str, body: BinaryIO | bytes, content_type: str
+    ) -> Asset:
+        data = self._graphql(
+            doc.CREATE_ASSET,
+            {"input": asset},
+            "create_asset",
+            creates=True,
+            files={"file": (filename, body, content_type)},
+        )
+        return parse_asset(data.get("createAsset"))

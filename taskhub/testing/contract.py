@@ -179,7 +179,8 @@ class AdapterContract:
         with sim.connect(**bad) as wrong, pytest.raises(AuthError) as info:
             wrong.get(self.unknown_id)
         guard.add(info.value)
-        assert info.value.http_status in (None, 401, 403)
+        # GraphQL vendors answer 200 with an authentication_error entry.
+        assert info.value.http_status in (None, 200, 401, 403)
 
     def test_submit_then_get_returns_the_same_task(
         self, sim: Simulation, hub: TaskHub, guard: LeakGuard
