@@ -118,6 +118,27 @@ def download(
     return target
 
 
+def write_file(directory: str | os.PathLike[str], name: str, data: bytes) -> Path:
+    """Write ``data`` to a safe ``name`` in ``directory``, all or nothing."""
+    target_dir = Path(directory).resolve()
+    target = (target_dir / safe_name(name)).resolve()
+    if target.parent != target_dir:
+        raise DownloadError(
+            "the file name would leave the target directory",
+            reason="unsafe_name",
+            operation="download",
+        )
+    fd, temp = tempfile.mkstemp(prefix=".taskhub-", suffix=".part", dir=target_dir)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.replace(temp, target)
+    except BaseException:
+        _remove(temp)
+        raise
+    return target
+
+
 def _error(reason: str, message: str, vendor: str | None) -> DownloadError:
     return DownloadError(message, reason=reason, vendor=vendor, operation="download")
 

@@ -1,14 +1,36 @@
-"""Veritone aiWARE Edge REST (``/edge/v1``): jobs, tasks, outputs."""
+"""Veritone aiWARE Edge REST (``/edge/v1``): jobs, tasks, outputs, engines."""
 
 from __future__ import annotations
 
-from typing import ClassVar
+import builtins
+import itertools
+import json
+import os
+import uuid
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any, ClassVar
 
 import attrs
+import requests
 
+from taskhub import download as _download
 from taskhub.adapter import Adapter, Options, secret
+from taskhub.errors import (
+    InvalidRequest,
+    MalformedResponse,
+    OutcomeUnknown,
+    TaskhubError,
+    TaskNotFound,
+)
+from taskhub.http import ErrorInfo, Transport
+from taskhub.model import Asset, Task, parse_time
+from taskhub.states import State
 
 from .statuses import STATUSES
+
+CORRELATION = "X-Correlation-Id"
+_PAGE = 100
 
 
 @attrs.frozen(kw_only=True)
@@ -26,12 +48,421 @@ class EdgeOptions(Options):
             raise ValueError("give token (Bearer) or api_key")
 
 
+def error_info(response: requests.Response) -> ErrorInfo:
+    """Edge's ``{id, description, detail}`` body; the correlation id names the request."""
+    try:
+        body = response.json()
+    except ValueError:
+        return ErrorInfo(response.text[:200] or None)
+    if not isinstance(body, dict):
+        return ErrorInfo(None)
+    nested = body.get("error")
+    error: dict[str, Any] = nested if isinstance(nested, dict) else body
+    description, detail = error.get("description"), error.get("detail")
+    message = f"{description} ({detail})" if description and detail else description or detail
+    return ErrorInfo(message, None, response.headers.get(CORRELATION))
+
+
 class EdgeAdapter(Adapter):
-    """Client for an aiWARE Edge instance."""
+    """Client (and task-status worker) for an aiWARE Edge instance."""
 
     vendor = "veritone-edge"
     options_class = EdgeOptions
     statuses = STATUSES
+    simulator = "taskhub.adapters.veritone_edge.simulator:EdgeSimulator"
     alternatives: ClassVar[dict[str, str]] = {
-        "cancel": "Edge has no cancel; delete the job with POST /proc/job/{id}/delete",
+        "cancel": "Edge has no cancel; delete the job with delete_job() "
+        "(POST /proc/job/{id}/delete)",
+        "retry": "submit the job again (Edge has no retry operation)",
     }
+
+    options: EdgeOptions
+
+    def make_transport(self, session: requests.Session | None) -> Transport:
+        o = self.options
+        headers = {"Accept": "application/json"}
+        if o.token:
+            headers["Authorization"] = f"Bearer {o.token}"
+        else:
+            assert o.api_key is not None
+            headers["api_key"] = o.api_key
+        return Transport(
+            vendor=self.vendor,
+            base_url=o.base_url,
+            options=o,
+            headers=headers,
+            error_info=error_info,
+            request_id_header=CORRELATION,
+            session=session,
+        )
+
+    def _call(self, method: str, path: str, operation: str, **kwargs: Any) -> requests.Response:
+        headers = {CORRELATION: str(uuid.uuid4())}
+        return self.transport.request(method, path, operation=operation, headers=headers, **kwargs)
+
+    def _json(self, method: str, path: str, operation: str, **kwargs: Any) -> Any:
+        return self.transport.json(self._call(method, path, operation, **kwargs), operation)
+
+    # -- parsing -----------------------------------------------------------------------------
+
+    def parse(self, payload: Any) -> Task:
+        """A ``JobDetail`` (its ``tasks`` become subtasks)."""
+        try:
+            return self._job(payload)
+        except MalformedResponse:
+            raise
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise MalformedResponse(
+                f"not an Edge JobDetail: {type(exc).__name__}: {exc}",
+                vendor=self.vendor,
+                operation="parse",
+            ) from None
+
+    def parse_task(self, payload: Any) -> Task:
+        """A ``TaskDetail``."""
+        try:
+            return self._task(payload)
+        except MalformedResponse:
+            raise
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise MalformedResponse(
+                f"not an Edge TaskDetail: {type(exc).__name__}: {exc}",
+                vendor=self.vendor,
+                operation="parse",
+            ) from None
+
+    def _job(self, payload: Any) -> Task:
+        job_id = _str(payload, "internalJobID")
+        tasks = payload.get("tasks") or []
+        if not isinstance(tasks, builtins.list):
+            raise TypeError("tasks must be a list")
+        subtasks = tuple(self._task(t) for t in tasks)
+        updated = parse_time(payload.get("modifiedDateTime"))
+        status = STATUSES.normalize(payload.get("jobStatus"), "job", updated_at=updated)
+        params = {
+            k: payload[k]
+            for k in ("internalOrganizationID", "priority", "jobConfigJSON")
+            if payload.get(k) is not None
+        }
+        return Task(
+            backend=self.backend,
+            vendor=self.vendor,
+            id=job_id,
+            status=status,
+            kind="job",
+            subtasks=subtasks,
+            params=params,
+            created_at=parse_time(payload.get("createdDateTime")),
+            started_at=parse_time(payload.get("startedDateTime")),
+            updated_at=updated,
+            finished_at=parse_time(
+                payload.get("completedDateTime") or payload.get("abortedDateTime")
+            )
+            or (
+                max((t.finished_at for t in subtasks if t.finished_at), default=None)
+                if status.state.terminal
+                else None
+            ),
+            raw=payload,
+        )
+
+    def _task(self, payload: Any) -> Task:
+        task_id = _str(payload, "internalTaskID")
+        updated = parse_time(payload.get("modifiedDateTime"))
+        status = STATUSES.normalize(
+            payload.get("taskStatus"),
+            "task",
+            reason=payload.get("failureReason") or None,
+            message=payload.get("failureDetail") or None,
+            updated_at=updated,
+        )
+        params: dict[str, Any] = {}
+        for key, name in (("payloadJSON", "payload"), ("taskPayloadJSON", "task_payload")):
+            if payload.get(key):
+                params[name] = _maybe_json(payload[key])
+        if payload.get("engineName"):
+            params["engine_name"] = payload["engineName"]
+        # The spec spells the output field taskOutputSON; accept the obvious spelling too.
+        output = payload.get("taskOutputSON", payload.get("taskOutputJSON"))
+        return Task(
+            backend=self.backend,
+            vendor=self.vendor,
+            id=task_id,
+            status=status,
+            kind=payload.get("engineID") or None,
+            parent_id=payload.get("internalJobID"),
+            params=params,
+            output=_maybe_json(output) if output else None,
+            created_at=parse_time(payload.get("createdDateTime")),
+            started_at=parse_time(payload.get("startedDateTime")),
+            updated_at=updated,
+            finished_at=parse_time(
+                payload.get("completedDateTime") or payload.get("abortedDateTime")
+            ),
+            raw=payload,
+        )
+
+    # -- client role -----------------------------------------------------------------------
+
+    def submit(
+        self,
+        tasks: builtins.list[dict[str, Any]] | None = None,
+        routes: builtins.list[dict[str, Any]] | None = None,
+        **job: Any,
+    ) -> Task:
+        """``POST /proc/job/create`` with one CreateJobDetail; ``tasks`` take ``engineId`` and
+        ``payload`` (a dict, sent as ``payloadJSON``); routes refer to ``correlationTaskId``."""
+        if not isinstance(tasks, builtins.list) or not tasks:
+            raise InvalidRequest(
+                "tasks must be a non-empty list",
+                field="tasks",
+                vendor=self.vendor,
+                operation="submit",
+            )
+        built = [self._create_task(n, t) for n, t in enumerate(tasks)]
+        names = {t["correlationTaskId"] for t in built}
+        if len(names) != len(built):
+            raise InvalidRequest(
+                "correlationTaskId values must be unique",
+                field="tasks",
+                vendor=self.vendor,
+                operation="submit",
+            )
+        if routes is None:
+            routes = [{"taskChildId": built[0]["correlationTaskId"]}] + [
+                {"taskParentId": a["correlationTaskId"], "taskChildId": b["correlationTaskId"]}
+                for a, b in itertools.pairwise(built)
+            ]
+        for n, route in enumerate(routes):
+            for key in ("taskParentId", "taskChildId"):
+                if key in route and route[key] not in names:
+                    raise InvalidRequest(
+                        f"routes[{n}].{key} {route[key]!r} names no task",
+                        field=f"routes[{n}]",
+                        vendor=self.vendor,
+                        operation="submit",
+                    )
+        detail: dict[str, Any] = {
+            "tasks": built,
+            "taskRoutes": routes,
+            "jobStatus": "pending",
+            **job,
+        }
+        if self.options.organization_id:
+            detail.setdefault("internalOrganizationID", self.options.organization_id)
+        correlation = str(uuid.uuid4())
+        try:
+            response = self.transport.request(
+                "POST",
+                "/proc/job/create",
+                operation="submit",
+                creates=True,
+                json={"jobs": [detail]},
+                headers={CORRELATION: correlation},
+            )
+        except OutcomeUnknown as exc:
+            exc.lookup.update(
+                {"correlation_id": correlation, "tasks": [t["correlationTaskId"] for t in built]}
+            )
+            raise
+        body = self.transport.json(response, "submit")
+        try:
+            job_id = body["internalJobIds"][0]
+        except (KeyError, IndexError, TypeError):
+            raise MalformedResponse(
+                "the create answer has no internalJobIds", vendor=self.vendor, operation="submit"
+            ) from None
+        return self.get(str(job_id))
+
+    def _create_task(self, n: int, spec: Any) -> dict[str, Any]:
+        if not isinstance(spec, dict) or not spec.get("engineId"):
+            raise InvalidRequest(
+                f"tasks[{n}] needs engineId",
+                field=f"tasks[{n}]",
+                vendor=self.vendor,
+                operation="submit",
+            )
+        task = {k: v for k, v in spec.items() if k not in ("payload", "taskPayload")}
+        for key, wire in (("payload", "payloadJSON"), ("taskPayload", "taskPayloadJSON")):
+            if key in spec:
+                try:
+                    task[wire] = json.dumps(spec[key])
+                except (TypeError, ValueError):
+                    raise InvalidRequest(
+                        f"tasks[{n}].{key} is not JSON-serializable",
+                        field=f"tasks[{n}].{key}",
+                        vendor=self.vendor,
+                        operation="submit",
+                    ) from None
+        task.setdefault("correlationTaskId", f"task-{n}-{uuid.uuid4().hex[:8]}")
+        task.setdefault("taskStatus", "pending")
+        return task
+
+    def get(self, task_id: str) -> Task:
+        """The job detail with its tasks; a completed job's outputs become its Assets."""
+        try:
+            body = self._json("GET", f"/proc/job/{task_id}/detail", "get")
+        except TaskNotFound as exc:
+            exc.task_id = task_id
+            raise
+        if not isinstance(body, dict):
+            raise MalformedResponse("expected {job: ...}", vendor=self.vendor, operation="get")
+        job = self.parse(body.get("job"))
+        if job.state is State.SUCCEEDED:
+            job = attrs.evolve(job, outputs=tuple(self.outputs(job.id)))
+        return job
+
+    def list(
+        self,
+        *,
+        state: State | Iterable[State] | None = None,
+        limit: int | None = None,
+        **filters: Any,
+    ) -> Iterator[Task]:
+        """Jobs, newest first, paged by offset/limit."""
+        if filters:
+            name = sorted(filters)[0]
+            raise InvalidRequest(
+                f"unknown list filter {name!r}", field=name, vendor=self.vendor, operation="list"
+            )
+        wanted = (
+            None
+            if state is None
+            else (frozenset({state}) if isinstance(state, State) else frozenset(state))
+        )
+        words = (
+            []
+            if wanted is None
+            else [w for w, r in STATUSES.vocabularies["job"].items() if r.state in wanted]
+        )
+        return self._walk(wanted, words[0] if len(words) == 1 else None, limit)
+
+    def _walk(
+        self, wanted: frozenset[State] | None, word: str | None, limit: int | None
+    ) -> Iterator[Task]:
+        offset = sent = 0
+        page = min(_PAGE, limit) if limit and wanted is None else _PAGE
+        while True:
+            params: dict[str, Any] = {"offset": offset, "limit": page, "direction": "DESC"}
+            if word:
+                params["status"] = word
+            body = self._json("GET", "/proc/jobs", "list", params=params)
+            result = body.get("result") if isinstance(body, dict) else None
+            if not isinstance(result, builtins.list):
+                raise MalformedResponse(
+                    "expected {result: [...]}", vendor=self.vendor, operation="list"
+                )
+            for item in result:
+                task = self.parse(item)
+                if wanted is not None and task.state not in wanted:
+                    continue
+                yield task
+                sent += 1
+                if limit is not None and sent >= limit:
+                    return
+            offset += len(result)
+            if not result or offset >= int(body.get("count") or 0):
+                return
+
+    def delete_job(self, job_id: str) -> None:
+        """Delete a job (Edge's only way to stop one)."""
+        self._call("POST", f"/proc/job/{self.require_id(job_id, 'job_id')}/delete", "delete_job")
+
+    # -- worker role -------------------------------------------------------------------------
+
+    def report(self, task_id: str, state: State, **extra: Any) -> Task:
+        """``POST /proc/tasks/update_status`` for one task, then the task as it is now."""
+        if extra:
+            name = sorted(extra)[0]
+            raise InvalidRequest(
+                f"unknown argument {name!r}", field=name, vendor=self.vendor, operation="report"
+            )
+        body = self._json(
+            "POST",
+            "/proc/tasks/update_status",
+            "report",
+            json={"taskIDs": [task_id], "taskStatus": STATUSES.report[state]},
+        )
+        if isinstance(body, dict) and body.get("success") is False:
+            info = body.get("error") or {}
+            raise TaskhubError(
+                str(info.get("description") or "the status update failed"),
+                vendor=self.vendor,
+                operation="report",
+            )
+        detail = self._json("GET", f"/proc/task/{task_id}/detail", "report")
+        return self.parse_task(detail.get("task") if isinstance(detail, dict) else None)
+
+    # -- outputs and engines -----------------------------------------------------------------
+
+    def outputs(self, job_id: str) -> builtins.list[Asset]:
+        """The job's outputs (``GET /proc/job/{id}/outputs``) as Assets."""
+        body = self._json("GET", f"/proc/job/{job_id}/outputs", "outputs")
+        items = ((body or {}).get("outputs") or {}).get("outputs") or []
+        return [
+            Asset(
+                id=o.get("name"),
+                uri=self.transport.url(f"/proc/job/{job_id}/output/{o.get('name')}"),
+                content_type="application/json",
+                kind="output",
+                name=o.get("name"),
+                size=o.get("size") if isinstance(o.get("size"), int) else None,
+                created_at=parse_time(o.get("created")),
+            )
+            for o in items
+            if isinstance(o, dict)
+        ]
+
+    def output(self, job_id: str, name: str) -> bytes:
+        """The contents of one job output (``GET /proc/job/{id}/output/{name}``)."""
+        body = self._json(
+            "GET",
+            f"/proc/job/{self.require_id(job_id, 'job_id')}/output/{self.require_id(name, 'name')}",
+            "output",
+        )
+        output = (body or {}).get("output") if isinstance(body, dict) else None
+        if not isinstance(output, dict) or not isinstance(output.get("contents"), str):
+            raise MalformedResponse(
+                "expected {output: {contents}}", vendor=self.vendor, operation="output"
+            )
+        return str(output["contents"]).encode()
+
+    def download_output(self, job_id: str, name: str, directory: str | os.PathLike[str]) -> Path:
+        """Save one job output into ``directory`` under a safe name; nothing partial is left."""
+        return _download.write_file(directory, name, self.output(job_id, name))
+
+    def engines(self) -> builtins.list[dict[str, Any]]:
+        """Every engine installed on the Edge instance (``GET /admin/engines``)."""
+        found: builtins.list[dict[str, Any]] = []
+        offset = 0
+        while True:
+            body = self._json(
+                "GET", "/admin/engines", "engines", params={"offset": offset, "limit": _PAGE}
+            )
+            result = body.get("result") if isinstance(body, dict) else None
+            if not isinstance(result, builtins.list):
+                raise MalformedResponse(
+                    "expected {result: [...]}", vendor=self.vendor, operation="engines"
+                )
+            found.extend(result)
+            offset += len(result)
+            if not result or offset >= int(body.get("count") or 0):
+                return found
+
+
+def _str(payload: Any, key: str) -> str:
+    if not isinstance(payload, dict):
+        raise TypeError(f"expected an object, got {type(payload).__name__}")
+    value = payload[key]
+    if not isinstance(value, str) or not value:
+        raise TypeError(f"{key} must be a non-empty string")
+    return value
+
+
+def _maybe_json(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value

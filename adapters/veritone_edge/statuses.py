@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from taskhub.normalize import Rule, StatusTable
+from taskhub.normalize import Hints, Rule, StatusTable
 from taskhub.states import State
 
 _WORDS: dict[str, Rule | State] = {
@@ -17,9 +17,19 @@ _WORDS: dict[str, Rule | State] = {
     "rejected": Rule(State.FAILED, "rejected", False),
 }
 
+
+def _refine(rule: Rule | None, hints: Hints) -> Rule | None:
+    # A failed task's failureReason (bad_data, not_found ...) is the best reason it has.
+    if rule is not None and rule.state is State.FAILED and rule.reason is None and hints.reason:
+        return Rule(State.FAILED, hints.reason, rule.retryable)
+    return rule
+
+
 STATUSES = StatusTable(
     "veritone-edge",
     {"job": _WORDS, "task": _WORDS},
+    refine=_refine,
+    notes=("A failed task's `failureReason` (e.g. `bad_data`) becomes its reason.",),
     # What POST /proc/tasks/update_status takes (TaskStatusEnum), by normalized state.
     report={
         State.PENDING: "pending",

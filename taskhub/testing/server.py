@@ -16,6 +16,15 @@ class _QuietHandler(WSGIRequestHandler):
     def log_error(self, *args: Any) -> None:
         pass
 
+    def make_environ(self) -> Any:
+        # werkzeug drops headers with underscores (against header smuggling behind proxies);
+        # Veritone Edge authenticates with a header literally named ``api_key``.
+        environ = super().make_environ()
+        for key, value in self.headers.items():
+            if "_" in key:
+                environ.setdefault("HTTP_" + key.upper().replace("-", "_"), value)
+        return environ
+
 
 class SimServer:
     """Serve a WSGI app on loopback in a background thread."""

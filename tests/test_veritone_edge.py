@@ -1,0 +1,230 @@
+"""Veritone Edge: adapter and simulator over loopback."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+import taskhub
+from taskhub import AuthError, InvalidRequest, State, TaskHub, TaskNotFound
+from taskhub.adapters.veritone_edge.simulator import ENGINE, OUTPUT_WRITER, STATUSES
+from taskhub.testing import Simulation, simulate
+from taskhub.testing.contract import AdapterContract
+
+
+class TestEdgeContract(AdapterContract):
+    vendor = "veritone-edge"
+
+    def submit_spec(self, sim: Simulation) -> dict[str, Any]:
+        return {"tasks": [{"engineId": ENGINE, "payload": {"url": "https://x/in.txt"}}]}
+
+
+@pytest.fixture
+def sim() -> Iterator[Simulation]:
+    with simulate("veritone-edge") as running:
+        yield running
+
+
+@pytest.fixture
+def hub(sim: Simulation) -> Iterator[TaskHub]:
+    with sim.connect(max_retry_time=5) as connected:
+        yield connected
+
+
+def submit(hub: TaskHub, *payloads: dict[str, Any]) -> taskhub.Task:
+    return hub.submit(tasks=[{"engineId": ENGINE, "payload": p} for p in payloads or ({},)])
+
+
+def update(hub: TaskHub, task_id: str, word: str) -> None:
+    hub.adapter.transport.request(
+        "POST",
+        "/proc/tasks/update_status",
+        operation="report",
+        json={"taskIDs": [task_id], "taskStatus": word},
+    )
+
+
+def test_every_status_word_goes_through_simulator_and_adapter(
+    sim: Simulation, hub: TaskHub
+) -> None:
+    table = taskhub.registry.status_table("veritone-edge")
+    assert set(STATUSES) == set(table.vocabularies["task"]) == set(table.vocabularies["job"])
+    seen_task: dict[str, State] = {}
+    seen_job: dict[str, State] = {}
+    for word in STATUSES:
+        job = submit(hub)
+        update(hub, job.subtasks[0].id, word)
+        now = hub.get(job.id)
+        seen_task[now.subtasks[0].status.raw or ""] = now.subtasks[0].state
+        seen_job[now.status.raw or ""] = now.state
+    expected = {w: r.state for w, r in table.vocabularies["task"].items()}
+    assert seen_task == expected
+    assert seen_job == expected
+
+
+def test_lifecycle_outputs_and_download(sim: Simulation, hub: TaskHub, tmp_path: Path) -> None:
+    job = hub.submit(
+        tasks=[
+            {
+                "engineId": ENGINE,
+                "correlationTaskId": "t1",
+                "payload": {"url": "https://x"},
+                "ioFolders": [{"correlationID": "t1-out", "mode": "chunk", "type": "output"}],
+            },
+            {
+                "engineId": OUTPUT_WRITER,
+                "correlationTaskId": "ow",
+                "parentMustBeCompleteBeforeStarting": True,
+                "ioFolders": [{"correlationID": "ow-in", "mode": "chunk", "type": "input"}],
+            },
+        ],
+        routes=[
+            {"taskChildId": "t1"},
+            {
+                "taskParentId": "t1",
+                "taskParentOutputId": "t1-out",
+                "taskChildId": "ow",
+                "taskChildInputId": "ow-in",
+            },
+        ],
+    )
+    assert (job.state, job.kind) == (State.PENDING, "job")
+    sent = json.loads(sim.requests[0].body)["jobs"][0]
+    assert sent["tasks"][0]["payloadJSON"] == '{"url": "https://x"}'  # a JSON string
+    assert hub.adapter.outputs(job.id) == []  # type: ignore[attr-defined]
+    sim.clock.advance(1)
+    assert hub.get(job.id).state is State.RUNNING
+    sim.clock.advance(10)
+    done = hub.get(job.id)
+    assert done.state is State.SUCCEEDED
+    assert done.subtasks[0].output == {"series": [], "sourceEngineId": ENGINE}  # taskOutputSON
+    assert done.subtasks[0].params["payload"] == {"url": "https://x"}
+    (output,) = done.outputs
+    assert output.name is not None and output.name.startswith("vtn-standard-")
+    path = hub.adapter.download_output(job.id, output.name, tmp_path)  # type: ignore[attr-defined]
+    assert json.loads(path.read_text())["schemaId"] == "vtn-standard"
+    assert list(tmp_path.iterdir()) == [path]
+
+
+def test_a_failed_task_carries_its_reason_and_detail(sim: Simulation, hub: TaskHub) -> None:
+    job = submit(hub, {"simulate": "fail"})
+    sim.clock.advance(10)
+    failed = hub.get(job.id)
+    task = failed.subtasks[0]
+    assert (failed.state, task.state, task.status.reason) == (
+        State.FAILED,
+        State.FAILED,
+        "bad_data",
+    )
+    assert task.status.message and "could not be decoded" in task.status.message
+    rejected = submit(hub, {"simulate": "reject"})
+    sim.clock.advance(10)
+    status = hub.get(rejected.id).subtasks[0].status
+    assert (status.state, status.reason, status.retryable) == (State.FAILED, "rejected", False)
+
+
+def test_report_and_the_worker_words(sim: Simulation, hub: TaskHub) -> None:
+    job = submit(hub)
+    task = job.subtasks[0]
+    assert hub.report(task.id, State.RUNNING).state is State.RUNNING
+    assert hub.report(task.id, State.SUCCEEDED).state is State.SUCCEEDED
+    with pytest.raises(taskhub.InvalidTransition, match="already succeeded"):
+        hub.report(task.id, State.FAILED)
+    with pytest.raises(taskhub.InvalidTransition, match="cannot report cancelled"):
+        hub.report(task.id, State.CANCELLED)
+
+
+def test_cancel_is_refused_and_delete_job_is_offered(sim: Simulation, hub: TaskHub) -> None:
+    job = submit(hub)
+    with pytest.raises(taskhub.UnsupportedOperation, match="delete_job"):
+        hub.cancel(job.id)
+    hub.adapter.delete_job(job.id)  # type: ignore[attr-defined]
+    with pytest.raises(TaskNotFound) as info:
+        hub.get(job.id)
+    assert "job not found" in str(info.value)
+    assert info.value.request_id  # the correlation id names the failed request
+    assert info.value.request_id == sim.requests[-1].headers["X-Correlation-Id"]
+
+
+def test_list_pages_and_filters(sim: Simulation) -> None:
+    with sim.connect() as hub:
+        ids = [submit(hub).id for _ in range(5)]
+        failing = submit(hub, {"simulate": "fail"})
+        sim.clock.advance(20)
+        assert [j.id for j in hub.list()] == [failing.id, *ids[::-1]]
+        assert [j.id for j in hub.list(state=State.FAILED)] == [failing.id]
+        assert len(list(hub.list(limit=2))) == 2
+    listed = [r for r in sim.requests if r.path.endswith("/proc/jobs")]
+    assert any("status=" in r.query for r in listed) is False  # failed has three words: client side
+
+
+def test_auth_styles_headers_and_forbidden(sim: Simulation) -> None:
+    s: Any = sim.simulator
+    with sim.connect(token=None, api_key=s.token) as by_key:
+        job = submit(by_key)
+    record = sim.requests[0]
+    assert "Api-Key" in record.headers and "Authorization" not in record.headers
+    with sim.connect(token=s.readonly_token) as readonly:
+        assert readonly.get(job.id).id == job.id
+        with pytest.raises(AuthError) as info:
+            submit(readonly)
+        assert info.value.http_status == 403
+    answer = requests.get(
+        sim.url + "/proc/jobs", headers={"X-Correlation-Id": "abc-123"}, timeout=5
+    )
+    assert answer.status_code == 401
+    assert answer.headers["X-Correlation-Id"] == "abc-123"
+    assert answer.headers["X-Aiware-Version"]
+    assert set(answer.json()) == {"id", "description", "detail"}
+    fresh = requests.get(
+        sim.url + "/version", headers={"Authorization": f"Bearer {s.token}"}, timeout=5
+    )
+    assert fresh.headers["X-Correlation-Id"] and fresh.json()["version"]
+    assert requests.delete(sim.url + "/proc/jobs", timeout=5).status_code == 405
+
+
+def test_429_and_503_carry_retry_after_and_are_retried(sim: Simulation, hub: TaskHub) -> None:
+    job = submit(hub)
+    sim.inject(status=429, times=1, headers={"Retry-After": "0"})
+    sim.inject(status=503, times=1, headers={"Retry-After": "0"})
+    assert hub.get(job.id).id == job.id
+    faulted = [r for r in sim.requests if r.fault]
+    assert [r.status for r in faulted] == [429, 503]
+
+
+def test_bad_submissions(sim: Simulation, hub: TaskHub) -> None:
+    for spec, field in (
+        ({"tasks": []}, "tasks"),
+        ({"tasks": [{"payload": {}}]}, "tasks[0]"),
+        ({"tasks": [{"engineId": ENGINE}], "routes": [{"taskChildId": "nope"}]}, "routes[0]"),
+    ):
+        with pytest.raises(InvalidRequest) as info:
+            hub.submit(**spec)
+        assert info.value.field == field
+    assert sim.requests == []
+    with pytest.raises(InvalidRequest, match="not available on edge") as server:
+        hub.submit(tasks=[{"engineId": "00000000-0000-4000-8000-000000000000"}])
+    assert server.value.http_status == 400
+
+
+def test_several_jobs_per_request_on_the_wire(sim: Simulation) -> None:
+    s: Any = sim.simulator
+    body = {"jobs": [{"tasks": [{"engineId": ENGINE}]}, {"tasks": [{"engineId": ENGINE}]}]}
+    answer = requests.post(
+        sim.url + "/proc/job/create",
+        json=body,
+        timeout=5,
+        headers={"Authorization": f"Bearer {s.token}"},
+    )
+    assert len(answer.json()["internalJobIds"]) == 2
+
+
+def test_engines_listing(hub: TaskHub) -> None:
+    engines = hub.adapter.engines()  # type: ignore[attr-defined]
+    assert OUTPUT_WRITER in {e["engineID"] for e in engines}
+    assert {"engineID", "engineName", "engineState"} <= set(engines[0])
