@@ -24,6 +24,29 @@ from taskhub.states import State
 OPERATIONS = ("submit", "get", "list", "cancel", "retry", "report")
 
 
+def wanted_states(state: State | Iterable[State] | None) -> frozenset[State] | None:
+    """``list``'s ``state`` argument as a set (None: every state)."""
+    if state is None:
+        return None
+    return frozenset({state}) if isinstance(state, State) else frozenset(state)
+
+
+def select(
+    tasks: Iterable[Task], wanted: frozenset[State] | None, limit: int | None
+) -> Iterator[Task]:
+    """Keep the tasks in ``wanted`` states and stop after ``limit``, consuming no more pages."""
+    if limit is not None and limit <= 0:
+        return
+    sent = 0
+    for task in tasks:
+        if wanted is not None and task.state not in wanted:
+            continue
+        yield task
+        sent += 1
+        if limit is not None and sent >= limit:
+            return
+
+
 def secret(**kwargs: Any) -> Any:
     """An options field that holds a credential: masked in repr, scrubbed from every log."""
     metadata = {**kwargs.pop("metadata", {}), "secret": True}
@@ -152,6 +175,24 @@ class Adapter:
         return [self.parse(p) for p in payloads]
 
     # -- helpers for subclasses -----------------------------------------------------------------
+
+    def invalid(self, message: str, *, field: str, operation: str) -> InvalidRequest:
+        """The error for bad input, caught before any request."""
+        return InvalidRequest(message, field=field, vendor=self.vendor, operation=operation)
+
+    def refuse_unknown(
+        self,
+        extra: Mapping[str, Any],
+        operation: str,
+        *,
+        what: str = "argument",
+        takes: str | None = None,
+    ) -> None:
+        """Raise for keyword arguments the operation does not take (``takes``: those it does)."""
+        if extra:
+            name = sorted(extra)[0]
+            hint = f" ({self.vendor} takes {takes})" if takes else ""
+            raise self.invalid(f"unknown {what} {name!r}{hint}", field=name, operation=operation)
 
     def require_id(self, value: object, what: str = "task_id") -> str:
         """Check an id argument before any request is built."""

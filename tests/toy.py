@@ -16,7 +16,7 @@ import requests
 from werkzeug.routing import Rule as Route
 from werkzeug.wrappers import Request, Response
 
-from taskhub.adapter import Adapter, Options, secret
+from taskhub.adapter import Adapter, Options, secret, select, wanted_states
 from taskhub.errors import MalformedResponse
 from taskhub.http import ErrorInfo, Transport
 from taskhub.model import Task, parse_time
@@ -89,18 +89,15 @@ class ToyAdapter(Adapter):
         limit: int | None = None,
         **filters: Any,
     ) -> Iterator[Task]:
+        self.refuse_unknown(filters, "list", what="list filter")
+        return select(self._pages(), wanted_states(state), limit)
+
+    def _pages(self) -> Iterator[Task]:
         cursor: str | None = None
-        sent = 0
         while True:
             params = {"cursor": cursor} if cursor else {}
             page = self.transport.request_json("GET", "/tasks", operation="list", params=params)
-            for item in page["items"]:
-                task = self.parse(item)
-                if state is None or task.state in state:  # type: ignore[operator]
-                    yield task
-                    sent += 1
-                    if limit is not None and sent >= limit:
-                        return
+            yield from (self.parse(item) for item in page["items"])
             cursor = page.get("next")
             if not cursor:
                 return

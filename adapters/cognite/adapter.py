@@ -13,7 +13,7 @@ from urllib.parse import quote
 import attrs
 import requests
 
-from taskhub.adapter import Adapter, Options, secret
+from taskhub.adapter import Adapter, Options, secret, select, wanted_states
 from taskhub.errors import (
     InvalidRequest,
     MalformedResponse,
@@ -139,12 +139,13 @@ class CogniteAdapter(Adapter):
         **extra: Any,
     ) -> Task:
         """Run ``version`` of ``workflow``: a session nonce, then ``.../run``."""
-        if extra:
-            raise self._bad(f"unknown argument {sorted(extra)[0]!r}", sorted(extra)[0], "submit")
+        self.refuse_unknown(extra, "submit")
         workflow = self._text(workflow, "workflow", "submit")
         version = self._text(version, "version", "submit")
         if input is not None and not isinstance(input, dict):
-            raise self._bad("input must be a JSON object (a dict)", "input", "submit")
+            raise self.invalid(
+                "input must be a JSON object (a dict)", field="input", operation="submit"
+            )
         meta = self._metadata(metadata)
         body: dict[str, Any] = {"authentication": {"nonce": self._nonce("submit")}}
         if input is not None:
@@ -215,16 +216,14 @@ class CogniteAdapter(Adapter):
         **filters: Any,
     ) -> Iterator[Task]:
         """Executions matching the filters, following ``nextCursor``."""
-        if filters:
-            name = sorted(filters)[0]
-            raise self._bad(
-                f"unknown list filter {name!r} (cognite takes workflow, version, "
-                "created_after, created_before)",
-                name,
-                "list",
-            )
+        self.refuse_unknown(
+            filters,
+            "list",
+            what="list filter",
+            takes="workflow, version, created_after, created_before",
+        )
         if version is not None and workflow is None:
-            raise self._bad("version needs workflow", "version", "list")
+            raise self.invalid("version needs workflow", field="version", operation="list")
         query: dict[str, Any] = {}
         if workflow is not None:
             wf: dict[str, str] = {"externalId": self._text(workflow, "workflow", "list")}
@@ -234,7 +233,7 @@ class CogniteAdapter(Adapter):
         for key, value in (("createdTimeStart", created_after), ("createdTimeEnd", created_before)):
             if value is not None:
                 query[key] = _ms(value, key)
-        wanted = _as_set(state)
+        wanted = wanted_states(state)
         if wanted is not None:
             words = [w for w, r in STATUSES.vocabularies["execution"].items() if r.state in wanted]
             if not words:
@@ -243,13 +242,10 @@ class CogniteAdapter(Adapter):
         page = self.options.page_size
         if limit is not None and wanted is None:
             page = min(page, limit)
-        return self._walk(query, wanted, limit, page)
+        return select(self._pages(query, page), wanted, limit)
 
-    def _walk(
-        self, query: dict[str, Any], wanted: frozenset[State] | None, limit: int | None, page: int
-    ) -> Iterator[Task]:
+    def _pages(self, query: dict[str, Any], page: int) -> Iterator[Task]:
         cursor: str | None = None
-        sent = 0
         while True:
             body: dict[str, Any] = {"filter": query, "limit": page} if query else {"limit": page}
             if cursor:
@@ -261,14 +257,7 @@ class CogniteAdapter(Adapter):
                 raise MalformedResponse(
                     "expected {items: [...]}", vendor=self.vendor, operation="list"
                 )
-            for item in answer["items"]:
-                task = self.parse(item)
-                if wanted is not None and task.state not in wanted:
-                    continue
-                yield task
-                sent += 1
-                if limit is not None and sent >= limit:
-                    return
+            yield from (self.parse(item) for item in answer["items"])
             cursor = answer.get("nextCursor")
             if not cursor:
                 return
@@ -276,8 +265,10 @@ class CogniteAdapter(Adapter):
     def cancel(self, task_id: str, *, reason: str | None = None) -> Task:
         """Terminate an execution: running tasks are marked CANCELED (their work is not stopped)."""
         if reason is not None and (not isinstance(reason, str) or len(reason) > MAX_REASON):
-            raise self._bad(
-                f"reason must be a string of at most {MAX_REASON} characters", "reason", "cancel"
+            raise self.invalid(
+                f"reason must be a string of at most {MAX_REASON} characters",
+                field="reason",
+                operation="cancel",
             )
         body = {"reason": reason} if reason else {}
         answer = self.transport.request_json(
@@ -313,23 +304,24 @@ class CogniteAdapter(Adapter):
 
         ``State.FAILED`` with ``retryable=False`` sends FAILED_WITH_TERMINAL_ERROR (no retries).
         """
-        if extra:
-            raise self._bad(f"unknown argument {sorted(extra)[0]!r}", sorted(extra)[0], "report")
+        self.refuse_unknown(extra, "report")
         word = _ASYNC_WORDS.get(state)
         if word is None:  # the hub checks this first; kept for direct adapter use
-            raise self._bad(f"cannot report {state.value}", "state", "report")
+            raise self.invalid(f"cannot report {state.value}", field="state", operation="report")
         if state is State.FAILED and retryable is False:
             word = "FAILED_WITH_TERMINAL_ERROR"
         body: dict[str, Any] = {"status": word}
         if output is not None:
             if not isinstance(output, dict):
-                raise self._bad("output must be a JSON object (a dict)", "output", "report")
+                raise self.invalid(
+                    "output must be a JSON object (a dict)", field="output", operation="report"
+                )
             size = len(json.dumps(output, separators=(",", ":")).encode())
             if size > MAX_OUTPUT_BYTES:
-                raise self._bad(
+                raise self.invalid(
                     f"output is {size} bytes; Cognite takes at most {MAX_OUTPUT_BYTES} (100 KB)",
-                    "output",
-                    "report",
+                    field="output",
+                    operation="report",
                 )
             body["output"] = output
         answer = self.transport.request_json(
@@ -365,34 +357,39 @@ class CogniteAdapter(Adapter):
         meta = dict(metadata or {})
         for key, value in meta.items():
             if not isinstance(key, str) or not 0 < len(key) <= 32:
-                raise self._bad(
-                    f"metadata key {key!r} must be 1 to 32 characters", "metadata", "submit"
+                raise self.invalid(
+                    f"metadata key {key!r} must be 1 to 32 characters",
+                    field="metadata",
+                    operation="submit",
                 )
             if not isinstance(value, str) or len(value) > 255:
-                raise self._bad(
+                raise self.invalid(
                     f"metadata value of {key!r} must be a string of at most 255 characters",
-                    "metadata",
-                    "submit",
+                    field="metadata",
+                    operation="submit",
                 )
         if len(meta) > 10:
-            raise self._bad("metadata takes at most 10 pairs", "metadata", "submit")
+            raise self.invalid(
+                "metadata takes at most 10 pairs", field="metadata", operation="submit"
+            )
         if len(meta) < 10:
             meta.setdefault(SUBMIT_KEY, str(uuid.uuid4()))
         return meta
 
     def _text(self, value: object, field: str, operation: str) -> str:
         if not isinstance(value, str):
-            raise self._bad(
-                f'{field} must be a string (versions too: "1", not 1)', field, operation
+            raise self.invalid(
+                f'{field} must be a string (versions too: "1", not 1)',
+                field=field,
+                operation=operation,
             )
         if not value or value != value.strip() or "\x00" in value or len(value) > 255:
-            raise self._bad(
-                f"{field} must be 1 to 255 characters with no surrounding space", field, operation
+            raise self.invalid(
+                f"{field} must be 1 to 255 characters with no surrounding space",
+                field=field,
+                operation=operation,
             )
         return value
-
-    def _bad(self, message: str, field: str, operation: str) -> InvalidRequest:
-        return InvalidRequest(message, field=field, vendor=self.vendor, operation=operation)
 
 
 def _ms(value: datetime | int, name: str) -> int:
@@ -400,9 +397,3 @@ def _ms(value: datetime | int, name: str) -> int:
     if parsed is None:
         raise InvalidRequest(f"{name} must be a datetime or epoch milliseconds", field=name)
     return int(parsed.timestamp() * 1000)
-
-
-def _as_set(state: State | Iterable[State] | None) -> frozenset[State] | None:
-    if state is None:
-        return None
-    return frozenset({state}) if isinstance(state, State) else frozenset(state)

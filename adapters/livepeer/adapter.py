@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 import attrs
 import requests
 
-from taskhub.adapter import Adapter, Options, secret
+from taskhub.adapter import Adapter, Options, secret, select, wanted_states
 from taskhub.errors import Conflict, InvalidRequest, MalformedResponse, TaskNotFound
 from taskhub.http import ErrorInfo, Transport
 from taskhub.model import Asset, Task
@@ -110,29 +110,20 @@ class LivepeerAdapter(Adapter):
         phase). Offset paging may show a task twice while tasks are being created: the ids of
         the previous page are remembered so such a repeat is dropped.
         """
-        if filters:
-            raise InvalidRequest(
-                f"unknown list filter {sorted(filters)[0]!r} (livepeer takes type)",
-                field=sorted(filters)[0],
-                vendor=self.vendor,
-                operation="list",
-            )
-        wanted = _as_set(state)
+        self.refuse_unknown(filters, "list", what="list filter", takes="type")
+        wanted = wanted_states(state)
         page_size = self.options.page_size
         if limit is not None and wanted is None:
             page_size = min(page_size, limit)
         params: dict[str, str] = {"limit": str(page_size), "order": "createdAt-true"}
         if type is not None:
             params["filters"] = json.dumps([{"id": "type", "value": type}], separators=(",", ":"))
-        return self._walk(params, wanted, limit)
+        return select(self._pages(params), wanted, limit)
 
-    def _walk(
-        self, params: dict[str, str], wanted: frozenset[State] | None, limit: int | None
-    ) -> Iterator[Task]:
+    def _pages(self, params: dict[str, str]) -> Iterator[Task]:
         url: str | None = "/task"
         query: dict[str, str] | None = params
         previous: set[str] = set()
-        sent = 0
         while url is not None:
             response = self.transport.request("GET", url, operation="list", params=query)
             page = self.transport.json(response, "list")
@@ -144,12 +135,8 @@ class LivepeerAdapter(Adapter):
             for item in page:
                 task = self.parse(item)
                 current.add(task.id)
-                if task.id in previous or (wanted is not None and task.state not in wanted):
-                    continue
-                yield task
-                sent += 1
-                if limit is not None and sent >= limit:
-                    return
+                if task.id not in previous:
+                    yield task
             previous = current
             url, query = _next_link(response), None
 
@@ -160,28 +147,23 @@ class LivepeerAdapter(Adapter):
         ``submit(kind="upload", url="https://…/in.mp4", name="in")``.
         """
         if kind not in _SUBMIT:
-            raise InvalidRequest(
+            raise self.invalid(
                 f"unknown kind {kind!r}; livepeer can submit {', '.join(_SUBMIT)}",
                 field="kind",
-                vendor=self.vendor,
                 operation="submit",
             )
         path, required = _SUBMIT[kind]
         missing = [f for f in required if spec.get(f) in (None, "")]
         if missing:
-            raise InvalidRequest(
-                f"{kind} needs {', '.join(missing)}",
-                field=missing[0],
-                vendor=self.vendor,
-                operation="submit",
+            raise self.invalid(
+                f"{kind} needs {', '.join(missing)}", field=missing[0], operation="submit"
             )
         if kind == "upload" and not str(spec["url"]).startswith(
             ("http://", "https://", "ipfs://", "ar://")
         ):
-            raise InvalidRequest(
+            raise self.invalid(
                 "url must start with http://, https://, ipfs:// or ar://",
                 field="url",
-                vendor=self.vendor,
                 operation="submit",
             )
         body = self.transport.request_json(
@@ -239,12 +221,6 @@ class LivepeerAdapter(Adapter):
 def _merge(outputs: tuple[Asset, ...], asset: Asset) -> list[Asset]:
     merged = [asset if o.id == asset.id else o for o in outputs]
     return merged if any(o.id == asset.id for o in outputs) else [*merged, asset]
-
-
-def _as_set(state: State | Iterable[State] | None) -> frozenset[State] | None:
-    if state is None:
-        return None
-    return frozenset({state}) if isinstance(state, State) else frozenset(state)
 
 
 def _next_link(response: requests.Response) -> str | None:

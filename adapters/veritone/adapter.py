@@ -13,7 +13,7 @@ import attrs
 import requests
 
 from taskhub import download as _download
-from taskhub.adapter import Adapter, Options, secret
+from taskhub.adapter import Adapter, Options, secret, select, wanted_states
 from taskhub.errors import (
     AuthError,
     InvalidRequest,
@@ -227,39 +227,22 @@ class VeritoneAdapter(Adapter):
         **filters: Any,
     ) -> Iterator[Task]:
         """Jobs, newest first, paged by offset/limit (without their tasks)."""
-        if filters:
-            name = sorted(filters)[0]
-            raise InvalidRequest(
-                f"unknown list filter {name!r}", field=name, vendor=self.vendor, operation="list"
-            )
-        wanted = (
-            None
-            if state is None
-            else (frozenset({state}) if isinstance(state, State) else frozenset(state))
-        )
+        self.refuse_unknown(filters, "list", what="list filter")
+        wanted = wanted_states(state)
         words = None
         if wanted is not None and all(s in _JOB_FILTER for s in wanted):
             words = sorted(_JOB_FILTER[s] for s in wanted)
-        return self._walk(wanted, words, limit)
-
-    def _walk(
-        self, wanted: frozenset[State] | None, words: builtins.list[str] | None, limit: int | None
-    ) -> Iterator[Task]:
-        offset = sent = 0
         page_size = min(_PAGE, limit) if limit and wanted is None else _PAGE
+        return select(self._pages(words, page_size), wanted, limit)
+
+    def _pages(self, words: builtins.list[str] | None, page_size: int) -> Iterator[Task]:
+        offset = 0
         while True:
             data = self._graphql(
                 doc.LIST_JOBS, {"offset": offset, "limit": page_size, "status": words}, "list"
             )
             records = (data.get("jobs") or {}).get("records") or []
-            for record in records:
-                task = self.parse(record)
-                if wanted is not None and task.state not in wanted:
-                    continue
-                yield task
-                sent += 1
-                if limit is not None and sent >= limit:
-                    return
+            yield from (self.parse(record) for record in records)
             if len(records) < page_size:
                 return
             offset += page_size
@@ -275,32 +258,19 @@ class VeritoneAdapter(Adapter):
     ) -> Task:
         """``createJob``: ``tasks`` (each with ``engineId`` or ``taskType``) on a TDO
         (``target_id``) or on one made on the fly (``target``)."""
-        if extra:
-            name = sorted(extra)[0]
-            raise InvalidRequest(
-                f"unknown argument {name!r}", field=name, vendor=self.vendor, operation="submit"
-            )
+        self.refuse_unknown(extra, "submit")
         if not isinstance(tasks, builtins.list) or not tasks:
-            raise InvalidRequest(
-                "tasks must be a non-empty list",
-                field="tasks",
-                vendor=self.vendor,
-                operation="submit",
-            )
+            raise self.invalid("tasks must be a non-empty list", field="tasks", operation="submit")
         for n, task in enumerate(tasks):
             if not isinstance(task, dict) or not (task.get("engineId") or task.get("taskType")):
-                raise InvalidRequest(
+                raise self.invalid(
                     f"tasks[{n}] needs engineId or taskType",
                     field=f"tasks[{n}]",
-                    vendor=self.vendor,
                     operation="submit",
                 )
         if (target_id is None) == (target is None):
-            raise InvalidRequest(
-                "give exactly one of target_id and target",
-                field="target_id",
-                vendor=self.vendor,
-                operation="submit",
+            raise self.invalid(
+                "give exactly one of target_id and target", field="target_id", operation="submit"
             )
         job: dict[str, Any] = {"tasks": tasks}
         if target_id is not None:
@@ -340,32 +310,23 @@ class VeritoneAdapter(Adapter):
     ) -> Task:
         """``updateTask``: running; complete (``output`` as ``outputString``); failed (with
         ``output: {error}`` and, only then, failureReason / failureMessage)."""
-        if extra:
-            name = sorted(extra)[0]
-            raise InvalidRequest(
-                f"unknown argument {name!r}", field=name, vendor=self.vendor, operation="report"
-            )
+        self.refuse_unknown(extra, "report")
         word = self.statuses.report[state]
         if state is not State.FAILED and (failure_reason or failure_message or error):
-            raise InvalidRequest(
+            raise self.invalid(
                 "error, failure_reason and failure_message go only with State.FAILED",
                 field="failure_reason",
-                vendor=self.vendor,
                 operation="report",
             )
         if failure_reason is not None and failure_reason not in FAILURE_REASONS:
-            raise InvalidRequest(
+            raise self.invalid(
                 f"unknown failure_reason {failure_reason!r}",
                 field="failure_reason",
-                vendor=self.vendor,
                 operation="report",
             )
         if failure_message is not None and failure_reason is None:
-            raise InvalidRequest(
-                "failure_message needs failure_reason",
-                field="failure_message",
-                vendor=self.vendor,
-                operation="report",
+            raise self.invalid(
+                "failure_message needs failure_reason", field="failure_message", operation="report"
             )
         update: dict[str, Any] = {"id": task_id, "status": word}
         if job_id is not None:
@@ -415,11 +376,8 @@ class VeritoneAdapter(Adapter):
         """Stream an asset from its signed URI into ``directory`` (no Authorization header
         goes to the storage host)."""
         if not asset.uri:
-            raise InvalidRequest(
-                "the asset has no URI to download",
-                field="asset",
-                vendor=self.vendor,
-                operation="download",
+            raise self.invalid(
+                "the asset has no URI to download", field="asset", operation="download"
             )
         return _download.download(
             asset.uri,
@@ -444,11 +402,8 @@ class VeritoneAdapter(Adapter):
     ) -> Asset:
         """``createAsset`` by URI, or by multipart upload of ``file``."""
         if (uri is None) == (file is None):
-            raise InvalidRequest(
-                "give exactly one of uri and file",
-                field="file",
-                vendor=self.vendor,
-                operation="create_asset",
+            raise self.invalid(
+                "give exactly one of uri and file", field="file", operation="create_asset"
             )
         asset: dict[str, Any] = {
             "containerId": self.require_id(container_id, "container_id"),

@@ -15,9 +15,8 @@ import attrs
 import requests
 
 from taskhub import download as _download
-from taskhub.adapter import Adapter, Options, secret
+from taskhub.adapter import Adapter, Options, secret, select, wanted_states
 from taskhub.errors import (
-    InvalidRequest,
     MalformedResponse,
     OutcomeUnknown,
     TaskhubError,
@@ -213,20 +212,12 @@ class EdgeAdapter(Adapter):
         """``POST /proc/job/create`` with one CreateJobDetail; ``tasks`` take ``engineId`` and
         ``payload`` (a dict, sent as ``payloadJSON``); routes refer to ``correlationTaskId``."""
         if not isinstance(tasks, builtins.list) or not tasks:
-            raise InvalidRequest(
-                "tasks must be a non-empty list",
-                field="tasks",
-                vendor=self.vendor,
-                operation="submit",
-            )
+            raise self.invalid("tasks must be a non-empty list", field="tasks", operation="submit")
         built = [self._create_task(n, t) for n, t in enumerate(tasks)]
         names = {t["correlationTaskId"] for t in built}
         if len(names) != len(built):
-            raise InvalidRequest(
-                "correlationTaskId values must be unique",
-                field="tasks",
-                vendor=self.vendor,
-                operation="submit",
+            raise self.invalid(
+                "correlationTaskId values must be unique", field="tasks", operation="submit"
             )
         if routes is None:
             routes = [{"taskChildId": built[0]["correlationTaskId"]}] + [
@@ -236,10 +227,9 @@ class EdgeAdapter(Adapter):
         for n, route in enumerate(routes):
             for key in ("taskParentId", "taskChildId"):
                 if key in route and route[key] not in names:
-                    raise InvalidRequest(
+                    raise self.invalid(
                         f"routes[{n}].{key} {route[key]!r} names no task",
                         field=f"routes[{n}]",
-                        vendor=self.vendor,
                         operation="submit",
                     )
         detail: dict[str, Any] = {
@@ -276,11 +266,8 @@ class EdgeAdapter(Adapter):
 
     def _create_task(self, n: int, spec: Any) -> dict[str, Any]:
         if not isinstance(spec, dict) or not spec.get("engineId"):
-            raise InvalidRequest(
-                f"tasks[{n}] needs engineId",
-                field=f"tasks[{n}]",
-                vendor=self.vendor,
-                operation="submit",
+            raise self.invalid(
+                f"tasks[{n}] needs engineId", field=f"tasks[{n}]", operation="submit"
             )
         task = {k: v for k, v in spec.items() if k not in ("payload", "taskPayload")}
         for key, wire in (("payload", "payloadJSON"), ("taskPayload", "taskPayloadJSON")):
@@ -288,10 +275,9 @@ class EdgeAdapter(Adapter):
                 try:
                     task[wire] = json.dumps(spec[key])
                 except (TypeError, ValueError):
-                    raise InvalidRequest(
+                    raise self.invalid(
                         f"tasks[{n}].{key} is not JSON-serializable",
                         field=f"tasks[{n}].{key}",
-                        vendor=self.vendor,
                         operation="submit",
                     ) from None
         task.setdefault("correlationTaskId", f"task-{n}-{uuid.uuid4().hex[:8]}")
@@ -320,28 +306,19 @@ class EdgeAdapter(Adapter):
         **filters: Any,
     ) -> Iterator[Task]:
         """Jobs, newest first, paged by offset/limit."""
-        if filters:
-            name = sorted(filters)[0]
-            raise InvalidRequest(
-                f"unknown list filter {name!r}", field=name, vendor=self.vendor, operation="list"
-            )
-        wanted = (
-            None
-            if state is None
-            else (frozenset({state}) if isinstance(state, State) else frozenset(state))
-        )
+        self.refuse_unknown(filters, "list", what="list filter")
+        wanted = wanted_states(state)
         words = (
             []
             if wanted is None
             else [w for w, r in STATUSES.vocabularies["job"].items() if r.state in wanted]
         )
-        return self._walk(wanted, words[0] if len(words) == 1 else None, limit)
-
-    def _walk(
-        self, wanted: frozenset[State] | None, word: str | None, limit: int | None
-    ) -> Iterator[Task]:
-        offset = sent = 0
         page = min(_PAGE, limit) if limit and wanted is None else _PAGE
+        # The server filters by one word; a state several words map to is filtered here.
+        return select(self._pages(words[0] if len(words) == 1 else None, page), wanted, limit)
+
+    def _pages(self, word: str | None, page: int) -> Iterator[Task]:
+        offset = 0
         while True:
             params: dict[str, Any] = {"offset": offset, "limit": page, "direction": "DESC"}
             if word:
@@ -352,14 +329,7 @@ class EdgeAdapter(Adapter):
                 raise MalformedResponse(
                     "expected {result: [...]}", vendor=self.vendor, operation="list"
                 )
-            for item in result:
-                task = self.parse(item)
-                if wanted is not None and task.state not in wanted:
-                    continue
-                yield task
-                sent += 1
-                if limit is not None and sent >= limit:
-                    return
+            yield from (self.parse(item) for item in result)
             offset += len(result)
             if not result or offset >= int(body.get("count") or 0):
                 return
@@ -372,11 +342,7 @@ class EdgeAdapter(Adapter):
 
     def report(self, task_id: str, state: State, **extra: Any) -> Task:
         """``POST /proc/tasks/update_status`` for one task, then the task as it is now."""
-        if extra:
-            name = sorted(extra)[0]
-            raise InvalidRequest(
-                f"unknown argument {name!r}", field=name, vendor=self.vendor, operation="report"
-            )
+        self.refuse_unknown(extra, "report")
         body = self._json(
             "POST",
             "/proc/tasks/update_status",

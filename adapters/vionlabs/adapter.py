@@ -10,7 +10,7 @@ import attrs
 import requests
 
 from taskhub.adapter import Adapter, Options, secret
-from taskhub.errors import InvalidRequest, MalformedResponse, TaskNotFound
+from taskhub.errors import MalformedResponse, TaskNotFound
 from taskhub.http import ErrorInfo, Transport
 from taskhub.model import Asset, Task
 
@@ -158,23 +158,17 @@ class VionlabsAdapter(Adapter):
         **extra: Any,
     ) -> Task:
         """Create the processing task for an ingested catalog item and a product version."""
-        if extra:
-            name = sorted(extra)[0]
-            raise InvalidRequest(
-                f"unknown argument {name!r}", field=name, vendor=self.vendor, operation="submit"
-            )
+        self.refuse_unknown(extra, "submit")
         if product not in PRODUCTS:
-            raise InvalidRequest(
+            raise self.invalid(
                 f"unknown product {product!r}; expected one of {', '.join(PRODUCTS)}",
                 field="product",
-                vendor=self.vendor,
                 operation="submit",
             )
         if priority not in PRIORITIES:
-            raise InvalidRequest(
+            raise self.invalid(
                 f"unknown priority {priority!r}; expected one of {', '.join(PRIORITIES)}",
                 field="priority",
-                vendor=self.vendor,
                 operation="submit",
             )
         task_id = make_id(inventory_id, product, version)
@@ -217,25 +211,16 @@ class VionlabsAdapter(Adapter):
     ) -> Asset:
         """Create or replace a catalog item (``PUT /catalog/v1/item``), the prerequisite."""
         if not isinstance(id, str) or not id:
-            raise InvalidRequest(
-                "id must be a non-empty string",
-                field="id",
-                vendor=self.vendor,
-                operation="upsert_item",
-            )
+            raise self.invalid("id must be a non-empty string", field="id", operation="upsert_item")
         if type not in ITEM_TYPES:
-            raise InvalidRequest(
+            raise self.invalid(
                 f"type must be one of {', '.join(ITEM_TYPES)}",
                 field="type",
-                vendor=self.vendor,
                 operation="upsert_item",
             )
         if not isinstance(title, str) or not title:
-            raise InvalidRequest(
-                "title must be a non-empty string",
-                field="title",
-                vendor=self.vendor,
-                operation="upsert_item",
+            raise self.invalid(
+                "title must be a non-empty string", field="title", operation="upsert_item"
             )
         body = {"id": id, "type": type, "title": title, **fields}
         if asset_url is not None:
@@ -270,11 +255,8 @@ class VionlabsAdapter(Adapter):
         """One catalog item."""
         inventory_id = self.require_id(inventory_id, "inventory_id")
         if type not in ITEM_TYPES:
-            raise InvalidRequest(
-                f"type must be one of {', '.join(ITEM_TYPES)}",
-                field="type",
-                vendor=self.vendor,
-                operation="item",
+            raise self.invalid(
+                f"type must be one of {', '.join(ITEM_TYPES)}", field="type", operation="item"
             )
         body = self.transport.request_json(
             "GET", f"/catalog/v1/item/{type}/{quote(inventory_id, safe='')}", operation="item"
