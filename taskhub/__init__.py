@@ -10,6 +10,7 @@ from taskhub.errors import (
     MalformedResponse,
     OutcomeUnknown,
     RateLimited,
+    StaleTask,
     TaskhubError,
     TaskNotFound,
     UnknownStatus,
@@ -19,9 +20,10 @@ from taskhub.errors import (
     WaitTimeout,
     WebhookRejected,
 )
-from taskhub.hub import TaskHub, connect
+from taskhub.hub import TaskHub, connect, connect_all, parse
 from taskhub.model import Asset, Status, Task, parse_time
 from taskhub.normalize import normalize
+from taskhub.polling import PollPolicy
 from taskhub.registry import register_adapter
 from taskhub.states import ACTIVE, SUCCESSFUL, TERMINAL, State, Tracker, Transition
 
@@ -40,7 +42,9 @@ __all__ = [
     "InvalidTransition",
     "MalformedResponse",
     "OutcomeUnknown",
+    "PollPolicy",
     "RateLimited",
+    "StaleTask",
     "State",
     "Status",
     "Task",
@@ -57,7 +61,9 @@ __all__ = [
     "WebhookRejected",
     "__version__",
     "connect",
+    "connect_all",
     "normalize",
+    "parse",
     "parse_time",
     "register_adapter",
 ]

@@ -8,7 +8,7 @@ derived from what a subclass overrides, so it can never claim an operation that 
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 
 import attrs
@@ -18,6 +18,7 @@ from taskhub.errors import InvalidRequest, MalformedResponse, UnsupportedOperati
 from taskhub.http import Transport
 from taskhub.model import Task
 from taskhub.normalize import StatusTable
+from taskhub.polling import PollPolicy
 from taskhub.states import State
 
 #: The operations a TaskHub forwards to its adapter.
@@ -77,6 +78,18 @@ class Options:
     max_retry_time: float = attrs.field(default=60.0, validator=_positive)
     #: Verify TLS certificates. Turning this off warns once per hub.
     verify: bool = True
+    #: First wait, in seconds, between polls by ``wait``/``watch`` (default: the vendor's).
+    poll_interval: float | None = attrs.field(
+        default=None, validator=attrs.validators.optional(_positive)
+    )
+    #: Longest wait between polls (default: the vendor's).
+    poll_max: float | None = attrs.field(
+        default=None, validator=attrs.validators.optional(_positive)
+    )
+    #: Seconds without any change after which ``wait`` reports a task as stale.
+    stale_after: float | None = attrs.field(
+        default=None, validator=attrs.validators.optional(_positive)
+    )
 
     def secrets(self) -> list[str]:
         """The values of every secret field, for redaction."""
@@ -103,6 +116,10 @@ class Adapter:
     #: ``"module:function"`` that runs a worker engine: ``run(function, types, *, payload,
     #: engine_id) -> exit code``, for ``taskhub engine VENDOR``; None when there is none.
     engine: ClassVar[str | None] = None
+    #: How ``wait`` and ``watch`` poll this vendor unless the options say otherwise.
+    poll: ClassVar[PollPolicy] = PollPolicy(initial=1.0, factor=1.5, ceiling=30.0)
+    #: Seconds without change after which a task is reported stale (None: never).
+    stale_after: ClassVar[float | None] = None
     #: For each operation the vendor lacks, the nearest real alternative, said to the user.
     alternatives: ClassVar[Mapping[str, str]] = {}
 
@@ -167,6 +184,47 @@ class Adapter:
     def parse(self, payload: Any) -> Task:
         """Turn the vendor's JSON for one task into a Task, with no request."""
         raise NotImplementedError
+
+    @classmethod
+    def parse_detached(cls, payload: Any, backend: str | None = None) -> Task:
+        """Parse vendor JSON with no configured adapter (no options, no connection)."""
+        # parse() needs only the backend name and the vendor's tables, so an instance that was
+        # never connected serves; nothing else may be called on it.
+        parser = cls.__new__(cls)
+        parser.backend = backend or cls.vendor
+        return parser.parse(payload)
+
+    def refresh(self, task_ids: Sequence[str]) -> Iterator[Task]:
+        """The current state of many tasks: one get each, unless the vendor can list them."""
+        for task_id in task_ids:
+            yield self.get(task_id)
+
+    def refresh_from(
+        self, listing: Iterator[Task], task_ids: Sequence[str], *, page: int = 1000
+    ) -> Iterator[Task]:
+        """``refresh`` through a newest-first listing: read until every id was seen (at most a
+        page more than there are ids), then fetch the ones not found one by one."""
+        missing = set(task_ids)
+        budget = len(missing) + page
+        for task in listing:
+            if task.id in missing:
+                missing.discard(task.id)
+                yield task
+            budget -= 1
+            if not missing or budget <= 0:
+                break
+        for task_id in task_ids:
+            if task_id in missing:
+                yield self.get(task_id)
+
+    def poll_policy(self) -> PollPolicy:
+        """The poll schedule: the vendor's default, adjusted by the options."""
+        policy = self.poll
+        if self.options.poll_interval is not None:
+            policy = attrs.evolve(policy, initial=self.options.poll_interval)
+        if self.options.poll_max is not None:
+            policy = attrs.evolve(policy, ceiling=self.options.poll_max)
+        return policy
 
     def parse_many(self, payloads: builtins.list[Any]) -> builtins.list[Task]:
         """Parse a list of vendor task objects."""

@@ -32,7 +32,7 @@ from taskhub.model import converter, describe_error, unknown_name
 ENV_CONFIG = "TASKHUB_CONFIG"
 ENV_BACKEND = "TASKHUB_BACKEND"
 DEFAULT_FILE = "taskhub.toml"
-_TOP_LEVEL = ("default", "backends")
+_TOP_LEVEL = ("default", "backends", "jobs")
 _VAR = re.compile(r"\$(\$)|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
@@ -46,12 +46,32 @@ class Backend:
 
 
 @attrs.frozen
+class Job:
+    """A named piece of work: the backend that runs it and the vendor-specific submit spec.
+
+    Keeping the spec next to the backend is what lets a pipeline switch vendor by editing
+    configuration only: the code submits ``**job.spec`` wherever ``job.backend`` points.
+    """
+
+    name: str
+    backend: str | None
+    spec: dict[str, Any]
+
+
+@attrs.frozen
 class Config:
-    """A whole configuration: the backends and which one is the default."""
+    """A whole configuration: the backends, which one is the default, and named jobs."""
 
     backends: dict[str, Backend] = attrs.field(factory=dict)
     default: str | None = None
     source: str | None = None
+    jobs: dict[str, Job] = attrs.field(factory=dict)
+
+    def job(self, name: str) -> Job:
+        """The job ``name`` (a ConfigError with a did-you-mean when there is none)."""
+        if name not in self.jobs:
+            raise ConfigError(unknown_name(name, list(self.jobs), "job"), path="jobs")
+        return self.jobs[name]
 
     def default_name(self, environ: Mapping[str, str] | None = None) -> str:
         """The backend to use when none is named: TASKHUB_BACKEND, ``default``, or the only one."""
@@ -144,7 +164,32 @@ def parse(
     backends = {name: backend(name, table, environ=env) for name, table in tables.items()}
     if default is not None and default not in backends:
         raise ConfigError(unknown_name(default, list(backends), "backend"), path="default")
-    return Config(backends, default, source)
+    jobs = {
+        name: _job(name, table, backends, env)
+        for name, table in _table(data.get("jobs", {}), "jobs").items()
+    }
+    return Config(backends, default, source, jobs)
+
+
+def _table(value: Any, path: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise ConfigError("expected a table", path=path)
+    return value
+
+
+def _job(name: str, table: Any, backends: Mapping[str, Backend], env: Mapping[str, str]) -> Job:
+    path = f"jobs.{name}"
+    table = interpolate(_table(table, path), env, path)
+    for key in table:
+        if key not in ("backend", "spec"):
+            raise ConfigError(unknown_name(key, ("backend", "spec"), "setting"), path=path)
+    backend = table.get("backend")
+    if backend is not None and backend not in backends:
+        raise ConfigError(unknown_name(backend, list(backends), "backend"), path=f"{path}.backend")
+    spec = table.get("spec", {})
+    if not isinstance(spec, Mapping):
+        raise ConfigError("expected a table of submit arguments", path=f"{path}.spec")
+    return Job(name, backend, dict(spec))
 
 
 def backend(name: str, table: Any, *, environ: Mapping[str, str] | None = None) -> Backend:
@@ -198,4 +243,4 @@ def interpolate(value: Any, environ: Mapping[str, str], path: str) -> Any:
     return value
 
 
-__all__ = ["Backend", "Config", "backend", "interpolate", "load", "options_for", "parse"]
+__all__ = ["Backend", "Config", "Job", "backend", "interpolate", "load", "options_for", "parse"]

@@ -167,5 +167,15 @@ class WaitTimeout(TaskhubError):
         super().__init__(message, **kw)
 
 
+class StaleTask(WaitTimeout):
+    """``wait`` saw no change in the task for ``stale_after`` seconds (it may be stuck)."""
+
+    def __init__(
+        self, message: str, *, task: Task | None = None, since: float = 0.0, **kw: Any
+    ) -> None:
+        self.since = since
+        super().__init__(message, task=task, **kw)
+
+
 class UnknownStatusWarning(UserWarning):
     """A vendor sent a status word taskhub does not know; it was normalized to ``unknown``."""

@@ -11,16 +11,25 @@ before sending, and what ``wait`` and ``watch`` build on.
 
 from __future__ import annotations
 
+import builtins
 import os
-from collections.abc import Iterable, Iterator, Mapping
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from taskhub import config as _config
 from taskhub import registry
 from taskhub.adapter import Adapter, Options
-from taskhub.errors import ConfigError, InvalidRequest, InvalidTransition
+from taskhub.errors import (
+    ConfigError,
+    InvalidRequest,
+    InvalidTransition,
+    StaleTask,
+    WaitTimeout,
+)
 from taskhub.model import Task
-from taskhub.states import State, Tracker, check_command
+from taskhub.polling import PollPolicy
+from taskhub.states import State, Tracker, Transition, check_command
 
 
 class TaskHub:
@@ -130,6 +139,119 @@ class TaskHub:
         """Turn a vendor task JSON you already hold into a Task, with no request."""
         return self.adapter.parse(payload)
 
+    # -- waiting and watching ------------------------------------------------------------------
+
+    @property
+    def poll_policy(self) -> PollPolicy:
+        """How this hub polls its vendor (the vendor's default, adjusted by the options)."""
+        return self.adapter.poll_policy()
+
+    def wait(
+        self,
+        task_id: str,
+        timeout: float | None = None,
+        on_update: Callable[[Transition], object] | None = None,
+        poll: PollPolicy | None = None,
+        stale_after: float | None = None,
+    ) -> Task:
+        """Poll until the task is terminal and return it.
+
+        ``on_update`` is called once per state transition. Raises :class:`WaitTimeout` (with
+        the last task seen) after ``timeout`` seconds, and :class:`StaleTask` when nothing at
+        all changed for ``stale_after`` seconds (default: the vendor's, e.g. Livepeer tasks can
+        sit in ``waiting`` forever).
+        """
+        task_id = self._id(task_id)
+        stale = (
+            stale_after
+            if stale_after is not None
+            else (self.options.stale_after or self.adapter.stale_after)
+        )
+        start = time.monotonic()
+        deadline = None if timeout is None else start + timeout
+        changed_at, last_key = start, None
+        for delay in (poll or self.poll_policy).delays():
+            task = self.adapter.get(task_id)
+            for transition in self._observe(task):
+                if on_update is not None:
+                    on_update(transition)
+            if task.state.terminal:
+                return task
+            now = time.monotonic()
+            key = (task.state, task.status.raw, task.status.progress, task.status.updated_at)
+            if key != last_key:
+                changed_at, last_key = now, key
+            if stale is not None and now - changed_at >= stale:
+                raise StaleTask(
+                    f"{task.ref} has not changed for {now - changed_at:.0f} s "
+                    f"(still {task.state.value})",
+                    task=task,
+                    since=now - changed_at,
+                    vendor=self.vendor,
+                    operation="wait",
+                )
+            if deadline is not None and now + delay > deadline:
+                if now >= deadline:
+                    raise WaitTimeout(
+                        f"{task.ref} is still {task.state.value} after {timeout} s",
+                        task=task,
+                        vendor=self.vendor,
+                        operation="wait",
+                    )
+                delay = deadline - now
+            time.sleep(delay)
+        raise AssertionError("the poll schedule never ends")
+
+    def watch(
+        self,
+        task_ids: Iterable[str] | None = None,
+        *,
+        timeout: float | None = None,
+        poll: PollPolicy | None = None,
+        **filters: Any,
+    ) -> Iterator[Transition]:
+        """Follow many tasks until each is terminal, yielding every transition.
+
+        Give ``task_ids``, or list filters (``state=``, vendor filters) to watch the tasks a
+        listing returns now. Each poll cycle refreshes every unfinished task at once through the
+        vendor's listing where it has one (see docs/watching.md for the requests per cycle).
+        """
+        if task_ids is None:
+            ids = [t.id for t in self.list(**filters) if not t.state.terminal]
+        else:
+            if filters:
+                raise InvalidRequest(
+                    "give task ids or list filters, not both",
+                    field=sorted(filters)[0],
+                    vendor=self.vendor,
+                    operation="watch",
+                )
+            ids = [self._id(t) for t in task_ids]
+        return self._watch(list(dict.fromkeys(ids)), timeout, poll or self.poll_policy)
+
+    def _watch(
+        self, ids: builtins.list[str], timeout: float | None, policy: PollPolicy
+    ) -> Iterator[Transition]:
+        pending = dict.fromkeys(ids)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        delays = policy.delays()
+        while pending:
+            for task in self.adapter.refresh(list(pending)):
+                yield from self._observe(task)
+                if task.state.terminal:
+                    pending.pop(task.id, None)
+            if not pending:
+                return
+            delay = next(delays)
+            if deadline is not None and time.monotonic() + delay > deadline:
+                left = ", ".join(f"{self.backend}:{i}" for i in list(pending)[:5])
+                raise WaitTimeout(
+                    f"{len(pending)} tasks still unfinished after {timeout} s ({left})",
+                    vendor=self.vendor,
+                    operation="watch",
+                )
+            time.sleep(delay)
+
     # -- lifecycle -------------------------------------------------------------------------------
 
     def close(self) -> None:
@@ -148,8 +270,15 @@ class TaskHub:
     # -- internals -------------------------------------------------------------------------------
 
     def _seen(self, task: Task) -> Task:
-        self.tracker.observe(task)
+        self._observe(task)
         return task
+
+    def _observe(self, task: Task) -> builtins.list[Transition]:
+        """Record a task and its subtasks; return the task's own transition, if it made one."""
+        for sub in task.subtasks:
+            self.tracker.observe(sub)
+        transition = self.tracker.observe(task)
+        return [transition] if transition is not None else []
 
     def _id(self, task_id: str) -> str:
         return self.adapter.require_id(task_id)
@@ -182,24 +311,44 @@ def connect(
     name: that configured backend, or else that vendor with ``options`` as its settings.
     Keyword options given next to a configured backend override the file's values.
     """
-    cfg = _config.load(config)
+    cfg = config if isinstance(config, _config.Config) else _config.load(config)
     name = name_or_vendor if name_or_vendor is not None else cfg.default_name()
     if not isinstance(name, str) or not name.strip():
         raise ConfigError("the backend or vendor name must be a non-empty string")
     if name in cfg.backends:
         entry = cfg.backends[name]
-        vendor = entry.vendor
-        opts = entry.options
         if options:
-            merged = {**_option_values(opts), **options}
-            opts = _config.options_for(vendor, merged, path=f"backends.{name}")
-    elif name in registry.names():
-        vendor = name
-        opts = _config.options_for(vendor, options, path=name)
-    else:
-        raise ConfigError(registry.unknown_vendor_message(name, extra=list(cfg.backends)))
-    adapter = registry.load(vendor)(opts, backend=name)
-    return TaskHub(adapter)
+            merged = {**_option_values(entry.options), **options}
+            entry = _config.Backend(
+                name,
+                entry.vendor,
+                _config.options_for(entry.vendor, merged, path=f"backends.{name}"),
+            )
+        return open_backend(entry)
+    if name in registry.names():
+        return open_backend(
+            _config.Backend(name, name, _config.options_for(name, options, path=name))
+        )
+    raise ConfigError(registry.unknown_vendor_message(name, extra=list(cfg.backends)))
+
+
+def open_backend(backend: _config.Backend) -> TaskHub:
+    """A TaskHub for one validated backend."""
+    return TaskHub(registry.load(backend.vendor)(backend.options, backend=backend.name))
+
+
+def connect_all(
+    config: str | os.PathLike[str] | Mapping[str, Any] | None = None,
+) -> dict[str, TaskHub]:
+    """A TaskHub for every configured backend, by name (for dashboards across vendors)."""
+    cfg = config if isinstance(config, _config.Config) else _config.load(config)
+    return {name: open_backend(backend) for name, backend in cfg.backends.items()}
+
+
+def parse(vendor: str, payload: Any, *, backend: str | None = None) -> Task:
+    """Turn a vendor's task JSON you already hold (an export, a webhook body, a queue message)
+    into a Task, with no request, through the parser that vendor's adapter uses."""
+    return registry.load(vendor).parse_detached(payload, backend)
 
 
 def _option_values(options: Options) -> dict[str, Any]:

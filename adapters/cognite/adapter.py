@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 from urllib.parse import quote
@@ -22,6 +22,7 @@ from taskhub.errors import (
 )
 from taskhub.http import ErrorInfo, Transport
 from taskhub.model import Task, parse_time
+from taskhub.polling import PollPolicy
 from taskhub.states import State
 
 from .auth import ClientCredentials, StaticToken
@@ -90,6 +91,7 @@ class CogniteAdapter(Adapter):
     options_class = CogniteOptions
     statuses = STATUSES
     simulator = "taskhub.adapters.cognite.simulator:CogniteSimulator"
+    poll = PollPolicy(initial=1.0, factor=1.5, ceiling=15.0)
     alternatives: ClassVar[dict[str, str]] = {}
 
     options: CogniteOptions
@@ -243,6 +245,10 @@ class CogniteAdapter(Adapter):
         if limit is not None and wanted is None:
             page = min(page, limit)
         return select(self._pages(query, page), wanted, limit)
+
+    def refresh(self, task_ids: Sequence[str]) -> Iterator[Task]:
+        """Many executions through list pages of 1000: one request per 1000 executions."""
+        return self.refresh_from(self._pages({}, 1000), task_ids)
 
     def _pages(self, query: dict[str, Any], page: int) -> Iterator[Task]:
         cursor: str | None = None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
@@ -14,6 +14,7 @@ from taskhub.adapter import Adapter, Options, secret, select, wanted_states
 from taskhub.errors import Conflict, InvalidRequest, MalformedResponse, TaskNotFound
 from taskhub.http import ErrorInfo, Transport
 from taskhub.model import Asset, Task
+from taskhub.polling import PollPolicy
 from taskhub.states import State
 
 from .parse import asset_from, parse_task
@@ -64,6 +65,9 @@ class LivepeerAdapter(Adapter):
     options_class = LivepeerOptions
     statuses = STATUSES
     simulator = "taskhub.adapters.livepeer.simulator:LivepeerSimulator"
+    poll = PollPolicy(initial=2.0, factor=1.5, ceiling=30.0)
+    # No server-side timeout: a task whose worker never reports stays waiting forever.
+    stale_after = 1800.0
     alternatives: ClassVar[dict[str, str]] = {
         "cancel": "Livepeer has no cancel endpoint; deleting the output asset "
         "(DELETE /asset/{id}) fails the task",
@@ -119,6 +123,12 @@ class LivepeerAdapter(Adapter):
         if type is not None:
             params["filters"] = json.dumps([{"id": "type", "value": type}], separators=(",", ":"))
         return select(self._pages(params), wanted, limit)
+
+    def refresh(self, task_ids: Sequence[str]) -> Iterator[Task]:
+        """Many tasks through newest-first pages of 1000: one request per 1000 tasks."""
+        return self.refresh_from(
+            self._pages({"limit": "1000", "order": "createdAt-true"}), task_ids
+        )
 
     def _pages(self, params: dict[str, str]) -> Iterator[Task]:
         url: str | None = "/task"

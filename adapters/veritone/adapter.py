@@ -5,7 +5,7 @@ from __future__ import annotations
 import builtins
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO, ClassVar
 
@@ -25,6 +25,7 @@ from taskhub.errors import (
 )
 from taskhub.http import ErrorInfo, Transport
 from taskhub.model import Asset, Task
+from taskhub.polling import PollPolicy
 from taskhub.states import State
 
 from . import documents as doc
@@ -111,6 +112,7 @@ class VeritoneAdapter(Adapter):
     statuses = STATUSES
     simulator = "taskhub.adapters.veritone.simulator:VeritoneSimulator"
     engine = "taskhub.adapters.veritone.engine:run"
+    poll = PollPolicy(initial=2.0, factor=1.5, ceiling=60.0)
     alternatives: ClassVar[dict[str, str]] = {}
 
     options: VeritoneOptions
@@ -234,6 +236,10 @@ class VeritoneAdapter(Adapter):
             words = sorted(_JOB_FILTER[s] for s in wanted)
         page_size = min(_PAGE, limit) if limit and wanted is None else _PAGE
         return select(self._pages(words, page_size), wanted, limit)
+
+    def refresh(self, task_ids: Sequence[str]) -> Iterator[Task]:
+        """Many jobs through ``jobs`` pages of 1000 (job status only, no tasks)."""
+        return self.refresh_from(self._pages(None, 1000), task_ids)
 
     def _pages(self, words: builtins.list[str] | None, page_size: int) -> Iterator[Task]:
         offset = 0

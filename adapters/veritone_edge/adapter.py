@@ -7,7 +7,7 @@ import itertools
 import json
 import os
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -24,6 +24,7 @@ from taskhub.errors import (
 )
 from taskhub.http import ErrorInfo, Transport
 from taskhub.model import Asset, Task, parse_time
+from taskhub.polling import PollPolicy
 from taskhub.states import State
 
 from .statuses import STATUSES
@@ -69,6 +70,8 @@ class EdgeAdapter(Adapter):
     options_class = EdgeOptions
     statuses = STATUSES
     simulator = "taskhub.adapters.veritone_edge.simulator:EdgeSimulator"
+    # The docs poll "every minute or so".
+    poll = PollPolicy(initial=5.0, factor=1.5, ceiling=60.0)
     alternatives: ClassVar[dict[str, str]] = {
         "cancel": "Edge has no cancel; delete the job with delete_job() "
         "(POST /proc/job/{id}/delete)",
@@ -316,6 +319,10 @@ class EdgeAdapter(Adapter):
         page = min(_PAGE, limit) if limit and wanted is None else _PAGE
         # The server filters by one word; a state several words map to is filtered here.
         return select(self._pages(words[0] if len(words) == 1 else None, page), wanted, limit)
+
+    def refresh(self, task_ids: Sequence[str]) -> Iterator[Task]:
+        """Many jobs through ``/proc/jobs`` pages of 1000 (job status, no outputs)."""
+        return self.refresh_from(self._pages(None, 1000), task_ids)
 
     def _pages(self, word: str | None, page: int) -> Iterator[Task]:
         offset = 0

@@ -13,6 +13,7 @@ from taskhub.adapter import Adapter, Options, secret
 from taskhub.errors import MalformedResponse, TaskNotFound
 from taskhub.http import ErrorInfo, Transport
 from taskhub.model import Asset, Task
+from taskhub.polling import PollPolicy
 
 from .ids import make_id, split_id
 from .statuses import STATUSES
@@ -97,6 +98,8 @@ class VionlabsAdapter(Adapter):
     options_class = VionlabsOptions
     statuses = STATUSES
     simulator = "taskhub.adapters.vionlabs.simulator:VionlabsSimulator"
+    # Vionlabs asks for status checks "every 30-60 seconds".
+    poll = PollPolicy(initial=30.0, factor=1.5, ceiling=60.0)
     alternatives: ClassVar[dict[str, str]] = {
         "list": "the Tasks API has no listing; keep the ids submit returned, or list the "
         "catalog items (adapter.items())",
