@@ -302,7 +302,7 @@ def _states(value: State | str | Iterable[State | str] | None) -> frozenset[Stat
 def connect(
     name_or_vendor: str | None = None,
     *,
-    config: str | os.PathLike[str] | Mapping[str, Any] | None = None,
+    config: str | os.PathLike[str] | Mapping[str, Any] | _config.Config | None = None,
     **options: Any,
 ) -> TaskHub:
     """Open a TaskHub on a configured backend or directly on a vendor.
@@ -338,7 +338,7 @@ def open_backend(backend: _config.Backend) -> TaskHub:
 
 
 def connect_all(
-    config: str | os.PathLike[str] | Mapping[str, Any] | None = None,
+    config: str | os.PathLike[str] | Mapping[str, Any] | _config.Config | None = None,
 ) -> dict[str, TaskHub]:
     """A TaskHub for every configured backend, by name (for dashboards across vendors)."""
     cfg = config if isinstance(config, _config.Config) else _config.load(config)

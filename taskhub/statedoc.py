@@ -15,7 +15,7 @@ from taskhub.model import Status
 from taskhub.normalize import Rule, StatusTable
 from taskhub.states import Change, State, classify
 
-FORMATS = ("markdown", "json", "dot")
+FORMATS = ("markdown", "json", "dot", "mermaid")
 
 
 def tables(vendors: Iterable[str] | None = None) -> dict[str, StatusTable]:
@@ -146,6 +146,18 @@ def as_dot() -> str:
     return "\n".join(lines) + "\n"
 
 
+def as_mermaid() -> str:
+    """The state machine as a Mermaid state diagram (GitHub renders it as a picture)."""
+    lines = ["stateDiagram-v2", "    direction LR", "    [*] --> pending"]
+    for a, b, change in transitions():
+        label = "" if change is Change.ADVANCE else f" : {change.value}"
+        lines.append(f"    {a.value} --> {b.value}{label}")
+    for s in State:
+        if s.terminal:
+            lines.append(f"    {s.value} --> [*]")
+    return "\n".join(lines) + "\n"
+
+
 def render(fmt: str) -> str:
     """Render in one of FORMATS."""
-    return {"markdown": as_markdown, "json": as_json, "dot": as_dot}[fmt]()
+    return {"markdown": as_markdown, "json": as_json, "dot": as_dot, "mermaid": as_mermaid}[fmt]()

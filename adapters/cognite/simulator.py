@@ -29,6 +29,9 @@ import attrs
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
+from taskhub.hub import TaskHub
+from taskhub.model import Task
+from taskhub.states import State
 from taskhub.testing import Answer, Simulator
 
 MAX_OUTPUT = 100 * 1024
@@ -662,6 +665,15 @@ class CogniteSimulator(Simulator):
 
     def _uuid(self) -> str:
         return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+
+    def demo_spec(self) -> dict[str, Any]:
+        return {"workflow": "taskhub-demo", "version": "1", "input": {"fileId": 123}}
+
+    def demo_step(self, hub: TaskHub, task: Task) -> None:
+        # The demo is the external system of the async step: it completes the task.
+        for sub in task.subtasks:
+            if sub.state is State.RUNNING and (sub.params.get("input") or {}).get("asyncComplete"):
+                hub.report(sub.id, State.SUCCEEDED, output={"reviewed": True})
 
     def skip(self, execution_id: str, external_id: str) -> None:
         """Mark a task not yet started as SKIPPED (CDF decides this itself; tests need a way)."""

@@ -556,6 +556,13 @@ class LivepeerSimulator(Simulator):
             task.failed_at = (self.now_ms(), DELETED)
         return Response(status=204)
 
+    def demo_spec(self) -> dict[str, Any]:
+        return {
+            "kind": "upload",
+            "url": "https://media.example.com/big-buck-bunny.mp4",
+            "name": "big-buck-bunny.mp4",
+        }
+
     def force_phase(self, task_id: str, phase: str, message: str | None = None) -> None:
         """Write a phase as an admin would (``cancelled`` is in the enum but no worker sets it)."""
         task = self.tasks[task_id]

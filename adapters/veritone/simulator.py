@@ -945,6 +945,21 @@ class VeritoneSimulator(Simulator):
             "sourceData": asset.get("sourceData"),
         }
 
+    def demo_spec(self) -> dict[str, Any]:
+        return {
+            "tasks": [
+                {
+                    "engineId": DEFAULT_ENGINE,
+                    "payload": {"url": "https://media.example.com/interview.mp4"},
+                }
+            ],
+            "target": {
+                "startDateTime": 1700000000,
+                "stopDateTime": 1700000060,
+                "name": "interview",
+            },
+        }
+
     # -- the engine flow ---------------------------------------------------------------------
 
     def engine_payload(self, task_id: str, **extra: Any) -> dict[str, Any]:

@@ -357,6 +357,18 @@ class EdgeSimulator(Simulator):
             "coreSourceId": 0,
         }
 
+    def demo_spec(self) -> dict[str, Any]:
+        return {
+            "tasks": [
+                {
+                    "engineId": ENGINE,
+                    "correlationTaskId": "transcribe",
+                    "payload": {"url": "https://media.example.com/podcast.mp3"},
+                },
+                {"engineId": OUTPUT_WRITER, "correlationTaskId": "writer"},
+            ]
+        }
+
     # -- endpoints -------------------------------------------------------------------------
 
     def on_version(self, request: Request) -> Response:

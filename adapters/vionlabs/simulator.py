@@ -159,6 +159,17 @@ class VionlabsSimulator(Simulator):
         }
         return self.json({"status": status, "error": error, "_links": links})
 
+    def demo_spec(self) -> dict[str, Any]:
+        self.add_item(
+            {
+                "id": "demo-film",
+                "type": "standalone",
+                "title": "Demo Film",
+                "asset_url": "s3://demo-bucket/demo-film.mp4",
+            }
+        )
+        return {"inventory_id": "demo-film", "product": "markers", "version": "1.0.1"}
+
     def add_item(self, item: dict[str, Any]) -> None:
         """Ingest an item as the catalog would (and create its automatic tasks)."""
         self.items[item["id"]] = {

@@ -16,7 +16,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterable, Mapping
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import unquote
 
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
@@ -25,6 +25,10 @@ from werkzeug.wrappers import Request, Response
 
 from taskhub.testing.clock import Clock
 from taskhub.testing.faults import Fault, FaultPlan, Record, RequestLog
+
+if TYPE_CHECKING:
+    from taskhub.hub import TaskHub
+    from taskhub.model import Task
 
 JSON = "application/json"
 log = logging.getLogger("taskhub.testing")
@@ -78,6 +82,13 @@ class Simulator:
     def secrets(self) -> list[str]:
         """Every credential this simulator hands out (for leak checks)."""
         return []
+
+    def demo_spec(self) -> dict[str, Any] | None:
+        """The keyword arguments of one representative ``submit``, for ``taskhub demo``."""
+        return None
+
+    def demo_step(self, hub: TaskHub, task: Task) -> None:
+        """Play a worker's part in the demo, if the vendor's flow needs one."""
 
     def graphql_error(self, name: str, message: str) -> Response:
         """HTTP 200 with a GraphQL errors envelope (meaningful for GraphQL vendors)."""
