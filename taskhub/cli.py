@@ -306,7 +306,9 @@ def _watch(args: argparse.Namespace) -> int:
     for backend, ids in groups.items():
         with connect(backend, config=cfg) as hub:
             for task_id in ids:
-                progress.update(hub.get(task_id))
+                task = hub.get(task_id)
+                history = hub.tracker.history(task.ref)
+                progress.update(task, history[-1] if history else None)
             left = None if deadline is None else max(0.0, deadline - time.monotonic())
             for transition in hub.watch(ids, timeout=left):
                 status = transition.status
