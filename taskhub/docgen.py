@@ -42,8 +42,16 @@ def _comments(cls: type) -> dict[str, str]:
     return found
 
 
+def _cell(text: str) -> str:
+    """Text fit for a Markdown table cell (docstrings use reST's double backticks)."""
+    return text.replace("``", "`").replace("|", "\\|")
+
+
 def _type(field: attrs.Attribute[Any]) -> str:
-    text = str(field.type).replace("typing.", "")
+    # cattrs resolves string annotations into classes once it has structured a class, so the
+    # same field may hold "float" or float: render both alike.
+    kind = field.type
+    text = kind.__name__ if isinstance(kind, type) else str(kind).replace("typing.", "")
     return text.replace("Literal[", "one of [").replace("'", "")
 
 
@@ -63,7 +71,9 @@ def options_table(cls: type[Options]) -> str:
         meaning = notes.get(field.name, "")
         if field.metadata.get("secret"):
             meaning = (meaning + " Secret: masked in reprs, scrubbed from logs and errors.").strip()
-        lines.append(f"| `{field.name}` | `{_type(field)}` | {_default(field)} | {meaning} |")
+        lines.append(
+            f"| `{field.name}` | `{_cell(_type(field))}` | {_default(field)} | {_cell(meaning)} |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -110,9 +120,9 @@ def vendor_block(vendor: str) -> str:
     for op in OPERATIONS:
         if op in caps:
             doc = inspect.getdoc(getattr(cls, op)) or ""
-            out.append(f"| `{op}` | yes | {doc.splitlines()[0] if doc else ''} |")
+            out.append(f"| `{op}` | yes | {_cell(doc.splitlines()[0]) if doc else ''} |")
         else:
-            out.append(f"| `{op}` | **no** | {cls.alternatives.get(op, '')} |")
+            out.append(f"| `{op}` | **no** | {_cell(cls.alternatives.get(op, ''))} |")
     poll = cls.poll
     out += [
         "",
@@ -156,8 +166,31 @@ def vendor_page(vendor: str) -> str:
     return vendor_block(vendor)
 
 
+def _fixed_width(parser: argparse.ArgumentParser) -> None:
+    # argparse wraps to the terminal width; generated docs must not depend on who ran them.
+    parser.formatter_class = lambda prog: argparse.HelpFormatter(prog, width=100)
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                _fixed_width(sub)
+
+
+def concepts_diagram() -> str:
+    """The state machine block of docs/concepts.md (a Mermaid diagram)."""
+    from taskhub import statedoc
+
+    return f"{START}\n\n```mermaid\n{statedoc.as_mermaid()}```\n\n{END}\n"
+
+
+def generated_block(text: str) -> str:
+    """The part of a page between the generated markers."""
+    start, end = text.index(START), text.index(END) + len(END)
+    return text[start:end] + "\n"
+
+
 def cli_reference(parser: argparse.ArgumentParser) -> str:
     """docs/cli.md: the help of every command."""
+    _fixed_width(parser)
     out = [
         "# The `taskhub` command",
         "",
@@ -179,5 +212,4 @@ def cli_reference(parser: argparse.ArgumentParser) -> str:
 
 
 def _plain(text: str) -> str:
-    # argparse wraps to the terminal width; docs must not depend on who generated them.
     return textwrap.dedent(text)

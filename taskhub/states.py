@@ -107,7 +107,7 @@ def classify(before: Status | None, after: Status) -> Change:
         return Change.RESUME
     if old.terminal:
         # Leaving a terminal state is only ever a retry of a failure that may be retried.
-        if old is State.FAILED and before.retryable is not False and new.active:
+        if old is State.FAILED and before.retryable is not False and new in _RESTARTS:
             return Change.RETRY
         return Change.REGRESSION
     if new.rank > old.rank:
@@ -115,6 +115,9 @@ def classify(before: Status | None, after: Status) -> Change:
     if new in (State.PENDING, State.QUEUED) and _is_retry(before, after):
         return Change.RETRY
     return Change.REGRESSION
+
+
+_RESTARTS = frozenset({State.PENDING, State.QUEUED, State.RUNNING})
 
 
 def _is_retry(before: Status, after: Status) -> bool:
