@@ -17,9 +17,9 @@ import requests
 from taskhub.errors import InvalidRequest, MalformedResponse, UnsupportedOperation
 from taskhub.http import Transport
 from taskhub.model import Task
-from taskhub.normalize import StatusTable
 from taskhub.polling import PollPolicy
 from taskhub.states import State
+from taskhub.tables import StatusTable
 
 #: The operations a TaskHub forwards to its adapter.
 OPERATIONS = ("submit", "get", "list", "cancel", "retry", "report")

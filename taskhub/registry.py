@@ -20,7 +20,7 @@ from taskhub.errors import ConfigError
 
 if TYPE_CHECKING:
     from taskhub.adapter import Adapter
-    from taskhub.normalize import StatusTable
+    from taskhub.tables import StatusTable
 
 GROUP = "taskhub.adapters"
 _BUILTIN_DIST = "taskhub"

@@ -12,8 +12,8 @@ from typing import Any
 
 from taskhub import registry
 from taskhub.model import Status
-from taskhub.normalize import Rule, StatusTable
 from taskhub.states import Change, State, classify
+from taskhub.tables import Rule, StatusTable
 
 FORMATS = ("markdown", "json", "dot", "mermaid")
 

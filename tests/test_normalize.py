@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 import taskhub
 from taskhub import State, UnknownStatus, UnknownStatusWarning, registry
-from taskhub.normalize import _warned
+from taskhub.tables import _warned
 
 BUILTIN = ["cognite", "livepeer", "veritone", "veritone-edge", "vionlabs"]
 WORDS = [

@@ -20,15 +20,18 @@ def test_builtins_come_from_entry_points_of_the_taskhub_distribution() -> None:
     assert issubclass(registry.load("veritone-edge"), Adapter)
 
 
-def test_import_taskhub_loads_no_adapter_and_no_simulator() -> None:
+def test_import_taskhub_loads_no_adapter_no_simulator_and_no_http_stack() -> None:
     code = (
         "import sys, taskhub\n"
         "bad = [m for m in sys.modules if m.startswith(('taskhub.adapters', 'taskhub.testing',"
-        " 'werkzeug', 'graphql'))]\n"
+        " 'werkzeug', 'graphql', 'requests', 'cattrs', 'urllib3'))]\n"
         "print(bad)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+    used = "import taskhub\nprint(taskhub.normalize('livepeer', 'running').state.value)"
+    out = subprocess.run([sys.executable, "-c", used], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "running"
 
 
 def test_a_builtin_cannot_be_replaced_silently() -> None:

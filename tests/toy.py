@@ -20,8 +20,8 @@ from taskhub.adapter import Adapter, Options, secret, select, wanted_states
 from taskhub.errors import MalformedResponse
 from taskhub.http import ErrorInfo, Transport
 from taskhub.model import Task, parse_time
-from taskhub.normalize import StatusTable
 from taskhub.states import State
+from taskhub.tables import StatusTable
 from taskhub.testing import Answer, Simulator
 
 TOKEN = "toy-secret-token-0123456789"

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from taskhub.normalize import Rule, StatusTable
 from taskhub.states import State
+from taskhub.tables import Rule, StatusTable
 
 STATUSES = StatusTable(
     "cognite",

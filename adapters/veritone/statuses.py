@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from taskhub.normalize import Hints, Rule, StatusTable
 from taskhub.states import State
+from taskhub.tables import Hints, Rule, StatusTable
 
 
 def _refine(rule: Rule | None, hints: Hints) -> Rule | None:

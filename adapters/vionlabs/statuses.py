@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from taskhub.normalize import Hints, Rule, StatusTable
 from taskhub.states import State
+from taskhub.tables import Hints, Rule, StatusTable
 
 #: Documented failure messages (matched at their start, ignoring case) -> stable reasons.
 #: Re-submitting cannot help with any of them until the asset itself is fixed.
