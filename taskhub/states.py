@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import enum
 import threading
+from collections import OrderedDict, deque
 from collections.abc import Iterable
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
@@ -185,14 +186,21 @@ class Tracker:
     """Follows many tasks; turns each observation into a Transition or nothing.
 
     Thread-safe, so one Tracker can be shared by a poller, a webhook receiver and a dashboard.
+    Memory is bounded: it remembers the ``max_tasks`` most recently observed tasks, the last
+    ``max_history`` transitions of each, and the last ``max_anomalies`` anomalies, so a
+    dashboard that lists for months does not grow without end.
     """
 
-    def __init__(self) -> None:
+    def __init__(
+        self, *, max_tasks: int = 10_000, max_history: int = 100, max_anomalies: int = 1_000
+    ) -> None:
         self._lock = threading.Lock()
-        self._last: dict[str, Status] = {}
-        self._history: dict[str, list[Transition]] = {}
+        self._last: OrderedDict[str, Status] = OrderedDict()
+        self._history: dict[str, deque[Transition]] = {}
         self._retrying: set[str] = set()
-        self.anomalies: list[Anomaly] = []
+        self.max_tasks = max_tasks
+        self.max_history = max_history
+        self.anomalies: deque[Anomaly] = deque(maxlen=max_anomalies)
 
     def observe(self, task: Task, *, at: datetime | None = None) -> Transition | None:
         """Record ``task``'s status; return the Transition it makes, or None.
@@ -215,13 +223,21 @@ class Tracker:
                 self.anomalies.append(Anomaly(ref, before, status, when))
                 return None
             self._last[ref] = status
+            self._last.move_to_end(ref)
+            if len(self._last) > self.max_tasks:
+                oldest, _ = self._last.popitem(last=False)
+                self._history.pop(oldest, None)
+                self._retrying.discard(oldest)
             if change is Change.SAME:
                 return None
             self._retrying.discard(ref)
             transition = Transition(
                 ref, before.state if before else None, status.state, when, change, status
             )
-            self._history.setdefault(ref, []).append(transition)
+            history = self._history.get(ref)
+            if history is None:
+                history = self._history[ref] = deque(maxlen=self.max_history)
+            history.append(transition)
             return transition
 
     def observe_all(self, tasks: Iterable[Task]) -> list[Transition]:

@@ -108,7 +108,7 @@ def test_unknown_neither_advances_nor_regresses() -> None:
     tracker.observe(task(R))
     assert tracker.observe(task(U, raw="mystery")) is None
     assert tracker.state("b:t1") is R
-    assert tracker.anomalies == []
+    assert list(tracker.anomalies) == []
 
 
 def test_a_commanded_retry_lets_the_task_leave_its_terminal_state() -> None:
@@ -181,3 +181,16 @@ def test_legal_commands(current: State | None, target: State) -> None:
 def test_illegal_commands_raise(current: State | None, target: State) -> None:
     with pytest.raises(InvalidTransition):
         check_command(current, target, vendor="toy")
+
+
+def test_the_tracker_forgets_the_least_recently_seen_tasks_beyond_its_bound() -> None:
+    tracker = Tracker(max_tasks=3, max_history=2, max_anomalies=2)
+    for n in range(5):
+        tracker.observe(Task("b", "v", f"t{n}", Status(Q)))
+    assert [tracker.state(f"b:t{n}") for n in range(5)] == [None, None, Q, Q, Q]
+    for state in (R, PA, R, S):
+        tracker.observe(Task("b", "v", "t4", Status(state)))
+    assert [t.after for t in tracker.history("b:t4")] == [R, S]
+    for _ in range(3):
+        tracker.observe(Task("b", "v", "t4", Status(Q)))
+    assert len(tracker.anomalies) == 2
