@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import email.utils
 import logging
+import os
 import random
 import time
 import warnings
@@ -205,6 +206,8 @@ class Transport:
         if auth is not None:
             self.session.auth = auth
         self.session.verify = options.verify
+        if self._owns_session:
+            self._read_environment_once()
         if not options.verify:
             warnings.warn(
                 f"{vendor}: TLS certificate verification is turned off (verify = false)",
@@ -225,6 +228,16 @@ class Transport:
             raise_on_giveup=True,
             logger=None,
         )(self._send_once)
+
+    def _read_environment_once(self) -> None:
+        # requests re-reads proxy and CA-bundle variables on every call (a scan of os.environ
+        # that costs more than taskhub's own work per request); a hub reads them once.
+        proxies = requests.utils.get_environ_proxies(self.base_url) if self.base_url else {}
+        bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+        self.session.trust_env = False
+        self.session.proxies.update(proxies)
+        if self.options.verify and bundle:
+            self.session.verify = bundle
 
     def url(self, path: str) -> str:
         """An absolute URL for ``path`` (absolute URLs pass through)."""
@@ -304,11 +317,10 @@ class Transport:
     ) -> requests.Response:
         attempts[0] += 1
         t0 = time.monotonic()
-        shown = redact.url(url)
         try:
             response = self.session.request(method, url, **kwargs)
         except requests.ConnectionError as exc:
-            self._log(method, shown, "connection failed", attempts[0], t0)
+            self._log(method, url, "connection failed", attempts[0], t0)
             sent = not _never_sent(exc)
             self._fail_connection(
                 exc,
@@ -318,7 +330,7 @@ class Transport:
                 "could not connect" if not sent else "the connection was lost",
             )
         except requests.Timeout as exc:
-            self._log(method, shown, "timed out", attempts[0], t0)
+            self._log(method, url, "timed out", attempts[0], t0)
             self._fail_connection(
                 exc, operation, creates, True, f"no answer within {kwargs['timeout'][1]} s"
             )
@@ -326,7 +338,7 @@ class Transport:
             raise VendorUnavailable(
                 f"request failed: {type(exc).__name__}", vendor=self.vendor, operation=operation
             ) from scrubbed(exc)
-        self._log(method, shown, response.status_code, attempts[0], t0)
+        self._log(method, url, response.status_code, attempts[0], t0)
         if response.status_code >= 400:
             error = self._error(response, operation)
             retry_after = getattr(error, "retry_after", None)
@@ -417,7 +429,7 @@ class Transport:
             log.debug(
                 "%s %s -> %s attempt=%d elapsed=%.3fs",
                 method,
-                url,
+                redact.url(url),
                 outcome,
                 attempt,
                 time.monotonic() - t0,

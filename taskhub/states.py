@@ -196,7 +196,9 @@ class Tracker:
     ) -> None:
         self._lock = threading.Lock()
         self._last: OrderedDict[str, Status] = OrderedDict()
-        self._history: dict[str, deque[Transition]] = {}
+        # Lists, not deques: a deque costs ~600 bytes even holding one transition, and most
+        # tasks a dashboard sees have one or two.
+        self._history: dict[str, list[Transition]] = {}
         self._retrying: set[str] = set()
         self.max_tasks = max_tasks
         self.max_history = max_history
@@ -234,10 +236,10 @@ class Tracker:
             transition = Transition(
                 ref, before.state if before else None, status.state, when, change, status
             )
-            history = self._history.get(ref)
-            if history is None:
-                history = self._history[ref] = deque(maxlen=self.max_history)
+            history = self._history.setdefault(ref, [])
             history.append(transition)
+            if len(history) > self.max_history:
+                del history[0]
             return transition
 
     def observe_all(self, tasks: Iterable[Task]) -> list[Transition]:

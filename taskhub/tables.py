@@ -14,6 +14,7 @@ import threading
 import warnings
 from collections.abc import Callable, Mapping
 from datetime import datetime
+from typing import NamedTuple
 
 import attrs
 
@@ -31,10 +32,10 @@ class Rule:
     retryable: bool | None = None
 
 
-@attrs.frozen
-class Hints:
+class Hints(NamedTuple):
     """What else the vendor said next to the status word, for rules that depend on it."""
 
+    # A NamedTuple, not an attrs class: one is built per normalized status, on the hot path.
     message: str | None = None
     retries: int | None = None
     progress: float | None = None
@@ -55,7 +56,8 @@ class StatusTable:
 
     ``vocabularies`` maps a vocabulary name to ``{word: Rule or State}``; the first one is the
     default. ``report`` maps the states a worker may report to the word the vendor takes.
-    ``notes`` are sentences for the generated docs, describing what ``refine`` does.
+    ``notes`` are sentences for the generated docs, describing what ``refine`` does;
+    ``refine_states`` limits it to words of those states (None: every word).
     """
 
     def __init__(
@@ -64,6 +66,7 @@ class StatusTable:
         vocabularies: Mapping[str, Mapping[str, Rule | State]],
         *,
         refine: Refine | None = None,
+        refine_states: frozenset[State] | None = None,
         report: Mapping[State, str] | None = None,
         notes: tuple[str, ...] = (),
     ) -> None:
@@ -71,6 +74,9 @@ class StatusTable:
             raise ValueError("a status table needs at least one vocabulary")
         self.vendor = vendor
         self.refine = refine
+        #: When set, ``refine`` only sees words of these states (and unknown words), which
+        #: spares the hot path a call for every other word.
+        self.refine_states = refine_states
         self.report: Mapping[State, str] = dict(report or {})
         self.notes = notes
         self.vocabularies: dict[str, dict[str, Rule]] = {
@@ -109,14 +115,21 @@ class StatusTable:
         updated_at: datetime | None = None,
     ) -> Status:
         """Build the Status for one vendor word and what came with it."""
-        if vocabulary is not None and vocabulary not in self._index:
+        index = self._index.get(vocabulary or self.default)
+        if index is None:
             raise ValueError(
                 f"{self.vendor} has no status vocabulary {vocabulary!r}; "
                 f"known: {', '.join(self._index)}"
             )
-        word = raw if isinstance(raw, str) else None
-        rule = self.lookup(word, vocabulary) if word is not None else None
-        if self.refine is not None:
+        word = raw if type(raw) is str or isinstance(raw, str) else None
+        rule = None
+        if word is not None:
+            rule = index.get(word)
+            if rule is None:
+                rule = index.get(word.strip().casefold())
+        if self.refine is not None and (
+            self.refine_states is None or rule is None or rule.state in self.refine_states
+        ):
             rule = self.refine(rule, Hints(message, retries, progress, reason, retryable))
         if rule is None:
             shown = repr(raw) if word is None else word
@@ -131,7 +144,9 @@ class StatusTable:
             reason=rule.reason,
             message=message or None,
             retryable=rule.retryable if rule.retryable is not None else retryable,
-            progress=_clamp(progress),
+            progress=progress
+            if type(progress) is float and 0.0 <= progress <= 1.0
+            else (None if progress is None else _clamp(progress)),
             retries=retries,
             updated_at=updated_at,
         )

@@ -291,3 +291,18 @@ def test_default_error_info_reads_common_shapes() -> None:
         "gone", "404"
     )
     assert default_error_info(response(b"<html>oops</html>")).message == "<html>oops</html>"
+
+
+def test_proxy_and_ca_environment_are_read_once_when_the_hub_is_made(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text("not really a bundle")
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(bundle))
+    t = make("https://api.example.com/v1")
+    assert t.session.proxies.get("https") == "http://proxy.internal:3128"
+    assert t.session.verify == str(bundle)
+    assert t.session.trust_env is False
+    monkeypatch.setenv("NO_PROXY", "api.example.com")
+    assert make("https://api.example.com/v1").session.proxies == {}

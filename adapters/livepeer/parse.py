@@ -66,19 +66,22 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+#: params key -> where its input URL lives (the transcode input is nested once more).
+_INPUT_URLS = {"upload": None, "clip": None, "transcode-file": "input"}
+
+
 def _inputs(payload: dict[str, Any], params: dict[str, Any]) -> tuple[Asset, ...]:
     found: list[Asset] = []
-    if isinstance(payload.get("inputAssetId"), str):
-        found.append(Asset(id=payload["inputAssetId"], kind="asset"))
-    for key in ("upload", "clip"):
-        url = (params.get(key) or {}).get("url") if isinstance(params.get(key), dict) else None
-        if isinstance(url, str):
-            found.append(Asset(uri=url, kind="media"))
-    transcode = params.get("transcode-file")
-    if isinstance(transcode, dict) and isinstance(transcode.get("input"), dict):
-        url = transcode["input"].get("url")
-        if isinstance(url, str):
-            found.append(Asset(uri=url, kind="media"))
+    asset_id = payload.get("inputAssetId")
+    if type(asset_id) is str:
+        found.append(Asset(id=asset_id, kind="asset"))
+    for key, value in params.items():  # one key per task type
+        if key in _INPUT_URLS and type(value) is dict:
+            nested = _INPUT_URLS[key]
+            source = value.get(nested) if nested else value
+            url = source.get("url") if type(source) is dict else None
+            if type(url) is str:
+                found.append(Asset(uri=url, kind="media"))
     return tuple(found)
 
 

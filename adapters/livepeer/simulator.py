@@ -175,6 +175,8 @@ class LivepeerSimulator(Simulator):
         return body
 
     def _capacity(self, user: str) -> None:
+        if len(self.tasks) < self.max_active:
+            return  # fewer tasks than the quota in all: no need to look at each
         active = sum(
             1
             for t in self.tasks.values()
@@ -562,6 +564,15 @@ class LivepeerSimulator(Simulator):
             "url": "https://media.example.com/big-buck-bunny.mp4",
             "name": "big-buck-bunny.mp4",
         }
+
+    def bulk(self, count: int, *, user: str = "user-1", kind: str = "upload") -> list[str]:
+        """Create ``count`` tasks at once, as if submitted just now (for load and benchmarks)."""
+        ids = []
+        for n in range(count):
+            url = f"https://media.example.com/bulk-{n}.mp4"
+            task = self._new_task(user, kind, {kind: {"url": url}}, url)
+            ids.append(task.id)
+        return ids
 
     def force_phase(self, task_id: str, phase: str, message: str | None = None) -> None:
         """Write a phase as an admin would (``cancelled`` is in the enum but no worker sets it)."""

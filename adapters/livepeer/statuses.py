@@ -26,6 +26,7 @@ STATUSES = StatusTable(
         }
     },
     refine=_refine,
+    refine_states=frozenset({State.QUEUED}),
     notes=(
         "`waiting` with `retries` > 0 and an `errorMessage` is queued with reason `retrying` "
         "(between automatic attempts).",

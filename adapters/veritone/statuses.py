@@ -33,6 +33,7 @@ STATUSES = StatusTable(
     "veritone",
     {"task": _TASK_STATUS, "job": _TASK_STATUS},
     refine=_refine,
+    refine_states=frozenset({State.FAILED}),
     report={State.RUNNING: "running", State.SUCCEEDED: "complete", State.FAILED: "failed"},
     notes=("A failed task's `failureReason` (e.g. `url_not_found`) becomes its reason.",),
 )

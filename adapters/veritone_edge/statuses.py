@@ -29,6 +29,7 @@ STATUSES = StatusTable(
     "veritone-edge",
     {"job": _WORDS, "task": _WORDS},
     refine=_refine,
+    refine_states=frozenset({State.FAILED}),
     notes=("A failed task's `failureReason` (e.g. `bad_data`) becomes its reason.",),
     # What POST /proc/tasks/update_status takes (TaskStatusEnum), by normalized state.
     report={

@@ -1,0 +1,42 @@
+"""The benchmark scripts run (on tiny sizes): they are measured by hand, never timed here."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).parent.parent / "bench"
+
+
+@pytest.fixture(autouse=True)
+def _bench_on_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.syspath_prepend(str(BENCH))
+
+
+def test_p1_and_p4_run(capsys: pytest.CaptureFixture[str]) -> None:
+    import p1_get_overhead
+    import p4_parse
+
+    p1_get_overhead.main(calls=3, rounds=1)
+    for vendor in p4_parse.MAKERS:
+        median, best = p4_parse.rate(vendor, 50, 2)
+        assert 0 < median <= best
+    assert "hub.get(id)" in capsys.readouterr().out
+
+
+def test_p5_counts_requests_per_cycle() -> None:
+    import p5_watch
+
+    figures = p5_watch.cognite(15)
+    assert figures["finished"] == 15
+    assert figures["max per cycle"] == 1
+
+
+def test_p6_measures_the_client_only() -> None:
+    import p6_list_memory
+
+    seen, growth, _ = p6_list_memory.run(50)
+    assert seen == 50 and growth > 0
+    assert "p6_list_memory" in sys.modules
