@@ -194,6 +194,11 @@ class Adapter:
         parser.backend = backend or cls.vendor
         return parser.parse(payload)
 
+    def find_submitted(self, lookup: Mapping[str, Any]) -> Task | None:
+        """The task a submit created when its outcome was unknown (``OutcomeUnknown.lookup``),
+        or None if it was not created. Adapters that can tell override this."""
+        return None
+
     def refresh(self, task_ids: Sequence[str]) -> Iterator[Task]:
         """The current state of many tasks: one get each, unless the vendor can list them."""
         for task_id in task_ids:

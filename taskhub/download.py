@@ -56,8 +56,8 @@ def download(
         raise DownloadError(
             f"{target_dir} is not a directory", reason="error", vendor=vendor, operation="download"
         )
-    fallback = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
-    target = (target_dir / safe_name(name or fallback)).resolve()
+    from_url = safe_name(unquote(urlsplit(url).path.rsplit("/", 1)[-1]))
+    target = (target_dir / safe_name(name, fallback=from_url)).resolve()
     if target.parent != target_dir:
         raise DownloadError(
             "the file name would leave the target directory",

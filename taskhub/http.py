@@ -295,8 +295,24 @@ class Transport:
             ) from scrubbed(exc)
 
     def request_json(self, method: str, path: str, *, operation: str, **kwargs: Any) -> Any:
-        """:meth:`request`, then :meth:`json`."""
-        return self.json(self.request(method, path, operation=operation, **kwargs), operation)
+        """:meth:`request`, then :meth:`json`.
+
+        For a creating request an unreadable 2xx answer is :class:`OutcomeUnknown`: the
+        server accepted the work, but what it created cannot be told from the answer.
+        """
+        response = self.request(method, path, operation=operation, **kwargs)
+        try:
+            return self.json(response, operation)
+        except MalformedResponse as exc:
+            if not kwargs.get("creates"):
+                raise
+            raise OutcomeUnknown(
+                f"the answer to a create could not be read ({exc.message}); the work was "
+                "accepted but what it created is unknown",
+                vendor=self.vendor,
+                operation=operation,
+                http_status=exc.http_status,
+            ) from exc
 
     def close(self) -> None:
         """Close the pooled connections (only when this transport made the session)."""
@@ -319,6 +335,21 @@ class Transport:
         t0 = time.monotonic()
         try:
             response = self.session.request(method, url, **kwargs)
+        except requests.exceptions.SSLError as exc:
+            # Nothing was sent, and asking again cannot make a certificate valid.
+            self._log(method, url, "TLS failed", attempts[0], t0)
+            raise VendorUnavailable(
+                "TLS failed (certificate verification or handshake); fix the server's "
+                "certificate or its CA bundle; verify = false turns checking off for testing",
+                vendor=self.vendor,
+                operation=operation,
+            ) from scrubbed(exc)
+        except (
+            requests.exceptions.ChunkedEncodingError,
+            requests.exceptions.ContentDecodingError,
+        ) as exc:
+            self._log(method, url, "body cut off", attempts[0], t0)
+            self._fail_connection(exc, operation, creates, True, "the answer was cut off")
         except requests.ConnectionError as exc:
             self._log(method, url, "connection failed", attempts[0], t0)
             sent = not _never_sent(exc)

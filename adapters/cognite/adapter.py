@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 from urllib.parse import quote
@@ -172,7 +172,7 @@ class CogniteAdapter(Adapter):
             raise
         return self.parse(answer)
 
-    def find_submitted(self, lookup: dict[str, Any]) -> Task | None:
+    def find_submitted(self, lookup: Mapping[str, Any]) -> Task | None:
         """The execution a submit whose outcome was unknown created, if it did."""
         marker = (lookup.get("metadata") or {}).get(SUBMIT_KEY)
         if not marker:

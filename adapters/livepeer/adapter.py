@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Sequence
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
@@ -11,7 +12,14 @@ import attrs
 import requests
 
 from taskhub.adapter import Adapter, Options, secret, select, wanted_states
-from taskhub.errors import Conflict, InvalidRequest, MalformedResponse, TaskNotFound
+from taskhub.errors import (
+    Conflict,
+    InvalidRequest,
+    MalformedResponse,
+    OutcomeUnknown,
+    TaskhubError,
+    TaskNotFound,
+)
 from taskhub.http import ErrorInfo, Transport
 from taskhub.model import Asset, Task
 from taskhub.polling import PollPolicy
@@ -176,12 +184,17 @@ class LivepeerAdapter(Adapter):
                 field="url",
                 operation="submit",
             )
-        body = self.transport.request_json(
-            "POST", path, operation="submit", creates=True, json=spec
-        )
-        if kind == "transcode-file":
-            return self.parse(body)
-        return self._spawned(body, kind)
+        lookup = {"kind": kind, "source": _source(kind, spec), "created_after": _now_ms()}
+        try:
+            body = self.transport.request_json(
+                "POST", path, operation="submit", creates=True, json=spec
+            )
+            if kind == "transcode-file":
+                return self.parse(body)
+            return self._spawned(body, kind)
+        except OutcomeUnknown as exc:
+            exc.lookup.update(lookup)
+            raise
 
     def _spawned(self, body: Any, kind: str) -> Task:
         # upload/url and clip answer {asset, task: {id}}; the task itself is fetched, but a
@@ -189,19 +202,32 @@ class LivepeerAdapter(Adapter):
         try:
             task_id = body["task"]["id"]
             asset = asset_from(body["asset"])
-        except (KeyError, TypeError) as exc:
-            raise MalformedResponse(
-                f"expected {{asset, task: {{id}}}}, missing {exc}",
+        except (KeyError, TypeError, MalformedResponse) as exc:
+            raise OutcomeUnknown(
+                f"the create answer has no task id ({exc}); the work was accepted",
                 vendor=self.vendor,
                 operation="submit",
             ) from None
         try:
             task = self.get(task_id)
-        except TaskNotFound:
+        except TaskhubError:
+            # The task exists (its id is in the answer); a failed read must not hide it.
             status = STATUSES.normalize("pending")
             task = Task(self.backend, self.vendor, task_id, status, kind=kind, raw=body)
         outputs = task.outputs or (asset,)
         return attrs.evolve(task, outputs=tuple(_merge(outputs, asset)))
+
+    def find_submitted(self, lookup: Mapping[str, Any]) -> Task | None:
+        """The task a submit with an unknown outcome spawned: the newest of its kind with the
+        same source (import URL, clip playback id, transcode input), created after it."""
+        since = int(lookup.get("created_after") or 0) - _SKEW_MS
+        for task in self.list(type=lookup.get("kind")):
+            created = task.created_at.timestamp() * 1000 if task.created_at else 0
+            if created < since:
+                return None
+            if _source(str(task.kind), _spec_of(task)) == lookup.get("source"):
+                return task
+        return None
 
     def retry(self, task_id: str) -> Task:
         """Run a failed task again (``POST /task/{id}/retry``); retries restart from 0."""
@@ -226,6 +252,40 @@ class LivepeerAdapter(Adapter):
         self.transport.request(
             "DELETE", f"/asset/{self.require_id(asset_id, 'asset_id')}", operation="delete_asset"
         )
+
+
+_SKEW_MS = 5 * 60 * 1000
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _source(kind: str, spec: Mapping[str, Any]) -> str | None:
+    """What identifies a submission of ``kind`` on the server side."""
+    if kind == "upload":
+        return str(spec.get("url"))
+    if kind == "clip":
+        strategy = spec.get("clipStrategy") or spec
+        return f"{strategy.get('playbackId')}@{strategy.get('startTime')}"
+    if kind == "transcode-file":
+        source = spec.get("input")
+        url = source.get("url") if isinstance(source, dict) else None
+        return _mask(str(url)) if url else None
+    return None
+
+
+def _spec_of(task: Task) -> dict[str, Any]:
+    value = task.params.get(task.kind or "")
+    return value if isinstance(value, dict) else {}
+
+
+def _mask(url: str) -> str:
+    # The server masks credentials in transcode URLs; compare in the same form.
+    scheme, sep, rest = url.partition("://")
+    if sep and "@" in rest.split("/", 1)[0]:
+        return f"{scheme}://***:***@{rest.split('@', 1)[1]}"
+    return url
 
 
 def _merge(outputs: tuple[Asset, ...], asset: Asset) -> list[Asset]:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import builtins
 import json
 import os
-from collections.abc import Iterable, Iterator, Sequence
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO, ClassVar
 
@@ -18,6 +19,7 @@ from taskhub.errors import (
     AuthError,
     InvalidRequest,
     MalformedResponse,
+    OutcomeUnknown,
     RateLimited,
     TaskhubError,
     TaskNotFound,
@@ -83,6 +85,15 @@ class VeritoneOptions(Options):
     token: str = secret()
     #: The endpoint is ``base_url + "/v3/graphql"``.
     base_url: str = "https://api.veritone.com"
+
+
+_SKEW_MS = 5 * 60 * 1000
+
+
+def _task_key(task: Mapping[str, Any]) -> tuple[str, str]:
+    """What identifies a submitted task: its engine and its payload."""
+    engine = task.get("engineId") or task.get("taskType") or ""
+    return (str(engine), json.dumps(task.get("payload"), sort_keys=True))
 
 
 def error_info(response: requests.Response) -> ErrorInfo:
@@ -287,8 +298,37 @@ class VeritoneAdapter(Adapter):
             job["clusterId"] = cluster_id
         if routes is not None:
             job["routes"] = routes
-        data = self._graphql(doc.CREATE_JOB, {"input": job}, "submit", creates=True)
-        return self.parse(data.get("createJob"))
+        lookup = {
+            "created_after": int(time.time() * 1000) - _SKEW_MS,
+            "tasks": [_task_key(t) for t in tasks],
+        }
+        try:
+            data = self._graphql(doc.CREATE_JOB, {"input": job}, "submit", creates=True)
+            created = data.get("createJob")
+            if not isinstance(created, dict):
+                raise OutcomeUnknown(
+                    "createJob answered without a job", vendor=self.vendor, operation="submit"
+                )
+        except OutcomeUnknown as exc:
+            exc.lookup.update(lookup)
+            raise
+        return self.parse(created)
+
+    def find_submitted(self, lookup: Mapping[str, Any]) -> Task | None:
+        """The job a submit with an unknown outcome created: the newest one since, whose tasks
+        have the same engines and payloads."""
+        since = int(lookup.get("created_after") or 0)
+        wanted = [tuple(t) for t in lookup.get("tasks") or []]
+        for job in self._pages(None, _PAGE):
+            if job.created_at is not None and job.created_at.timestamp() * 1000 < since:
+                return None
+            full = self.get(job.id)
+            if [
+                _task_key({"engineId": t.kind, "payload": t.params.get("payload")})
+                for t in full.subtasks
+            ] == wanted:
+                return full
+        return None
 
     def cancel(self, task_id: str, *, reason: str | None = None) -> Task:
         """``cancelJob`` (it deletes the job; its record stays), then the job as it is now."""

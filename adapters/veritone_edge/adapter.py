@@ -6,8 +6,9 @@ import builtins
 import itertools
 import json
 import os
+import time
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -244,8 +245,13 @@ class EdgeAdapter(Adapter):
         if self.options.organization_id:
             detail.setdefault("internalOrganizationID", self.options.organization_id)
         correlation = str(uuid.uuid4())
+        lookup = {
+            "correlation_id": correlation,
+            "created_after": _now_ms() - _SKEW_MS,
+            "tasks": [_task_key(t) for t in built],
+        }
         try:
-            response = self.transport.request(
+            body = self.transport.request_json(
                 "POST",
                 "/proc/job/create",
                 operation="submit",
@@ -253,19 +259,37 @@ class EdgeAdapter(Adapter):
                 json={"jobs": [detail]},
                 headers={CORRELATION: correlation},
             )
+            try:
+                job_id = str(body["internalJobIds"][0])
+            except (KeyError, IndexError, TypeError):
+                raise OutcomeUnknown(
+                    "the create answer has no internalJobIds",
+                    vendor=self.vendor,
+                    operation="submit",
+                ) from None
         except OutcomeUnknown as exc:
-            exc.lookup.update(
-                {"correlation_id": correlation, "tasks": [t["correlationTaskId"] for t in built]}
-            )
+            exc.lookup.update(lookup)
             raise
-        body = self.transport.json(response, "submit")
         try:
-            job_id = body["internalJobIds"][0]
-        except (KeyError, IndexError, TypeError):
-            raise MalformedResponse(
-                "the create answer has no internalJobIds", vendor=self.vendor, operation="submit"
-            ) from None
-        return self.get(str(job_id))
+            return self.get(job_id)
+        except TaskhubError:
+            # The job exists (its id is in the answer); a failed read must not hide it.
+            return Task(
+                self.backend, self.vendor, job_id, STATUSES.normalize("pending", "job"), kind="job"
+            )
+
+    def find_submitted(self, lookup: Mapping[str, Any]) -> Task | None:
+        """The job a submit with an unknown outcome created: the newest one since, whose tasks
+        have the same engines and payloads."""
+        since = int(lookup.get("created_after") or 0)
+        wanted = [tuple(t) for t in lookup.get("tasks") or []]
+        for job in self._pages(None, _PAGE):
+            if job.created_at is not None and job.created_at.timestamp() * 1000 < since:
+                return None
+            keys = [_task_key(t.raw) for t in job.subtasks]
+            if keys == wanted:
+                return job
+        return None
 
     def _create_task(self, n: int, spec: Any) -> dict[str, Any]:
         if not isinstance(spec, dict) or not spec.get("engineId"):
@@ -421,6 +445,20 @@ class EdgeAdapter(Adapter):
             offset += len(result)
             if not result or offset >= int(body.get("count") or 0):
                 return found
+
+
+_SKEW_MS = 5 * 60 * 1000
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _task_key(task: Mapping[str, Any]) -> tuple[str, str]:
+    """What identifies a submitted task: its engine and its payload."""
+    engine = task.get("engineId") or task.get("engineID") or ""
+    payload = task.get("payloadJSON")
+    return (str(engine), json.dumps(_maybe_json(payload) if payload else None, sort_keys=True))
 
 
 def _str(payload: Any, key: str) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar, Literal
 from urllib.parse import quote
 
@@ -10,7 +10,7 @@ import attrs
 import requests
 
 from taskhub.adapter import Adapter, Options, secret
-from taskhub.errors import MalformedResponse, TaskNotFound
+from taskhub.errors import MalformedResponse, OutcomeUnknown, TaskNotFound
 from taskhub.http import ErrorInfo, Transport
 from taskhub.model import Asset, Task
 from taskhub.polling import PollPolicy
@@ -175,15 +175,26 @@ class VionlabsAdapter(Adapter):
                 operation="submit",
             )
         task_id = make_id(inventory_id, product, version)
-        body = self.transport.request_json(
-            "POST",
-            self._path(task_id),
-            operation="submit",
-            creates=True,
-            json={"priority": priority},
-        )
+        try:
+            body = self.transport.request_json(
+                "POST",
+                self._path(task_id),
+                operation="submit",
+                creates=True,
+                json={"priority": priority},
+            )
+        except OutcomeUnknown as exc:
+            exc.lookup.update({"task_id": task_id})
+            raise
         task = self.parse(body, task_id)
         return attrs.evolve(task, params={**task.params, "priority": priority})
+
+    def find_submitted(self, lookup: Mapping[str, Any]) -> Task | None:
+        """A task is its triple: it exists or it does not (and POST again is a no-op)."""
+        try:
+            return self.get(str(lookup["task_id"]))
+        except TaskNotFound:
+            return None
 
     def get(self, task_id: str) -> Task:
         """The task's status (``GET``)."""

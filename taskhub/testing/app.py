@@ -148,6 +148,8 @@ class Simulator:
             return self._drop(environ)
         if fault is not None and fault.kind == "malformed":
             response = Response(b'{"truncated": [1, 2', response.status_code, content_type=JSON)
+        if fault is not None and fault.kind == "truncate":
+            response = _truncated(response)
         self._record(request, body, response.status_code, fault)
         if fault is not None and fault.kind == "delay":
             time.sleep(fault.seconds)
@@ -211,6 +213,19 @@ class Simulator:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
         raise ConnectionAbortedError("connection dropped by fault plan")
+
+
+def _truncated(response: Response) -> Response:
+    """The same answer, its full Content-Length announced but only half the body sent."""
+    data = response.get_data()
+
+    def half_then_drop() -> Iterable[bytes]:
+        yield data[: len(data) // 2]
+        raise ConnectionAbortedError("connection dropped mid-body by fault plan")
+
+    cut = Response(half_then_drop(), response.status_code, headers=dict(response.headers))
+    cut.headers["Content-Length"] = str(len(data))
+    return cut
 
 
 class Answer(Exception):

@@ -11,7 +11,9 @@ and fires a number of ``times`` (or with a seeded ``probability``), after skippi
 * ``drop``: close the connection without an answer (before the request is carried out, unless
   ``after_effect=True``);
 * ``malformed``: carry the request out, then answer with a truncated, unparseable body;
-* ``graphql``: carry nothing out and answer HTTP 200 with a GraphQL ``errors`` envelope.
+* ``graphql``: carry nothing out and answer HTTP 200 with a GraphQL ``errors`` envelope;
+* ``truncate``: carry the request out, send the headers and half the body, then close the
+  connection (a download or an answer dropped mid-body).
 """
 
 from __future__ import annotations
@@ -24,8 +26,8 @@ from typing import Any, Literal
 
 import attrs
 
-Kind = Literal["status", "delay", "drop", "malformed", "graphql"]
-KINDS: tuple[str, ...] = ("status", "delay", "drop", "malformed", "graphql")
+Kind = Literal["status", "delay", "drop", "malformed", "graphql", "truncate"]
+KINDS: tuple[str, ...] = ("status", "delay", "drop", "malformed", "graphql", "truncate")
 
 
 @attrs.define

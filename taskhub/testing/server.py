@@ -29,10 +29,14 @@ class _QuietHandler(WSGIRequestHandler):
 class SimServer:
     """Serve a WSGI app on loopback in a background thread."""
 
-    def __init__(self, app: Any, *, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self, app: Any, *, host: str = "127.0.0.1", port: int = 0, ssl_context: Any = None
+    ) -> None:
         self.app = app
         self.host = host
         self.port = port
+        #: An ``ssl.SSLContext`` (or ``"adhoc"`` for a throwaway self-signed certificate).
+        self.ssl_context = ssl_context
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -41,14 +45,20 @@ class SimServer:
         """``http://127.0.0.1:<port>`` (no trailing slash)."""
         if self._server is None:
             raise RuntimeError("the server is not running")
-        return f"http://{self.host}:{self._server.server_port}"
+        scheme = "https" if self.ssl_context is not None else "http"
+        return f"{scheme}://{self.host}:{self._server.server_port}"
 
     def start(self) -> SimServer:
         """Bind and start serving."""
         if self._server is not None:
             return self
         self._server = make_server(
-            self.host, self.port, self.app, threaded=True, request_handler=_QuietHandler
+            self.host,
+            self.port,
+            self.app,
+            threaded=True,
+            request_handler=_QuietHandler,
+            ssl_context=self.ssl_context,
         )
         self._thread = threading.Thread(
             target=self._server.serve_forever,

@@ -77,6 +77,7 @@ def simulate(
     speed: float | None = None,
     seed: int = 0,
     port: int = 0,
+    ssl_context: Any = None,
     **settings: Any,
 ) -> Iterator[Simulation]:
     """Serve ``vendor``'s simulator on 127.0.0.1 for the duration of the block.
@@ -88,6 +89,6 @@ def simulate(
     if clock is None:
         clock = Clock(speed=speed) if speed is not None else Clock(manual=True)
     simulator = cls(clock=clock, seed=seed, **settings)
-    with SimServer(simulator, port=port) as server:
+    with SimServer(simulator, port=port, ssl_context=ssl_context) as server:
         simulator.root_url = server.url
         yield Simulation(simulator, server)
