@@ -53,7 +53,7 @@ def outside(root: Path, target: Path) -> list[Path]:
 
 @pytest.mark.parametrize("name", NAMES)
 def test_unsafe_names_stay_inside_the_directory(media: Any, tmp_path: Path, name: str) -> None:
-    sim, url = media
+    _, url = media
     target = tmp_path / "out"
     target.mkdir()
     path = download(url, target, name=name)
