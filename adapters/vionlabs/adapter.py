@@ -10,7 +10,7 @@ import attrs
 import requests
 
 from taskhub.adapter import Adapter, Options, secret
-from taskhub.errors import MalformedResponse, OutcomeUnknown, TaskNotFound
+from taskhub.errors import InvalidRequest, MalformedResponse, OutcomeUnknown, TaskNotFound
 from taskhub.http import ErrorInfo, Transport
 from taskhub.model import Asset, Task
 from taskhub.polling import PollPolicy
@@ -128,6 +128,18 @@ class VionlabsAdapter(Adapter):
 
     def parse(self, payload: Any, task_id: str | None = None) -> Task:
         """A ``TaskResponse``; ``task_id`` says which triple it answers for (it has no id)."""
+        try:
+            return self._parse(payload, task_id)
+        except MalformedResponse:
+            raise
+        except (KeyError, TypeError, ValueError, AttributeError, InvalidRequest) as exc:
+            raise MalformedResponse(
+                f"not a Vionlabs TaskResponse: {type(exc).__name__}: {exc}",
+                vendor=self.vendor,
+                operation="parse",
+            ) from None
+
+    def _parse(self, payload: Any, task_id: str | None) -> Task:
         if not isinstance(payload, dict) or not isinstance(
             payload.get("status"), (str, type(None))
         ):
@@ -293,7 +305,8 @@ def _item_asset(item: Any) -> Asset:
 
 def _id_from_links(payload: dict[str, Any]) -> str:
     # A TaskResponse has no id; a dashboard holding one can still parse it via its links.
-    for link in (payload.get("_links") or {}).values():
+    links = payload.get("_links")
+    for link in links.values() if isinstance(links, dict) else ():
         href = link.get("href", "") if isinstance(link, dict) else ""
         marker = "/tasks/catalog-item/"
         if marker in href:
