@@ -19,3 +19,15 @@ def toy() -> Iterator[Simulation]:
     """The toy vendor's simulator on loopback, with a manual clock."""
     with simulate("toy") as sim:
         yield sim
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Print what the contract suite's leak guard checked over the whole run."""
+    from taskhub.testing.contract import LeakGuard
+
+    totals = LeakGuard.totals
+    if totals["tests"]:
+        terminalreporter.write_line(
+            "secrets: {tests} contract tests, {log records} DEBUG log records and {objects} "
+            "tasks/errors checked against {secrets} secrets: {leaks} leaks".format(**totals)
+        )

@@ -180,7 +180,8 @@ class VeritoneSimulator(Simulator):
         return {"base_url": url, "token": self.token}
 
     def secrets(self) -> list[str]:
-        return [self.token, self.password, *self.engine_tokens]
+        signatures = [self._signature(a) for a, v in self.assets.items() if v.get("data")]
+        return [self.token, self.password, *self.engine_tokens, *signatures]
 
     # -- helpers -----------------------------------------------------------------------------
 

@@ -17,7 +17,7 @@ repr or str of any task or error the test produced.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
 
 import attrs
@@ -42,12 +42,65 @@ _PROBE_ID = "contract-probe-id"
 
 
 class LeakGuard:
-    """Collects what a test produced and checks none of it shows a secret."""
+    """Collects what a test produced and checks none of it shows a secret.
 
-    def __init__(self, secrets: list[str]) -> None:
+    ``LeakGuard.totals`` adds up, across a run, what every guard checked.
+
+    ``secrets`` may grow during the test (``more`` is called at the end for the ones a
+    simulator hands out meanwhile: engine tokens, signed-URI signatures).
+    """
+
+    totals: ClassVar[dict[str, int]] = {
+        "tests": 0,
+        "log records": 0,
+        "objects": 0,
+        "secrets": 0,
+        "leaks": 0,
+    }
+
+    def __init__(self, secrets: list[str], more: Callable[[], list[str]] | None = None) -> None:
         self.secrets = [s for s in secrets if s]
+        self.more = more
         self.objects: list[object] = []
         self.records: list[logging.LogRecord] = []
+
+    def watch(self, hub: TaskHub) -> None:
+        """Record every task the hub returns and every error it raises, automatically."""
+        for name in (
+            "submit",
+            "get",
+            "list",
+            "cancel",
+            "retry",
+            "report",
+            "wait",
+            "watch",
+            "parse",
+        ):
+            setattr(hub, name, self._recording(getattr(hub, name)))
+
+    def _recording(self, method: Callable[..., Any]) -> Callable[..., Any]:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            try:
+                result = method(*args, **kwargs)
+            except BaseException as exc:
+                self.add(exc)
+                raise
+            if isinstance(result, Iterator):
+                return self._iterate(result)
+            self.add(result)
+            return result
+
+        return call
+
+    def _iterate(self, items: Iterator[Any]) -> Iterator[Any]:
+        try:
+            for item in items:
+                self.add(item)
+                yield item
+        except BaseException as exc:
+            self.add(exc)
+            raise
 
     def add(self, obj: object) -> object:
         """Remember an object (task, error ...) whose repr and str must be clean."""
@@ -56,6 +109,8 @@ class LeakGuard:
 
     def leaks(self) -> list[str]:
         """Every place a secret showed up."""
+        if self.more is not None:
+            self.secrets += [s for s in self.more() if s and s not in self.secrets]
         found = []
         texts = [(f"log {r.name}", r.getMessage()) for r in self.records]
         for obj in self.objects:
@@ -67,6 +122,14 @@ class LeakGuard:
             for secret in self.secrets:
                 if secret in text:
                     found.append(f"{where}: {text[:200]!r}")
+        for key, value in (
+            ("tests", 1),
+            ("log records", len(self.records)),
+            ("objects", len(self.objects)),
+            ("secrets", len(self.secrets)),
+            ("leaks", len(found)),
+        ):
+            LeakGuard.totals[key] += value
         return found
 
 
@@ -127,8 +190,8 @@ class AdapterContract:
     @pytest.fixture(autouse=True)
     def guard(self, sim: Simulation, hub: TaskHub) -> Iterator[LeakGuard]:
         """Capture DEBUG logs and check, after the test, that no secret leaked anywhere."""
-        secrets = hub.options.secrets() + sim.simulator.secrets()
-        guard = LeakGuard(secrets)
+        guard = LeakGuard(hub.options.secrets(), sim.simulator.secrets)
+        guard.watch(hub)
         logger = logging.getLogger("taskhub")
         handler = _Capture(guard)
         level = logger.level
@@ -243,6 +306,17 @@ class AdapterContract:
             assert info.value.operation == operation
             assert operation in str(info.value)
         assert len(sim.requests) == before, "an unsupported operation sent a request"
+
+    def test_listing_and_waiting_show_no_secret(
+        self, sim: Simulation, hub: TaskHub, guard: LeakGuard
+    ) -> None:
+        task = self._submit(sim, hub, guard)
+        self.finish(sim, hub, task)
+        if "list" in hub.capabilities:
+            assert any(t.id == task.id for t in hub.list(limit=50))
+        done = hub.wait(task.id, timeout=30)
+        assert done.state.terminal
+        assert done.to_dict()["id"] == task.id
 
     def test_every_error_is_a_taskhub_error(self, hub: TaskHub, guard: LeakGuard) -> None:
         for operation in ("get", "cancel", "retry"):
