@@ -475,3 +475,36 @@ def test_deliveries_reach_a_receiver_over_http(sim: Simulation, hub: TaskHub) ->
     ]
     assert events[-1].event == "task.completed"
     assert received[0][1]["User-Agent"] == "livepeer.studio"
+
+
+def test_webhook_refusals_with_their_reasons() -> None:
+    secret = "whsec-figures-0001"
+    body = VECTOR_BODY
+    good = {"Livepeer-Signature": sign(body, secret, 1700000100250)}
+    now = 1700000100.3
+    seen = SeenEvents()
+    cases = {
+        "forged signature": (body, {"Livepeer-Signature": "t=1,v1=" + "0" * 64}, secret, now),
+        "wrong secret": (body, good, "another-secret", now),
+        "stale timestamp (replay)": (body, good, secret, now + 3600),
+        "truncated body": (body[:-40], good, secret, now),
+        "no signature": (body, {}, secret, now),
+    }
+    reasons = {}
+    for name, (raw, headers, key, at) in cases.items():
+        with pytest.raises(WebhookRejected) as info:
+            parse_webhook(raw, headers, key, now=at, seen=seen)
+        reasons[name] = info.value.reason
+    parse_webhook(body, good, secret, now=now, seen=seen)
+    with pytest.raises(WebhookRejected) as duplicate:
+        parse_webhook(body, good, secret, now=now, seen=seen)
+    reasons["duplicate event id"] = duplicate.value.reason
+    assert reasons == {
+        "forged signature": "bad_signature",
+        "wrong secret": "bad_signature",
+        "stale timestamp (replay)": "stale",
+        "truncated body": "bad_signature",
+        "no signature": "missing_signature",
+        "duplicate event id": "duplicate",
+    }
+    print(f"\nwebhooks: {len(reasons)} kinds of bad delivery refused: {reasons}")
