@@ -122,15 +122,19 @@ class LeakGuard:
             for secret in self.secrets:
                 if secret in text:
                     found.append(f"{where}: {text[:200]!r}")
-        for key, value in (
-            ("tests", 1),
-            ("log records", len(self.records)),
-            ("objects", len(self.objects)),
-            ("secrets", len(self.secrets)),
-            ("leaks", len(found)),
-        ):
-            LeakGuard.totals[key] += value
         return found
+
+    def tally(self, leaks: int) -> None:
+        """Add this guard's checks to the run's totals."""
+        counts = {
+            "tests": 1,
+            "log records": len(self.records),
+            "objects": len(self.objects),
+            "secrets": len(self.secrets),
+            "leaks": leaks,
+        }
+        for key, value in counts.items():
+            LeakGuard.totals[key] += value
 
 
 class _Capture(logging.Handler):
@@ -205,6 +209,7 @@ class AdapterContract:
         guard.add(hub)
         guard.add(hub.options)
         leaks = guard.leaks()
+        guard.tally(len(leaks))
         assert not leaks, "secrets leaked:\n" + "\n".join(leaks)
         assert not sim.simulator.crashes, f"the simulator crashed: {sim.simulator.crashes!r}"
 
