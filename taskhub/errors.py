@@ -7,6 +7,8 @@ vendor that echoes a token back in its error text cannot leak it through ``str(e
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from taskhub import redact
@@ -149,6 +151,20 @@ class DownloadError(TaskhubError):
 
 class MalformedResponse(TaskhubError):
     """The vendor answered with something that is not the documented shape."""
+
+
+@contextlib.contextmanager
+def parsing(vendor: str, what: str) -> Iterator[None]:
+    """Report any shape error inside the block (a missing key, a wrong type, an id that cannot
+    be formed ...) as MalformedResponse: a vendor's odd JSON is never a crash."""
+    try:
+        yield
+    except MalformedResponse:
+        raise
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError, InvalidRequest) as exc:
+        raise MalformedResponse(
+            f"not a {what}: {type(exc).__name__}: {exc}", vendor=vendor, operation="parse"
+        ) from None
 
 
 class UnknownStatus(MalformedResponse):

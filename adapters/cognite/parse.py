@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from taskhub.errors import MalformedResponse
+from taskhub.errors import parsing
 from taskhub.model import Task, parse_time
 
 from .statuses import STATUSES
@@ -15,30 +15,14 @@ VENDOR = "cognite"
 
 def parse_execution(payload: Any, backend: str) -> Task:
     """An execution (list item, run/cancel/retry answer or detailed execution) as a Task."""
-    try:
+    with parsing(VENDOR, "Cognite workflow execution"):
         return _execution(payload, backend)
-    except MalformedResponse:
-        raise
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise MalformedResponse(
-            f"not a Cognite workflow execution: {type(exc).__name__}: {exc}",
-            vendor=VENDOR,
-            operation="parse",
-        ) from None
 
 
 def parse_task(payload: Any, backend: str, parent_id: str | None = None) -> Task:
     """A task execution (``executedTasks[]`` element or task-update answer) as a Task."""
-    try:
+    with parsing(VENDOR, "Cognite task execution"):
         return _task(payload, backend, parent_id)
-    except MalformedResponse:
-        raise
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise MalformedResponse(
-            f"not a Cognite task execution: {type(exc).__name__}: {exc}",
-            vendor=VENDOR,
-            operation="parse",
-        ) from None
 
 
 def _required_str(payload: dict[str, Any], key: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from taskhub.errors import MalformedResponse
+from taskhub.errors import MalformedResponse, parsing
 from taskhub.model import Asset, Task, parse_time
 
 from .statuses import STATUSES
@@ -14,14 +14,8 @@ VENDOR = "livepeer"
 
 def parse_task(payload: Any, backend: str) -> Task:
     """Turn one Livepeer task object into a Task (MalformedResponse if it is not one)."""
-    try:
+    with parsing(VENDOR, "Livepeer task"):
         return _parse(payload, backend)
-    except MalformedResponse:
-        raise
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise MalformedResponse(
-            f"not a Livepeer task: {type(exc).__name__}: {exc}", vendor=VENDOR, operation="parse"
-        ) from None
 
 
 def _parse(payload: Any, backend: str) -> Task:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from taskhub.errors import MalformedResponse
+from taskhub.errors import parsing
 from taskhub.model import Asset, Task, parse_time
 
 from .statuses import STATUSES
@@ -12,33 +12,22 @@ from .statuses import STATUSES
 VENDOR = "veritone"
 
 
-def _guard(kind: str, fn: Any, *args: Any) -> Any:
-    try:
-        return fn(*args)
-    except MalformedResponse:
-        raise
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise MalformedResponse(
-            f"not a Veritone {kind}: {type(exc).__name__}: {exc}", vendor=VENDOR, operation="parse"
-        ) from None
-
-
 def parse_job(payload: Any, backend: str) -> Task:
     """A ``Job`` (with ``tasks.records`` when selected) as a Task of kind ``job``."""
-    result: Task = _guard("job", _job, payload, backend)
-    return result
+    with parsing(VENDOR, "Veritone job"):
+        return _job(payload, backend)
 
 
 def parse_task(payload: Any, backend: str) -> Task:
     """A ``Task`` as a Task whose kind is its engine id."""
-    result: Task = _guard("task", _task, payload, backend)
-    return result
+    with parsing(VENDOR, "Veritone task"):
+        return _task(payload, backend)
 
 
 def parse_asset(payload: Any) -> Asset:
     """An ``Asset`` (``signedUri`` becomes ``uri``; it is a secret in every repr)."""
-    result: Asset = _guard("asset", _asset, payload)
-    return result
+    with parsing(VENDOR, "Veritone asset"):
+        return _asset(payload)
 
 
 def _id(payload: Any) -> str:

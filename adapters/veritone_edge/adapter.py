@@ -22,6 +22,7 @@ from taskhub.errors import (
     OutcomeUnknown,
     TaskhubError,
     TaskNotFound,
+    parsing,
 )
 from taskhub.http import ErrorInfo, Transport
 from taskhub.model import Asset, Task, parse_time
@@ -110,29 +111,13 @@ class EdgeAdapter(Adapter):
 
     def parse(self, payload: Any) -> Task:
         """A ``JobDetail`` (its ``tasks`` become subtasks)."""
-        try:
+        with parsing(self.vendor, "Edge JobDetail"):
             return self._job(payload)
-        except MalformedResponse:
-            raise
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise MalformedResponse(
-                f"not an Edge JobDetail: {type(exc).__name__}: {exc}",
-                vendor=self.vendor,
-                operation="parse",
-            ) from None
 
     def parse_task(self, payload: Any) -> Task:
         """A ``TaskDetail``."""
-        try:
+        with parsing(self.vendor, "Edge TaskDetail"):
             return self._task(payload)
-        except MalformedResponse:
-            raise
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise MalformedResponse(
-                f"not an Edge TaskDetail: {type(exc).__name__}: {exc}",
-                vendor=self.vendor,
-                operation="parse",
-            ) from None
 
     def _job(self, payload: Any) -> Task:
         job_id = _str(payload, "internalJobID")

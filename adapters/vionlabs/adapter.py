@@ -10,7 +10,7 @@ import attrs
 import requests
 
 from taskhub.adapter import Adapter, Options, secret
-from taskhub.errors import InvalidRequest, MalformedResponse, OutcomeUnknown, TaskNotFound
+from taskhub.errors import MalformedResponse, OutcomeUnknown, TaskNotFound, parsing
 from taskhub.http import ErrorInfo, Transport
 from taskhub.model import Asset, Task
 from taskhub.polling import PollPolicy
@@ -128,16 +128,8 @@ class VionlabsAdapter(Adapter):
 
     def parse(self, payload: Any, task_id: str | None = None) -> Task:
         """A ``TaskResponse``; ``task_id`` says which triple it answers for (it has no id)."""
-        try:
+        with parsing(self.vendor, "Vionlabs TaskResponse"):
             return self._parse(payload, task_id)
-        except MalformedResponse:
-            raise
-        except (KeyError, TypeError, ValueError, AttributeError, InvalidRequest) as exc:
-            raise MalformedResponse(
-                f"not a Vionlabs TaskResponse: {type(exc).__name__}: {exc}",
-                vendor=self.vendor,
-                operation="parse",
-            ) from None
 
     def _parse(self, payload: Any, task_id: str | None) -> Task:
         if not isinstance(payload, dict) or not isinstance(
