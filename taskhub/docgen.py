@@ -51,7 +51,11 @@ def _type(field: attrs.Attribute[Any]) -> str:
     # cattrs resolves string annotations into classes once it has structured a class, so the
     # same field may hold "float" or float: render both alike.
     kind = field.type
-    text = kind.__name__ if isinstance(kind, type) else str(kind).replace("typing.", "")
+    # On Python 3.10 a generic alias such as tuple[str, ...] also passes isinstance(.., type).
+    if isinstance(kind, type) and not getattr(kind, "__args__", None):
+        text = kind.__name__
+    else:
+        text = str(kind).replace("typing.", "")
     return text.replace("Literal[", "one of [").replace("'", "")
 
 
