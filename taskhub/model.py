@@ -102,7 +102,9 @@ def _redacted_uri(value: str | None) -> str:
     return repr(redact.url(value)) if value else repr(value)
 
 
-@attrs.frozen
+# Not slotted: attrs then fills a frozen instance's __dict__ directly instead of calling
+# object.__setattr__ per field, which makes construction ~40% cheaper (see bench/p4).
+@attrs.frozen(slots=False)
 class Status:
     """One normalized status: the state, the vendor's own word, and why."""
 
@@ -128,7 +130,7 @@ class Status:
         return self.state.terminal
 
 
-@attrs.frozen
+@attrs.frozen(slots=False)
 class Asset:
     """A file a task reads or writes. A signed ``uri`` is a secret: repr shows no query string."""
 
@@ -142,7 +144,7 @@ class Asset:
     created_at: datetime | None = None
 
 
-@attrs.frozen
+@attrs.frozen(slots=False)
 class Task:
     """One vendor task (or job, or execution) as taskhub sees it."""
 

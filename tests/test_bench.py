@@ -40,3 +40,15 @@ def test_p6_measures_the_client_only() -> None:
     seen, growth, _ = p6_list_memory.run(50)
     assert seen == 50 and growth > 0
     assert "p6_list_memory" in sys.modules
+
+
+def test_p4_instructions_runs_or_says_why_not(capsys: pytest.CaptureFixture[str]) -> None:
+    import shutil
+
+    import p4_instructions
+
+    if shutil.which("valgrind") is None:
+        p4_instructions.main()
+        assert "skipped" in capsys.readouterr().out
+    else:
+        assert callable(p4_instructions.instructions)
