@@ -148,6 +148,15 @@ class VionlabsSimulator(Simulator):
             return TOO_SHORT
         return None
 
+    def _existing(self, request: Request, inventory_id: str, product: str, version: str) -> _Task:
+        """The task at this triple, after the checks every task route makes; else 404."""
+        self._auth(request)
+        self._product(product)
+        task = self.tasks.get((inventory_id, product, version))
+        if task is None:
+            raise Answer(self.error(404, "Not Found"))
+        return task
+
     def _answer(self, task: _Task) -> Response:
         status, error = self.status(task)
         path = "/tasks/catalog-item/{}/product/{}/version/{}".format(
@@ -190,12 +199,7 @@ class VionlabsSimulator(Simulator):
     def on_get_task(
         self, request: Request, inventory_id: str, product: str, version: str
     ) -> Response:
-        self._auth(request)
-        self._product(product)
-        task = self.tasks.get((inventory_id, product, version))
-        if task is None:
-            return self.error(404, "Not Found")
-        return self._answer(task)
+        return self._answer(self._existing(request, inventory_id, product, version))
 
     def on_create_task(
         self, request: Request, inventory_id: str, product: str, version: str
@@ -233,11 +237,7 @@ class VionlabsSimulator(Simulator):
     def on_deactivate_task(
         self, request: Request, inventory_id: str, product: str, version: str
     ) -> Response:
-        self._auth(request)
-        self._product(product)
-        task = self.tasks.get((inventory_id, product, version))
-        if task is None:
-            return self.error(404, "Not Found")
+        task = self._existing(request, inventory_id, product, version)
         task.deactivated = True
         return self._answer(task)
 
