@@ -8,6 +8,7 @@ derived from what a subclass overrides, so it can never claim an operation that 
 from __future__ import annotations
 
 import builtins
+import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -23,6 +24,19 @@ from taskhub.tables import StatusTable
 
 #: The operations a TaskHub forwards to its adapter.
 OPERATIONS = ("submit", "get", "list", "cancel", "retry", "report")
+
+
+#: How far a server's clock may be behind ours when an interrupted submit is looked up.
+CLOCK_SKEW_MS = 5 * 60 * 1000
+
+
+def lookup_since() -> int:
+    """Epoch ms from which to search for what a submit starting now may have created.
+
+    Lookups match by a marker or by content, so this bound only narrows the search; it is
+    set early enough to allow for clock skew between client and server.
+    """
+    return int(time.time() * 1000) - CLOCK_SKEW_MS
 
 
 def wanted_states(state: State | Iterable[State] | None) -> frozenset[State] | None:

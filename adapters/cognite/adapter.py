@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
@@ -13,7 +12,7 @@ from urllib.parse import quote
 import attrs
 import requests
 
-from taskhub.adapter import Adapter, Options, secret, select, wanted_states
+from taskhub.adapter import Adapter, Options, lookup_since, secret, select, wanted_states
 from taskhub.errors import (
     InvalidRequest,
     MalformedResponse,
@@ -34,7 +33,6 @@ MAX_OUTPUT_BYTES = 100 * 1024
 MAX_REASON = 500
 #: Metadata key under which submit records its own id, so a lost answer can be found again.
 SUBMIT_KEY = "taskhub_submit_id"
-SKEW_MS = 5 * 60 * 1000
 _ASYNC_WORDS = {State.SUCCEEDED: "COMPLETED", State.FAILED: "FAILED"}
 
 
@@ -153,8 +151,7 @@ class CogniteAdapter(Adapter):
         if input is not None:
             body["input"] = input
         body["metadata"] = meta
-        # Matched by marker, so the time bound only narrows the search; allow for clock skew.
-        started = int(time.time() * 1000) - SKEW_MS
+        started = lookup_since()
         path = f"/workflows/{quote(workflow, safe='')}/versions/{quote(version, safe='')}/run"
         try:
             answer = self.transport.request_json(

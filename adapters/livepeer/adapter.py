@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
@@ -11,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 import attrs
 import requests
 
-from taskhub.adapter import Adapter, Options, secret, select, wanted_states
+from taskhub.adapter import Adapter, Options, lookup_since, secret, select, wanted_states
 from taskhub.errors import (
     Conflict,
     InvalidRequest,
@@ -25,7 +24,7 @@ from taskhub.model import Asset, Task
 from taskhub.polling import PollPolicy
 from taskhub.states import State
 
-from .parse import asset_from, parse_task
+from .parse import asset_from, mask_credentials, parse_task
 from .statuses import STATUSES
 
 
@@ -184,7 +183,7 @@ class LivepeerAdapter(Adapter):
                 field="url",
                 operation="submit",
             )
-        lookup = {"kind": kind, "source": _source(kind, spec), "created_after": _now_ms()}
+        lookup = {"kind": kind, "source": _source(kind, spec), "created_after": lookup_since()}
         try:
             body = self.transport.request_json(
                 "POST", path, operation="submit", creates=True, json=spec
@@ -220,7 +219,7 @@ class LivepeerAdapter(Adapter):
     def find_submitted(self, lookup: Mapping[str, Any]) -> Task | None:
         """The task a submit with an unknown outcome spawned: the newest of its kind with the
         same source (import URL, clip playback id, transcode input), created after it."""
-        since = int(lookup.get("created_after") or 0) - _SKEW_MS
+        since = int(lookup.get("created_after") or 0)
         for task in self.list(type=lookup.get("kind")):
             created = task.created_at.timestamp() * 1000 if task.created_at else 0
             if created < since:
@@ -254,13 +253,6 @@ class LivepeerAdapter(Adapter):
         )
 
 
-_SKEW_MS = 5 * 60 * 1000
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
-
-
 def _source(kind: str, spec: Mapping[str, Any]) -> str | None:
     """What identifies a submission of ``kind`` on the server side."""
     if kind == "upload":
@@ -271,21 +263,13 @@ def _source(kind: str, spec: Mapping[str, Any]) -> str | None:
     if kind == "transcode-file":
         source = spec.get("input")
         url = source.get("url") if isinstance(source, dict) else None
-        return _mask(str(url)) if url else None
+        return mask_credentials(str(url)) if url else None
     return None
 
 
 def _spec_of(task: Task) -> dict[str, Any]:
     value = task.params.get(task.kind or "")
     return value if isinstance(value, dict) else {}
-
-
-def _mask(url: str) -> str:
-    # The server masks credentials in transcode URLs; compare in the same form.
-    scheme, sep, rest = url.partition("://")
-    if sep and "@" in rest.split("/", 1)[0]:
-        return f"{scheme}://***:***@{rest.split('@', 1)[1]}"
-    return url
 
 
 def _merge(outputs: tuple[Asset, ...], asset: Asset) -> list[Asset]:

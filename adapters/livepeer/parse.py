@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from taskhub.errors import MalformedResponse, parsing
 from taskhub.model import Asset, Task, parse_time
@@ -112,3 +113,12 @@ def asset_from(payload: Any) -> Asset:
         size=size if isinstance(size, int) and not isinstance(size, bool) else None,
         created_at=parse_time(payload.get("createdAt")),
     )
+
+
+def mask_credentials(url: str) -> str:
+    """A URL as Livepeer returns it: user and password replaced by ``***:***``."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit((parts.scheme, f"***:***@{host}", *parts[2:]))

@@ -32,6 +32,7 @@ from werkzeug.wrappers import Request, Response
 
 from taskhub.testing import Answer, Simulator
 
+from .parse import mask_credentials
 from .webhooks import sign
 
 RETRIABLE = "internal error processing file"
@@ -517,7 +518,7 @@ class LivepeerSimulator(Simulator):
         params = json.loads(json.dumps(body))
         for key in ("input", "storage"):
             if isinstance(params.get(key), dict) and isinstance(params[key].get("url"), str):
-                params[key]["url"] = _mask(params[key]["url"])
+                params[key]["url"] = mask_credentials(params[key]["url"])
         source = str((body.get("input") or {}).get("url", ""))
         task = self._new_task(user, "transcode-file", {"transcode-file": params}, source)
         first = self.view(task, task.created)
@@ -649,10 +650,3 @@ def _match(actual: Any, wanted: Any) -> bool:
         }
         return all(actual is not None and ops[k](actual, v) for k, v in wanted.items() if k in ops)
     return bool(actual == wanted)
-
-
-def _mask(url: str) -> str:
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    return urlunsplit((parts.scheme, "***:***@" + parts.netloc.rsplit("@", 1)[1], *parts[2:]))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import builtins
 import json
 import os
-import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO, ClassVar
@@ -14,7 +13,7 @@ import attrs
 import requests
 
 from taskhub import download as _download
-from taskhub.adapter import Adapter, Options, secret, select, wanted_states
+from taskhub.adapter import Adapter, Options, lookup_since, secret, select, wanted_states
 from taskhub.errors import (
     AuthError,
     InvalidRequest,
@@ -85,9 +84,6 @@ class VeritoneOptions(Options):
     token: str = secret()
     #: The endpoint is ``base_url + "/v3/graphql"``.
     base_url: str = "https://api.veritone.com"
-
-
-_SKEW_MS = 5 * 60 * 1000
 
 
 def _task_key(task: Mapping[str, Any]) -> tuple[str, str]:
@@ -299,7 +295,7 @@ class VeritoneAdapter(Adapter):
         if routes is not None:
             job["routes"] = routes
         lookup = {
-            "created_after": int(time.time() * 1000) - _SKEW_MS,
+            "created_after": lookup_since(),
             "tasks": [_task_key(t) for t in tasks],
         }
         try:

@@ -6,7 +6,6 @@ import builtins
 import itertools
 import json
 import os
-import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -16,7 +15,7 @@ import attrs
 import requests
 
 from taskhub import download as _download
-from taskhub.adapter import Adapter, Options, secret, select, wanted_states
+from taskhub.adapter import Adapter, Options, lookup_since, secret, select, wanted_states
 from taskhub.errors import (
     MalformedResponse,
     OutcomeUnknown,
@@ -232,7 +231,7 @@ class EdgeAdapter(Adapter):
         correlation = str(uuid.uuid4())
         lookup = {
             "correlation_id": correlation,
-            "created_after": _now_ms() - _SKEW_MS,
+            "created_after": lookup_since(),
             "tasks": [_task_key(t) for t in built],
         }
         try:
@@ -430,13 +429,6 @@ class EdgeAdapter(Adapter):
             offset += len(result)
             if not result or offset >= int(body.get("count") or 0):
                 return found
-
-
-_SKEW_MS = 5 * 60 * 1000
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 def _task_key(task: Mapping[str, Any]) -> tuple[str, str]:
