@@ -52,3 +52,13 @@ def test_p4_instructions_runs_or_says_why_not(capsys: pytest.CaptureFixture[str]
         assert "skipped" in capsys.readouterr().out
     else:
         assert callable(p4_instructions.instructions)
+
+
+def test_p9_hostile_produces_figures(capsys: pytest.CaptureFixture[str]) -> None:
+    import p9_hostile
+
+    argv = ["--deadline", "2", "--scenario", "huge", "--huge-mb", "2"]
+    (figures,) = p9_hostile.main([*argv, "--max-response-bytes", str(1 << 20)])
+    assert figures.scenario == "huge" and figures.outcome
+    assert figures.wall is not None and figures.growth is not None
+    assert "huge" in capsys.readouterr().out
