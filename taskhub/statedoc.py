@@ -93,6 +93,13 @@ def as_markdown(vendors: Iterable[str] | None = None) -> str:
         "",
         "## Accepted transitions of observed data",
         "",
+        "Leaving `failed` (unless `retryable` is false) needs evidence of a new attempt: reason "
+        "`retrying`, a higher `retries`, or an `updated_at` later than the failure's. Any other "
+        "way out of a terminal state needs a retry commanded with `hub.retry` and accepted by "
+        "the vendor. A status whose `updated_at` is older than the kept one's never changes the "
+        "state. Any move not listed is a regression: the `Tracker` keeps what it had and "
+        "records an anomaly.",
+        "",
         "| from | to | kind |",
         "|---|---|---|",
     ]

@@ -3,8 +3,11 @@
 Order: pending < queued < running = paused < terminal. Observed data may skip forward (a poll
 can miss ``running``); it may go back only as a retry or between running and paused. Any other
 backward move, above all out of a terminal state, is a regression: a stale poll or a late
-webhook. The Tracker keeps the later-ranked status and records the anomaly instead of raising,
-because observed data is a fact about the vendor, not a mistake of the caller.
+webhook. Leaving a terminal state needs evidence of a new attempt (a commanded retry, reason
+``retrying``, a higher retry count, or a later ``updated_at``), and an observation older than
+the kept one (by ``updated_at``) never changes the state. The Tracker keeps the later-ranked
+status and records the anomaly instead of raising, because observed data is a fact about the
+vendor, not a mistake of the caller.
 """
 
 from __future__ import annotations
@@ -87,28 +90,42 @@ class Change(str, enum.Enum):
     RETRY = "retry"  # backward, but as a retry the vendor announced
     RESUME = "resume"  # running <-> paused
     SAME = "same"  # no change of state
-    REGRESSION = "regression"  # backward without a retry: stale or out-of-order data
-    IGNORED = "ignored"  # the new state is unknown
+    REGRESSION = "regression"  # backward without a retry, or stale: out-of-order data
+    IGNORED = "ignored"  # says nothing new: the state is unknown, or stale data of the same state
 
     def __str__(self) -> str:
         return self.value
 
 
 def classify(before: Status | None, after: Status) -> Change:
-    """Say how ``after`` relates to ``before`` under the rules of the state machine."""
+    """Say how ``after`` relates to ``before`` under the rules of the state machine.
+
+    ``after`` is stale when both carry ``updated_at`` and ``after``'s is older: it then never
+    changes the state (a regression if it would, ignored if it would not). Leaving ``failed``
+    is a retry only with evidence of a new attempt (see :func:`is_new_attempt`); a late copy
+    of an old ``running`` poll is not one.
+    """
     new = after.state
     if new is State.UNKNOWN:
         return Change.IGNORED
     if before is None or before.state is State.UNKNOWN:
         return Change.FIRST
     old = before.state
+    if is_stale(before, after):
+        return Change.IGNORED if new is old else Change.REGRESSION
     if new is old:
         return Change.SAME
     if {old, new} == {State.RUNNING, State.PAUSED}:
         return Change.RESUME
     if old.terminal:
-        # Leaving a terminal state is only ever a retry of a failure that may be retried.
-        if old is State.FAILED and before.retryable is not False and new in _RESTARTS:
+        # Leaving a terminal state is only ever a new attempt at a failure that may be retried;
+        # the vendor has to show it is a new attempt, or it is an old poll arriving late.
+        if (
+            old is State.FAILED
+            and before.retryable is not False
+            and new in _RESTARTS
+            and is_new_attempt(before, after)
+        ):
             return Change.RETRY
         return Change.REGRESSION
     if new.rank > old.rank:
@@ -119,6 +136,31 @@ def classify(before: Status | None, after: Status) -> Change:
 
 
 _RESTARTS = frozenset({State.PENDING, State.QUEUED, State.RUNNING})
+
+
+def is_stale(before: Status, after: Status) -> bool:
+    """True when ``after`` was last updated before ``before`` (both must say when)."""
+    return (
+        before.updated_at is not None
+        and after.updated_at is not None
+        and after.updated_at < before.updated_at
+    )
+
+
+def is_new_attempt(before: Status, after: Status) -> bool:
+    """True when ``after`` shows the vendor started again after ``before``.
+
+    Evidence is reason ``retrying``, a higher retry count, or an ``updated_at`` strictly later
+    than ``before``'s. Without any, a move back from ``before`` may be an old poll arriving
+    late, so it is not taken as a retry.
+    """
+    if _is_retry(before, after):
+        return True
+    return (
+        before.updated_at is not None
+        and after.updated_at is not None
+        and after.updated_at > before.updated_at
+    )
 
 
 def _is_retry(before: Status, after: Status) -> bool:
@@ -199,7 +241,8 @@ class Tracker:
         # Lists, not deques: a deque costs ~600 bytes even holding one transition, and most
         # tasks a dashboard sees have one or two.
         self._history: dict[str, list[Transition]] = {}
-        self._retrying: set[str] = set()
+        # ref -> the vendor's answer to the commanded retry (None when not given).
+        self._retrying: dict[str, Status | None] = {}
         self.max_tasks = max_tasks
         self.max_history = max_history
         self.anomalies: deque[Anomaly] = deque(maxlen=max_anomalies)
@@ -207,8 +250,9 @@ class Tracker:
     def observe(self, task: Task, *, at: datetime | None = None) -> Transition | None:
         """Record ``task``'s status; return the Transition it makes, or None.
 
-        None means nothing changed, the state is unknown, or the status was a regression
-        (then it is kept out and appended to :attr:`anomalies`).
+        None means nothing changed, the state is unknown, the status is older than the kept
+        one and says the same, or the status was a regression (then it is kept out and
+        appended to :attr:`anomalies`).
         """
         status = task.status
         ref = task.ref
@@ -216,7 +260,17 @@ class Tracker:
         with self._lock:
             before = self._last.get(ref)
             change = classify(before, status)
-            if change is Change.REGRESSION and ref in self._retrying and status.state.active:
+            if (
+                change is Change.REGRESSION
+                and ref in self._retrying
+                and status.state.active
+                and before is not None
+                # A commanded retry is evidence of a new attempt, but not for data older than
+                # what is kept: that is the old attempt arriving late. The vendor's own answer
+                # to the retry is exempt: it was made after the command, whatever its
+                # timestamp says (Cognite's is derived from start and end times).
+                and (not is_stale(before, status) or status is self._retrying[ref])
+            ):
                 change = Change.RETRY
             if change is Change.IGNORED:
                 return None
@@ -229,10 +283,10 @@ class Tracker:
             if len(self._last) > self.max_tasks:
                 oldest, _ = self._last.popitem(last=False)
                 self._history.pop(oldest, None)
-                self._retrying.discard(oldest)
+                self._retrying.pop(oldest, None)
             if change is Change.SAME:
                 return None
-            self._retrying.discard(ref)
+            self._retrying.pop(ref, None)
             transition = Transition(
                 ref, before.state if before else None, status.state, when, change, status
             )
@@ -246,10 +300,15 @@ class Tracker:
         """Observe each task in turn; return the transitions they made."""
         return [t for t in map(self.observe, tasks) if t is not None]
 
-    def expect_retry(self, ref: str) -> None:
-        """Let the next observation of ``ref`` leave a terminal state: a retry was commanded."""
+    def expect_retry(self, ref: str, *, answer: Status | None = None) -> None:
+        """Let the next observation of ``ref`` leave a terminal state: a retry was commanded.
+
+        Call it only once the vendor accepted the retry; the window stays open until the task
+        next changes state. A stale observation (older ``updated_at``) still cannot leave,
+        except ``answer``, the very status the vendor sent in reply to the retry.
+        """
         with self._lock:
-            self._retrying.add(ref)
+            self._retrying[ref] = answer
 
     def state(self, ref: str) -> State | None:
         """The last accepted state of ``ref``, or None when never seen."""
@@ -270,4 +329,4 @@ class Tracker:
         with self._lock:
             self._last.pop(ref, None)
             self._history.pop(ref, None)
-            self._retrying.discard(ref)
+            self._retrying.pop(ref, None)
