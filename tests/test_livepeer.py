@@ -12,6 +12,7 @@ import taskhub
 from taskhub import (
     Conflict,
     InvalidRequest,
+    OutcomeUnknown,
     RateLimited,
     State,
     TaskHub,
@@ -179,6 +180,71 @@ def test_a_duplicate_url_import_returns_the_existing_task(hub: TaskHub, sim: Sim
     first = upload(hub)
     assert upload(hub).id == first.id
     assert [r.status for r in sim.simulator.log.find("POST", "upload/url")] == [201, 200]
+
+
+TRANSCODE = {
+    "kind": "transcode-file",
+    "input": {"url": "https://storage.example/in/a.mp4"},
+    "storage": {"type": "s3", "url": "s3+https://storage.example/out"},
+    "outputs": {"hls": {"path": "/hls"}},
+}
+
+
+def test_a_lost_submit_is_not_taken_for_an_earlier_identical_one(sim: Simulation) -> None:
+    with sim.connect(timeout=0.3) as hub:
+        first = hub.submit(**TRANSCODE)
+        # The connection drops before the server acts: nothing was created.
+        sim.inject("drop", path="/transcode$")
+        with pytest.raises(OutcomeUnknown) as lost:
+            hub.submit(**TRANSCODE)
+        assert len(sim.simulator.tasks) == 1  # type: ignore[attr-defined]
+        assert hub.adapter.find_submitted(lost.value.lookup) is None
+        assert first.id in lost.value.lookup["known"]
+        # The server acts, the answer is lost: the lookup finds the new task, not the first.
+        sim.inject("delay", seconds=1.0, path="/transcode$")
+        with pytest.raises(OutcomeUnknown) as late:
+            hub.submit(**TRANSCODE)
+        created = set(sim.simulator.tasks) - {first.id}  # type: ignore[attr-defined]
+        found = hub.adapter.find_submitted(late.value.lookup)
+        assert found is not None and {found.id} == created
+        again = hub.adapter.find_submitted(late.value.lookup)  # asking twice: the same answer
+        assert again is not None and again.id == found.id
+        # A later identical submit that succeeded is not mistaken for the lost one either.
+        later = hub.submit(**TRANSCODE)
+        assert hub.adapter.find_submitted(lost.value.lookup) is None
+        assert later.id != found.id
+
+
+def test_identical_submits_it_cannot_tell_apart_are_reported_not_guessed(
+    sim: Simulation,
+) -> None:
+    with sim.connect() as other, sim.connect(timeout=0.3) as hub:
+        theirs = other.submit(**TRANSCODE)  # another client, the same input
+        sim.inject("delay", seconds=1.0, path="/transcode$")
+        with pytest.raises(OutcomeUnknown) as info:
+            hub.submit(**TRANSCODE)
+        ours = set(sim.simulator.tasks) - {theirs.id}  # type: ignore[attr-defined]
+        with pytest.raises(OutcomeUnknown) as ambiguous:
+            hub.adapter.find_submitted(info.value.lookup)
+        candidates = ambiguous.value.lookup["candidates"]
+        assert set(candidates) == ours | {theirs.id}
+        assert all(c in str(ambiguous.value) for c in candidates)
+        assert "cannot tell" in str(ambiguous.value)
+
+
+def test_a_retry_that_timed_out_is_not_sent_again(sim: Simulation) -> None:
+    with sim.connect(timeout=0.3) as hub:
+        task = upload(hub, "https://media.example.com/fail-fatal.mp4")
+        sim.clock.advance(10)
+        assert hub.get(task.id).state is State.FAILED
+        sim.inject("delay", seconds=1.0, path="/retry$")
+        with pytest.raises(OutcomeUnknown) as info:
+            hub.retry(task.id)
+        assert len(sim.simulator.log.find("POST", "/retry")) == 1
+        assert "look at its state before retrying again" in str(info.value)
+        assert info.value.lookup == {"operation": "retry", "task_id": task.id}
+        assert hub.adapter.find_submitted(info.value.lookup) is None
+        assert hub.get(task.id).state is State.QUEUED  # the server did act
 
 
 @pytest.mark.parametrize(
