@@ -24,7 +24,7 @@ from typing import Any
 import attrs
 from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError
 
-from taskhub import registry
+from taskhub import redact, registry
 from taskhub.adapter import Options
 from taskhub.errors import ConfigError
 from taskhub.model import converter, describe_error, unknown_name
@@ -36,9 +36,18 @@ _TOP_LEVEL = ("default", "backends", "jobs")
 _VAR = re.compile(r"\$(\$)|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
+def _redacted_spec(value: object) -> str:
+    # A spec holds whatever the vendor's submit takes, interpolated from the environment:
+    # storage credentials, signed source URLs. Render it as a Task's params are rendered.
+    return redact.text(repr(value))
+
+
 @attrs.frozen
 class Backend:
-    """One configured backend: a name, its vendor, and that vendor's validated options."""
+    """One configured backend: a name, its vendor, and that vendor's validated options.
+
+    Its repr masks secret options and credentials in URL options (the options class does it).
+    """
 
     name: str
     vendor: str
@@ -55,7 +64,7 @@ class Job:
 
     name: str
     backend: str | None
-    spec: dict[str, Any]
+    spec: dict[str, Any] = attrs.field(repr=_redacted_spec)
 
 
 @attrs.frozen
@@ -216,7 +225,7 @@ def options_for(vendor: str, values: Mapping[str, Any], *, path: str) -> Options
     except (ClassValidationError, ForbiddenExtraKeysError) as exc:
         problems = describe_error(exc, path)
     except (ValueError, TypeError) as exc:  # attrs validators run after structuring
-        problems = [f"{path}: {exc}"]
+        problems = describe_error(exc, path)
     raise ConfigError("; ".join(problems))
 
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import typing
 from pathlib import Path
+from typing import Any
 
+import attrs
 import pytest
 
 import taskhub
-from taskhub import ConfigError, TaskHub, config
+from taskhub import ConfigError, TaskHub, config, registry
+from taskhub.adapter import Options
 from taskhub.adapters.livepeer import LivepeerOptions
 
 TOML = """
@@ -85,7 +89,7 @@ def test_dollar_dollar_is_a_literal_dollar() -> None:
         ),
         ({"vendor": "livepeer", "api_key": 12345}, r"backends\.media\.api_key: expected a string"),
         (
-            {"vendor": "cognite", "project": "p", "base_url": "u"},
+            {"vendor": "cognite", "project": "p", "base_url": "https://api.example.com"},
             r"backends\.media: give either token, or client_id",
         ),
     ],
@@ -181,3 +185,230 @@ def test_options_repr_masks_secrets() -> None:
     options = LivepeerOptions(api_key="lp-very-secret-key")
     assert "lp-very-secret-key" not in repr(options)
     assert options.secrets() == ["lp-very-secret-key"]
+
+
+# -- issue 10: nonsense values are refused, and repr shows no credential ----------------------
+
+_HINTS = typing.get_type_hints(Options)
+FLOAT_OPTIONS = [a.name for a in attrs.fields(Options) if _HINTS[a.name] in (float, float | None)]
+LIVEPEER = {"vendor": "livepeer", "api_key": "lp-valid-key"}
+
+
+def refusal(table: dict[str, Any], environ: dict[str, str] | None = None) -> str:
+    with pytest.raises(ConfigError) as info:
+        config.parse({"backends": {"media": table}}, environ=environ or {})
+    return str(info.value)
+
+
+@pytest.mark.parametrize("key", FLOAT_OPTIONS)
+@pytest.mark.parametrize(
+    "value", [float("nan"), float("inf"), float("-inf"), "nan", "inf", "-Infinity", 0, -1.5]
+)
+def test_every_float_option_must_be_finite_and_greater_than_0(key: str, value: object) -> None:
+    assert {"timeout", "connect_timeout", "max_retry_time", "poll_interval"} <= set(FLOAT_OPTIONS)
+    message = refusal({**LIVEPEER, key: value})
+    assert message == f"backends.media.{key}: must be a finite number greater than 0"
+
+
+def test_nan_is_refused_however_the_options_are_given() -> None:
+    with pytest.raises(ConfigError, match=r"^livepeer\.timeout: must be a finite number"):
+        taskhub.connect("livepeer", api_key="k", timeout=float("nan"))
+    with pytest.raises(ValueError, match="max_retry_time: must be a finite number"):
+        LivepeerOptions(api_key="k", max_retry_time=float("nan"))
+    env = {"T": "inf"}
+    assert refusal({**LIVEPEER, "timeout": "${T}"}, env) == (
+        "backends.media.timeout: must be a finite number greater than 0"
+    )
+    assert refusal({**LIVEPEER, "max_retries": -1}) == (
+        "backends.media.max_retries: must not be negative"
+    )
+
+
+#: A valid table for each vendor and way of authenticating, and the secret option it holds.
+SECRET_CASES = [
+    ({"vendor": "livepeer"}, "api_key"),
+    ({"vendor": "vionlabs", "base_url": "https://vionlabs.example"}, "api_key"),
+    ({"vendor": "veritone"}, "token"),
+    ({"vendor": "veritone-edge", "base_url": "http://localhost:9000/edge/v1"}, "token"),
+    ({"vendor": "veritone-edge", "base_url": "http://localhost:9000/edge/v1"}, "api_key"),
+    ({"vendor": "cognite", "project": "p", "base_url": "https://api.cognitedata.com"}, "token"),
+    (
+        {
+            "vendor": "cognite",
+            "project": "p",
+            "base_url": "https://api.cognitedata.com",
+            "client_id": "app",
+            "token_url": "https://login.example.com/token",
+        },
+        "client_secret",
+    ),
+]
+BAD_SECRETS = {
+    "empty": "",
+    "blank": "   ",
+    "trailing newline": "sk-pasted-from-a-file\n",
+    "leading space": " sk-leading-space",
+    "inner space": "sk-inner space",
+    "tab": "sk-with\ttab",
+    "nul": "sk-with\x00nul",
+    "escape": "sk-with\x1b[0mansi",
+    "non-breaking space": "sk-with\u00a0nbsp",
+}
+
+
+def test_the_secret_cases_cover_every_secret_option_of_every_builtin() -> None:
+    declared = {
+        (name, a.name)
+        for name, entry in registry.entries().items()
+        if entry.builtin
+        for a in attrs.fields(registry.load(name).options_class)
+        if a.metadata.get("secret")
+    }
+    assert declared == {(table["vendor"], key) for table, key in SECRET_CASES}
+
+
+@pytest.mark.parametrize(
+    ("table", "key"), SECRET_CASES, ids=[f"{t['vendor']}.{k}" for t, k in SECRET_CASES]
+)
+@pytest.mark.parametrize("value", list(BAD_SECRETS.values()), ids=list(BAD_SECRETS))
+def test_a_secret_option_refuses_empty_blank_or_spaced_values_without_echoing_them(
+    table: dict[str, Any], key: str, value: str
+) -> None:
+    config.parse({"backends": {"media": {**table, key: "sk-valid-0001"}}}, environ={})
+    for given, environ in ((value, {}), ("${SECRET}", {"SECRET": value})):
+        if not value and given == "${SECRET}":
+            given, environ = "${SECRET:-}", {}  # an unset variable with an empty fallback
+        message = refusal({**table, key: given}, environ)
+        assert message.startswith(f"backends.media.{key}: must not ")
+        assert value.strip() == "" or value.strip() not in message
+
+
+URL_CASES = [
+    ({"vendor": "livepeer", "api_key": "k"}, "base_url"),
+    ({"vendor": "vionlabs", "api_key": "k"}, "base_url"),
+    ({"vendor": "veritone", "token": "t"}, "base_url"),
+    ({"vendor": "veritone-edge", "token": "t"}, "base_url"),
+    ({"vendor": "cognite", "project": "p", "token": "t"}, "base_url"),
+    (
+        {
+            "vendor": "cognite",
+            "project": "p",
+            "base_url": "https://api.cognitedata.com",
+            "client_id": "app",
+            "client_secret": "s",
+        },
+        "token_url",
+    ),
+]
+BAD_URLS = [
+    "ftp://x",
+    "ftp://user:hunter2@files.example.com/",
+    "file:///etc/passwd",
+    "javascript:alert(1)",
+    "api.example.com",
+    "//api.example.com/v1",
+    "https://",
+    "http:///only/a/path",
+    "https://api.example.com:99999/",
+    "https://[::1/",
+    "https://api.example .com",
+    "https://api.example.com/\n",
+    "",
+]
+
+
+@pytest.mark.parametrize(
+    ("table", "key"), URL_CASES, ids=[f"{t['vendor']}.{k}" for t, k in URL_CASES]
+)
+@pytest.mark.parametrize("value", BAD_URLS)
+def test_a_url_option_must_be_http_or_https_with_a_host(
+    table: dict[str, Any], key: str, value: str
+) -> None:
+    fill = {"base_url": "https://api.example.com", "token_url": "https://login.example.com/t"}
+    good = {k: v for k, v in fill.items() if k == key or k not in table}
+    if table["vendor"] != "cognite" or key == "base_url":
+        good.pop("token_url", None)
+    config.parse({"backends": {"media": {**table, **good}}}, environ={})
+    message = refusal({**table, **good, key: value})
+    assert message == f"backends.media.{key}: must be an http:// or https:// URL with a host"
+    assert "hunter2" not in message
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "http://127.0.0.1:8080/api",
+        "HTTPS://Livepeer.Example/api",
+        "https://svc:pw@livepeer.example/api",
+        "https://[::1]:8443/api",
+    ],
+)
+def test_http_and_https_urls_with_a_host_are_accepted(value: str) -> None:
+    options = config.parse({"backends": {"m": {**LIVEPEER, "base_url": value}}}).backends["m"]
+    assert options.options.base_url == value  # type: ignore[attr-defined]
+
+
+SECRET_TOML = """
+default = "media"
+
+[backends.media]
+vendor = "livepeer"
+api_key = "${LP_KEY}"
+base_url = "https://svc:${LP_PASSWORD}@livepeer.example/api?token=${LP_TOKEN}"
+
+[backends.workflows]
+vendor = "cognite"
+project = "my-project"
+base_url = "https://api.cognitedata.com"
+client_id = "taskhub-app"
+client_secret = "${CDF_SECRET}"
+token_url = "https://login.example.com/oauth2/token?client_secret=${CDF_SECRET_Q}"
+
+[jobs.transcode]
+backend = "media"
+
+[jobs.transcode.spec]
+kind = "transcode-file"
+input = { url = "https://src.example/in.mp4?X-Amz-Signature=${SIG}" }
+
+[jobs.transcode.spec.storage]
+type = "s3"
+url = "s3+https://${AK}:${SK}@s3.example/bucket"
+credentials = { accessKeyId = "AKIDPLAIN", secretAccessKey = "${SK2}" }
+"""
+SECRET_ENV = {
+    "LP_KEY": "lp-key-from-env-0001",
+    "LP_PASSWORD": "userinfo-password-0002",
+    "LP_TOKEN": "query-token-0003",
+    "CDF_SECRET": "cdf-client-secret-0004",
+    "CDF_SECRET_Q": "cdf-query-secret-0005",
+    "SIG": "deadbeefsignature0006",
+    "AK": "storage-user-0007",
+    "SK": "storage-password-0008",
+    "SK2": "storage-secret-key-0009",
+}
+
+
+def test_repr_of_a_loaded_configuration_and_of_hub_options_shows_no_secret(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "taskhub.toml"
+    path.write_text(SECRET_TOML)
+    cfg = config.load(path, environ=SECRET_ENV)
+    assert cfg.backends["media"].options.api_key == SECRET_ENV["LP_KEY"]  # type: ignore[attr-defined]
+    shown = [repr(cfg), str(cfg), *map(repr, cfg.backends.values()), repr(cfg.jobs["transcode"])]
+    for name in ("media", "workflows"):
+        with taskhub.connect(name, config=cfg) as hub:
+            shown.append(repr(hub.options))
+    for text in shown:
+        for variable, value in SECRET_ENV.items():
+            assert value not in text, f"{variable} shows in {text}"
+    everything = "\n".join(shown)
+    # What is not a credential still shows, so the repr stays useful.
+    for plain in (
+        "livepeer.example/api",
+        "login.example.com/oauth2/token",
+        "taskhub-app",
+        "AKIDPLAIN",
+    ):
+        assert plain in everything
