@@ -140,6 +140,18 @@ class OutcomeUnknown(VendorUnavailable):
         super().__init__(message, **kw)
 
 
+class DeadlineExceeded(VendorUnavailable, TimeoutError):
+    """The call's ``deadline`` (connect, every read and every retry together) passed.
+
+    A server that answers slowly on purpose, one byte at a time, ends here instead of holding
+    the caller. ``deadline`` is the number of seconds the call was given.
+    """
+
+    def __init__(self, message: str, *, deadline: float | None = None, **kw: Any) -> None:
+        self.deadline = deadline
+        super().__init__(message, **kw)
+
+
 class DownloadError(TaskhubError):
     """A file could not be downloaded; ``reason`` is ``not_found``, ``not_allowed``,
     ``timeout``, ``connection_refused``, ``too_large``, ``unsafe_name`` or ``error``."""
@@ -165,6 +177,25 @@ def parsing(vendor: str, what: str) -> Iterator[None]:
         raise MalformedResponse(
             f"not a {what}: {type(exc).__name__}: {exc}", vendor=vendor, operation="parse"
         ) from None
+
+
+class ResponseTooLarge(MalformedResponse):
+    """An API answer was larger, once decoded, than ``max_response_bytes``; reading stopped
+    there (a gzip body that inflates without end is refused the same way)."""
+
+    def __init__(self, message: str, *, limit: int | None = None, **kw: Any) -> None:
+        self.limit = limit
+        super().__init__(message, **kw)
+
+
+class OriginRefused(MalformedResponse):
+    """The server pointed taskhub elsewhere — a redirect or a paging link to another origin, or
+    from HTTPS to plain HTTP — and credentials are only ever sent to the configured origin."""
+
+    def __init__(self, message: str, *, location: str | None = None, **kw: Any) -> None:
+        #: Where the server pointed, with any credential in it masked.
+        self.location = None if location is None else redact.url(location)
+        super().__init__(message, **kw)
 
 
 class UnknownStatus(MalformedResponse):

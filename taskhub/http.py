@@ -1,4 +1,5 @@
-"""The one transport: a requests.Session with timeouts, retries, redaction and error mapping.
+"""The one transport: a requests.Session with deadlines, size caps, safe retries, redaction,
+the origin rule and error mapping.
 
 Retry policy, in one place:
 
@@ -7,35 +8,57 @@ Retry policy, in one place:
 * a creating request is retried only when the failure proves the server never acted on it: the
   connection was refused or never established, or the answer was 429. A creating request that
   was sent but got no answer raises :class:`OutcomeUnknown` instead of being sent twice;
-* waits use full jitter, bounded by ``max_retries`` and ``max_retry_time``; a ``Retry-After``
-  (seconds or an HTTP date) is honoured as given.
+* waits use full jitter over one exponential schedule, bounded by ``max_retries`` and
+  ``max_retry_time``; a ``Retry-After`` (seconds or an HTTP date) is honoured as given, and
+  one longer than the time left gives up at once, carrying the wait.
+
+Trust rules (DESIGN §10, docs/security.md):
+
+* **origin** — credentials (headers, auth, query keys) are attached only to requests for the
+  configured origin; a redirect to another origin or from HTTPS to HTTP, and an absolute URL
+  (a paging link) to another origin, are refused with :class:`OriginRefused`;
+* **deadline** — ``deadline`` seconds cover connect, every read and every retry of one call,
+  enforced on the socket (taskhub.watchdog), so a server dripping bytes cannot hold a call;
+* **size** — an answer is read in chunks and refused past ``max_response_bytes`` decoded bytes
+  (a gzip bomb stops there too); JSON nested deeper than :data:`MAX_JSON_DEPTH` is refused;
+* **redaction** — while a call runs, its hub's :class:`redact.Policy` is current on the thread,
+  so errors and every log line (urllib3's too) are scrubbed with it; no raw requests exception
+  (whose text holds URLs and query keys) stays reachable from a raised error.
 """
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
+import json as _json
 import logging
+import math
 import os
 import random
+import re
 import time
 import warnings
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urljoin, urlsplit
 
 import attrs
 import backoff
 import requests
 import urllib3.exceptions
 
-from taskhub import redact
+from taskhub import redact, watchdog
 from taskhub.errors import (
     AuthError,
     Conflict,
+    DeadlineExceeded,
     InvalidRequest,
     MalformedResponse,
+    OriginRefused,
     OutcomeUnknown,
     RateLimited,
+    ResponseTooLarge,
     TaskhubError,
     TaskNotFound,
     VendorUnavailable,
@@ -51,6 +74,35 @@ RETRY_STATUSES = frozenset({429, 502, 503, 504})
 #: Upper bound of one jittered wait, in seconds.
 BACKOFF_CAP = 8.0
 BACKOFF_BASE = 0.25
+#: The deepest JSON nesting an API answer may have (real answers stay under 20).
+MAX_JSON_DEPTH = 100
+#: How many same-origin redirects one call follows.
+MAX_REDIRECTS = 5
+#: A Retry-After is clamped here (about 11 days): any wait this long is a refusal anyway.
+MAX_RETRY_AFTER = 1e6
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_CHUNK = 64 * 1024
+
+Origin = tuple[str, str, int]
+_ABSOLUTE = re.compile(r"^\s*(?:[A-Za-z][A-Za-z0-9+.-]*:)?//")
+
+
+def origin_of(url: str) -> Origin | None:
+    """``(scheme, host, port)`` of an absolute http(s) URL, or None."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https") or not parts.hostname:
+        return None
+    return scheme, parts.hostname.lower(), port or (443 if scheme == "https" else 80)
+
+
+def is_absolute(url: str) -> bool:
+    """True for a URL with a scheme and a host (``//host/x`` counts: it leaves the origin)."""
+    return _ABSOLUTE.match(url) is not None
 
 
 @attrs.frozen
@@ -93,22 +145,28 @@ def error_class(status: int) -> type[TaskhubError]:
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header: delta-seconds or an HTTP date."""
+    """Seconds to wait from a ``Retry-After`` header: delta-seconds or an HTTP date.
+
+    Whatever a server sends, the answer is None or a finite number of seconds in
+    ``[0, MAX_RETRY_AFTER]``: a date in the year 9999 or ``1e999`` is a long wait, not a crash.
+    """
     if not value:
         return None
-    value = value.strip()
+    value = value.strip()[:100]
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+            if when.tzinfo is None:
+                when = when.replace(tzinfo=timezone.utc)
+            current = datetime.fromtimestamp(now if now is not None else time.time(), timezone.utc)
+            seconds = (when - current).total_seconds()
+        except (TypeError, ValueError, OverflowError, IndexError):
+            return None
+    if math.isnan(seconds):
         return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    current = datetime.fromtimestamp(now if now is not None else time.time(), timezone.utc)
-    return max(0.0, (when - current).total_seconds())
+    return min(max(0.0, seconds), MAX_RETRY_AFTER)
 
 
 def default_error_info(response: requests.Response) -> ErrorInfo:
@@ -132,7 +190,7 @@ def default_error_info(response: requests.Response) -> ErrorInfo:
 
 
 class _Retry(Exception):
-    """Carries a retryable error through backoff; never escapes the transport."""
+    """Carries a retryable error to the retry loop; never escapes the transport."""
 
     def __init__(self, error: TaskhubError, retry_after: float | None) -> None:
         super().__init__(str(error))
@@ -140,27 +198,27 @@ class _Retry(Exception):
         self.retry_after = retry_after
 
 
-def _waits(rng: random.Random) -> Generator[float, Any, None]:
-    """Full-jitter exponential waits, replaced by the server's Retry-After when it sends one."""
-    attempt = 0
-    exc = yield 0.0
-    while True:
-        retry_after = getattr(exc, "retry_after", None)
-        if retry_after is not None:
-            wait = float(retry_after)
-        else:
-            wait = rng.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt))
-        attempt += 1
-        exc = yield wait
-
-
 def scrubbed(exc: BaseException) -> BaseException:
-    """A copy of a library exception whose message cannot carry a secret (URLs hold keys)."""
+    """A stand-in for a library exception whose message cannot carry a secret (URLs hold keys).
+
+    The original is not kept anywhere (no ``__cause__``, no ``__context__``), so nothing
+    reachable from a raised taskhub error holds the raw URL or header.
+    """
     try:
         clean = type(exc)(redact.text(str(exc)))
     except Exception:
         clean = RuntimeError(f"{type(exc).__name__}: {redact.text(str(exc))}")
+    clean.__cause__ = None
+    clean.__context__ = None
+    clean.__suppress_context__ = True
     return clean
+
+
+def caused_by(error: TaskhubError, exc: BaseException) -> TaskhubError:
+    """``error`` with a scrubbed copy of ``exc`` as its cause; raise it outside ``except``."""
+    error.__cause__ = scrubbed(exc)
+    error.__suppress_context__ = True
+    return error
 
 
 def _never_sent(exc: requests.ConnectionError) -> bool:
@@ -175,8 +233,67 @@ def _never_sent(exc: requests.ConnectionError) -> bool:
     )
 
 
+def _depth_ok(value: Any, limit: int) -> bool:
+    """True when ``value`` nests no deeper than ``limit`` (iterative: no recursion to blow)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return False
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values() if isinstance(v, (dict, list)))
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item if isinstance(v, (dict, list)))
+    return True
+
+
+def parse_json(body: bytes) -> Any:
+    """JSON from bytes, refusing nesting deeper than :data:`MAX_JSON_DEPTH` (ValueError)."""
+    try:
+        value = _json.loads(body)
+    except RecursionError:
+        raise ValueError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels") from None
+    # Counting brackets is cheap; walking the parsed value is needed only when there are many.
+    if body.count(b"[") + body.count(b"{") > MAX_JSON_DEPTH and not _depth_ok(
+        value, MAX_JSON_DEPTH
+    ):
+        raise ValueError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+    return value
+
+
+def _outcome(failure: BaseException | None, call: watchdog.Call) -> str:
+    """A short word for a failed send, for the debug log."""
+    if call.expired or failure is None:
+        return "deadline passed"
+    if isinstance(failure, requests.exceptions.SSLError):
+        return "TLS failed"
+    if isinstance(
+        failure,
+        (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError),
+    ):
+        return "body cut off"
+    if isinstance(failure, requests.ConnectionError):
+        return "connection failed"
+    if isinstance(failure, requests.Timeout):
+        return "timed out"
+    return "connection lost"
+
+
+@attrs.frozen
+class _Attempt:
+    """What one send needs besides the URL: the call's bounds and its retry class."""
+
+    operation: str
+    creates: bool
+    credentials: bool
+    stream: bool
+    end: float
+    number: int
+
+
 class Transport:
-    """HTTP for one adapter: one pooled Session, timeouts always, safe retries, typed errors."""
+    """HTTP for one adapter: one pooled Session, deadlines, size caps, safe retries, typed
+    errors, and credentials only for the configured origin."""
 
     def __init__(
         self,
@@ -192,6 +309,9 @@ class Transport:
         request_id_header: str | None = None,
         session: requests.Session | None = None,
         seed: int | None = None,
+        origins: Iterable[str] = (),
+        policy: redact.Policy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.vendor = vendor
         self.base_url = base_url.rstrip("/")
@@ -200,11 +320,17 @@ class Transport:
         self.classify = classify
         self.check = check
         self.request_id_header = request_id_header
-        self.session = session or requests.Session()
+        #: Sent with every request to the configured origin, and nowhere else.
+        self.headers = dict(headers or {})
+        #: requests auth (OAuth, query key ...), applied under the same rule as ``headers``.
+        self.auth = auth
+        self.origin = origin_of(self.base_url)
+        #: Origins that may be addressed by absolute URL (the API's, an OAuth token endpoint's).
+        self.origins = frozenset(
+            o for o in (self.origin, *(origin_of(u) for u in origins)) if o is not None
+        )
+        self.session = session or watchdog.watched_session()
         self._owns_session = session is None
-        self.session.headers.update(headers or {})
-        if auth is not None:
-            self.session.auth = auth
         self.session.verify = options.verify
         if self._owns_session:
             self._read_environment_once()
@@ -214,24 +340,16 @@ class Transport:
                 RuntimeWarning,
                 stacklevel=3,
             )
-        for value in options.secrets():
-            redact.register_secret(value)
+        #: What this hub masks: the vendor's declared names plus its configured secret values.
+        self.policy = (policy or redact.for_vendor(vendor)).extend(values=options.secrets())
+        redact.guard_loggers()
         self._rng = random.Random(seed)
-        self._send = backoff.on_exception(
-            lambda: _waits(self._rng),
-            _Retry,
-            max_tries=options.max_retries + 1,
-            max_time=options.max_retry_time,
-            jitter=None,
-            giveup=self._give_up,
-            on_backoff=self._log_backoff,
-            raise_on_giveup=True,
-            logger=None,
-        )(self._send_once)
+        self._sleep = sleep
 
     def _read_environment_once(self) -> None:
         # requests re-reads proxy and CA-bundle variables on every call (a scan of os.environ
-        # that costs more than taskhub's own work per request); a hub reads them once.
+        # that costs more than taskhub's own work per request), and with trust_env it would
+        # also read ~/.netrc and send those credentials: a hub reads the environment once.
         proxies = requests.utils.get_environ_proxies(self.base_url) if self.base_url else {}
         bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
         self.session.trust_env = False
@@ -239,11 +357,39 @@ class Transport:
         if self.options.verify and bundle:
             self.session.verify = bundle
 
+    # -- addressing ---------------------------------------------------------------------------
+
     def url(self, path: str) -> str:
-        """An absolute URL for ``path`` (absolute URLs pass through)."""
-        if path.startswith(("http://", "https://")):
+        """An absolute URL for ``path``. An absolute URL (a paging link) must be for one of
+        this transport's origins, or it is refused before anything is sent."""
+        if is_absolute(path):
+            if origin_of(path) not in self.origins:
+                raise OriginRefused(
+                    "the server pointed to another origin; credentials are only sent to "
+                    f"{self._origin_text()}",
+                    location=path,
+                    vendor=self.vendor,
+                )
             return path
+        if not path:
+            return self.base_url
         return f"{self.base_url}/{path.lstrip('/')}"
+
+    def resolve(self, link: str, base: str | None = None) -> str:
+        """A link from an answer (``Link: next``), resolved against ``base`` and checked by
+        the origin rule."""
+        return self.url(urljoin(base or f"{self.base_url}/", link))
+
+    @staticmethod
+    def path(*segments: str) -> str:
+        """``/a/b/c`` from segments, each percent-encoded whole (``/`` ``?`` ``#`` included),
+        so an id can never change the path or the query."""
+        return "/" + "/".join(quote(s, safe="") for s in segments)
+
+    def _origin_text(self) -> str:
+        return ", ".join(f"{s}://{h}:{p}" for s, h, p in sorted(self.origins)) or "no origin"
+
+    # -- requests -----------------------------------------------------------------------------
 
     def request(
         self,
@@ -257,119 +403,288 @@ class Transport:
         data: Any = None,
         files: Any = None,
         headers: Mapping[str, str] | None = None,
-        stream: bool = False,
         timeout: float | None = None,
+        credentials: bool = True,
     ) -> requests.Response:
-        """Send one request with the retry policy; return the 2xx response or raise."""
-        kwargs: dict[str, Any] = {
-            "params": params,
-            "json": json,
-            "data": data,
-            "files": files,
-            "headers": headers,
-            "stream": stream,
-            "timeout": (self.options.connect_timeout, timeout or self.options.timeout),
-        }
-        started = time.monotonic()
-        attempts = [0]
-        try:
-            response: requests.Response = self._send(
-                method, self.url(path), operation, creates, kwargs, attempts, started
-            )
-        except _Retry as exc:
-            raise exc.error from exc.error.__cause__
-        return response
+        """Send one request with the retry policy; return the 2xx response, body read.
 
-    def json(self, response: requests.Response, operation: str) -> Any:
-        """The response body as JSON, or MalformedResponse saying what came instead."""
-        try:
-            return response.json()
-        except ValueError as exc:
-            kind = response.headers.get("Content-Type", "no content type")
-            raise MalformedResponse(
-                f"expected JSON, got {len(response.content)} bytes of {kind}",
-                vendor=self.vendor,
-                operation=operation,
-                http_status=response.status_code,
-                request_id=self._request_id(response, None),
-            ) from scrubbed(exc)
-
-    def request_json(self, method: str, path: str, *, operation: str, **kwargs: Any) -> Any:
-        """:meth:`request`, then :meth:`json`.
-
-        For a creating request an unreadable 2xx answer is :class:`OutcomeUnknown`: the
-        server accepted the work, but what it created cannot be told from the answer.
+        ``creates``: the request makes something, so it is never sent twice unless the failure
+        proves it was not received. ``credentials=False`` sends no API credentials (an OAuth
+        token request carries its own).
         """
-        response = self.request(method, path, operation=operation, **kwargs)
-        try:
-            return self.json(response, operation)
-        except MalformedResponse as exc:
-            if not kwargs.get("creates"):
-                raise
-            raise OutcomeUnknown(
-                f"the answer to a create could not be read ({exc.message}); the work was "
-                "accepted but what it created is unknown",
-                vendor=self.vendor,
-                operation=operation,
-                http_status=exc.http_status,
-            ) from exc
+        with redact.using(self.policy):
+            url = self.url(path)
+            kwargs: dict[str, Any] = {
+                "params": params,
+                "json": json,
+                "data": data,
+                "files": files,
+                "headers": headers,
+            }
+            read_timeout = timeout or self.options.timeout
+            return self._with_retries(
+                method, url, operation, creates, credentials, kwargs, read_timeout
+            )
 
-    def close(self) -> None:
-        """Close the pooled connections (only when this transport made the session)."""
-        if self._owns_session:
-            self.session.close()
-
-    # -- internals --------------------------------------------------------------------------------
-
-    def _send_once(
+    def _with_retries(
         self,
         method: str,
         url: str,
         operation: str,
         creates: bool,
+        credentials: bool,
         kwargs: dict[str, Any],
-        attempts: list[int],
-        started: float,
+        read_timeout: float,
     ) -> requests.Response:
-        attempts[0] += 1
-        t0 = time.monotonic()
-        try:
-            response = self.session.request(method, url, **kwargs)
-        except requests.exceptions.SSLError as exc:
-            # Nothing was sent, and asking again cannot make a certificate valid.
-            self._log(method, url, "TLS failed", attempts[0], t0)
-            raise VendorUnavailable(
-                "TLS failed (certificate verification or handshake); fix the server's "
-                "certificate or its CA bundle; verify = false turns checking off for testing",
-                vendor=self.vendor,
-                operation=operation,
-            ) from scrubbed(exc)
-        except (
-            requests.exceptions.ChunkedEncodingError,
-            requests.exceptions.ContentDecodingError,
-        ) as exc:
-            self._log(method, url, "body cut off", attempts[0], t0)
-            self._fail_connection(exc, operation, creates, True, "the answer was cut off")
-        except requests.ConnectionError as exc:
-            self._log(method, url, "connection failed", attempts[0], t0)
-            sent = not _never_sent(exc)
-            self._fail_connection(
-                exc,
+        start = time.monotonic()
+        call_end = start + self.options.deadline
+        # No retry, its wait included, reaches past max_retry_time from the start.
+        retry_end = min(call_end, start + self.options.max_retry_time)
+        schedule = backoff.expo(base=2, factor=BACKOFF_BASE, max_value=BACKOFF_CAP)
+        next(schedule)  # backoff's generators start with a priming None
+        number = 0
+        while True:
+            number += 1
+            attempt = _Attempt(
                 operation,
                 creates,
-                sent,
-                "could not connect" if not sent else "the connection was lost",
+                credentials,
+                False,
+                call_end if number == 1 else retry_end,
+                number,
             )
-        except requests.Timeout as exc:
-            self._log(method, url, "timed out", attempts[0], t0)
-            self._fail_connection(
-                exc, operation, creates, True, f"no answer within {kwargs['timeout'][1]} s"
+            retry: _Retry | None = None
+            try:
+                return self._send(method, url, kwargs, attempt, read_timeout)
+            except _Retry as exc:
+                retry = exc
+            error = retry.error
+            wait = retry.retry_after
+            if wait is None:
+                wait = self._rng.uniform(0, next(schedule))
+            left = retry_end - time.monotonic()
+            if number > self.options.max_retries or wait >= left:
+                # Raised here, outside the except block, so no raw exception is its context.
+                raise error
+            log.debug("%s: retrying %s in %.2fs after %s", self.vendor, operation, wait, error)
+            self._sleep(wait)
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        kwargs: dict[str, Any],
+        attempt: _Attempt,
+        read_timeout: float,
+    ) -> requests.Response:
+        call = watchdog.Call(attempt.end)
+        left = call.left()
+        if left <= 0:
+            raise self._expired(attempt, sent=False)
+        timeouts = (min(self.options.connect_timeout, left), min(read_timeout, left))
+        t0 = time.monotonic()
+        failure: OSError | urllib3.exceptions.HTTPError | None = None
+        response: requests.Response | None = None
+        with watchdog.deadline(call):
+            try:
+                response = self._follow(method, url, kwargs, attempt, timeouts)
+                self.read(response, attempt.operation, call)
+            except (OSError, urllib3.exceptions.HTTPError) as exc:
+                # requests' own errors are OSErrors too; the rest is what a socket cut by the
+                # watchdog can raise from deeper down.
+                failure = exc
+        if failure is not None or call.expired:
+            self._log(method, url, _outcome(failure, call), attempt.number, t0)
+            if call.expired or call.left() <= 0:
+                raise self._expired(attempt, sent=True)
+            assert failure is not None
+            raise self._failure(failure, attempt, read_timeout)
+        assert response is not None
+        self._log(method, url, response.status_code, attempt.number, t0)
+        return self._judge(response, attempt)
+
+    def _follow(
+        self,
+        method: str,
+        url: str,
+        kwargs: dict[str, Any],
+        attempt: _Attempt,
+        timeouts: tuple[float, float],
+    ) -> requests.Response:
+        """Send, following same-origin redirects only; the credentials never leave it."""
+        body = dict(kwargs)
+        for _ in range(MAX_REDIRECTS + 1):
+            headers = (
+                {**self.headers, **(body.get("headers") or {})}
+                if attempt.credentials
+                else (body.get("headers"))
             )
-        except requests.RequestException as exc:
-            raise VendorUnavailable(
+            response = self.session.request(
+                method,
+                url,
+                params=body.get("params"),
+                json=body.get("json"),
+                data=body.get("data"),
+                files=body.get("files"),
+                headers=headers,
+                auth=self.auth if attempt.credentials else None,
+                timeout=timeouts,
+                stream=True,
+                allow_redirects=False,
+            )
+            location = response.headers.get("Location")
+            if response.status_code not in _REDIRECTS or location is None:
+                return response
+            # Never read a redirect's body: it is not needed, and it may be a bomb.
+            response.close()
+            target = urljoin(response.url, location)
+            if origin_of(target) != origin_of(url):
+                raise OriginRefused(
+                    f"HTTP {response.status_code} redirect to another origin refused; "
+                    f"credentials are only sent to {self._origin_text()}",
+                    location=target,
+                    vendor=self.vendor,
+                    operation=attempt.operation,
+                    http_status=response.status_code,
+                )
+            if response.status_code == 303 or (
+                response.status_code in (301, 302) and method not in ("GET", "HEAD")
+            ):
+                method = "GET"
+                body = {"headers": body.get("headers")}
+            else:
+                body = {**body, "params": None}
+            url = target
+        raise OriginRefused(
+            f"more than {MAX_REDIRECTS} redirects",
+            vendor=self.vendor,
+            operation=attempt.operation,
+        )
+
+    def read(
+        self, response: requests.Response, operation: str, call: watchdog.Call | None = None
+    ) -> None:
+        """Read the body into ``response.content``, refusing more than ``max_response_bytes``
+        decoded bytes; the connection goes back to the pool when the body was read whole."""
+        cap = self.options.max_response_bytes
+        declared = response.headers.get("Content-Length", "")
+        plain = response.headers.get("Content-Encoding", "identity").lower() == "identity"
+        if plain and declared.isdigit() and int(declared) > cap:
+            response.close()
+            raise self._too_large(response, operation, cap)
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in response.iter_content(_CHUNK):
+            size += len(chunk)
+            if size > cap:
+                # Closed, not drained: reading on would inflate the rest of a bomb.
+                response.close()
+                raise self._too_large(response, operation, cap)
+            chunks.append(chunk)
+            if call is not None and call.expired:
+                response.close()
+                break
+        response._content = b"".join(chunks)
+        response._content_consumed = True  # type: ignore[attr-defined]
+
+    def _too_large(self, response: requests.Response, operation: str, cap: int) -> ResponseTooLarge:
+        return ResponseTooLarge(
+            f"the answer is larger than max_response_bytes ({cap} bytes decoded); nothing "
+            "past that was read",
+            limit=cap,
+            vendor=self.vendor,
+            operation=operation,
+            http_status=response.status_code,
+        )
+
+    def _expired(self, attempt: _Attempt, *, sent: bool) -> TaskhubError:
+        what = f"the call's deadline of {self.options.deadline:g} s passed"
+        if attempt.number > 1:
+            what = f"{what} (or max_retry_time {self.options.max_retry_time:g} s)"
+        if attempt.creates and sent:
+            return OutcomeUnknown(
+                f"{what} after the request was sent; it may or may not have been carried out",
+                vendor=self.vendor,
+                operation=attempt.operation,
+            )
+        return DeadlineExceeded(
+            what, deadline=self.options.deadline, vendor=self.vendor, operation=attempt.operation
+        )
+
+    def _failure(
+        self,
+        exc: OSError | urllib3.exceptions.HTTPError,
+        attempt: _Attempt,
+        read_timeout: float,
+    ) -> Exception:
+        """The typed error (or a _Retry) for a failure of requests, with no raw exception
+        reachable from it."""
+        operation, creates = attempt.operation, attempt.creates
+        if isinstance(exc, requests.exceptions.SSLError):
+            # Nothing was sent, and asking again cannot make a certificate valid.
+            return caused_by(
+                VendorUnavailable(
+                    "TLS failed (certificate verification or handshake); fix the server's "
+                    "certificate or its CA bundle; verify = false turns checking off for testing",
+                    vendor=self.vendor,
+                    operation=operation,
+                ),
+                exc,
+            )
+        if isinstance(
+            exc,
+            (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError),
+        ):
+            return self._connection_trouble(exc, operation, creates, True, "the answer was cut off")
+        if isinstance(exc, requests.ConnectionError):
+            sent = not _never_sent(exc)
+            what = "could not connect" if not sent else "the connection was lost"
+            return self._connection_trouble(exc, operation, creates, sent, what)
+        if isinstance(exc, requests.Timeout):
+            return self._connection_trouble(
+                exc, operation, creates, True, f"no answer within {read_timeout:g} s"
+            )
+        if not isinstance(exc, requests.RequestException):
+            return self._connection_trouble(
+                exc, operation, creates, True, "the connection was lost"
+            )
+        return caused_by(
+            InvalidRequest(
+                f"the request could not be sent: {type(exc).__name__}",
+                vendor=self.vendor,
+                operation=operation,
+            )
+            if isinstance(exc, (requests.exceptions.InvalidHeader, requests.exceptions.InvalidURL))
+            else VendorUnavailable(
                 f"request failed: {type(exc).__name__}", vendor=self.vendor, operation=operation
-            ) from scrubbed(exc)
-        self._log(method, url, response.status_code, attempts[0], t0)
+            ),
+            exc,
+        )
+
+    def _connection_trouble(
+        self,
+        exc: BaseException,
+        operation: str,
+        creates: bool,
+        sent: bool,
+        what: str,
+    ) -> Exception:
+        if creates and sent:
+            return caused_by(
+                OutcomeUnknown(
+                    f"{what} after the request was sent; it may or may not have been carried out",
+                    vendor=self.vendor,
+                    operation=operation,
+                ),
+                exc,
+            )
+        return _Retry(
+            caused_by(VendorUnavailable(what, vendor=self.vendor, operation=operation), exc), None
+        )
+
+    def _judge(self, response: requests.Response, attempt: _Attempt) -> requests.Response:
+        """The 2xx response, or the error (or _Retry) its status and body call for."""
+        operation, creates = attempt.operation, attempt.creates
         if response.status_code >= 400:
             error = self._error(response, operation)
             retry_after = getattr(error, "retry_after", None)
@@ -378,40 +693,141 @@ class Transport:
             if status == 429 or (status in RETRY_STATUSES and not creates):
                 raise _Retry(error, retry_after)
             if creates and status in (502, 504):
-                raise OutcomeUnknown(
+                outcome = OutcomeUnknown(
                     f"{error.message}; the request may or may not have been carried out",
                     vendor=self.vendor,
                     operation=operation,
                     http_status=status,
                     request_id=error.request_id,
-                ) from error
+                )
+                outcome.__cause__ = error
+                raise outcome
             raise error
         if self.check is not None:
+            verdict: TaskhubError | None = None
             try:
                 self.check(response, operation)
             except (RateLimited, VendorUnavailable) as error:
-                if creates and not isinstance(error, RateLimited):
-                    raise
-                raise _Retry(error, error.retry_after) from error
+                verdict = error
+            if verdict is not None:
+                if creates and not isinstance(verdict, RateLimited):
+                    raise verdict
+                raise _Retry(verdict, getattr(verdict, "retry_after", None))
         return response
 
-    def _fail_connection(
-        self,
-        exc: requests.RequestException,
-        operation: str,
-        creates: bool,
-        sent: bool,
-        what: str,
-    ) -> None:
-        if creates and sent:
-            raise OutcomeUnknown(
-                f"{what} after the request was sent; it may or may not have been carried out",
-                vendor=self.vendor,
-                operation=operation,
-            ) from scrubbed(exc)
-        error = VendorUnavailable(what, vendor=self.vendor, operation=operation)
-        error.__cause__ = scrubbed(exc)
-        raise _Retry(error, None) from exc
+    def json(self, response: requests.Response, operation: str) -> Any:
+        """The response body as JSON, or MalformedResponse saying what came instead."""
+        problem: str | None = None
+        try:
+            return parse_json(response.content)
+        except ValueError as exc:
+            problem = str(exc) if "nested" in str(exc) else None
+        kind = response.headers.get("Content-Type", "no content type")
+        raise MalformedResponse(
+            problem or f"expected JSON, got {len(response.content)} bytes of {kind}",
+            vendor=self.vendor,
+            operation=operation,
+            http_status=response.status_code,
+            request_id=self._request_id(response, None),
+        )
+
+    def request_json(self, method: str, path: str, *, operation: str, **kwargs: Any) -> Any:
+        """:meth:`request`, then :meth:`json`.
+
+        For a creating request an unreadable 2xx answer is :class:`OutcomeUnknown`: the
+        server accepted the work, but what it created cannot be told from the answer.
+        """
+        response = self.request(method, path, operation=operation, **kwargs)
+        with redact.using(self.policy):
+            try:
+                return self.json(response, operation)
+            except MalformedResponse as exc:
+                if not kwargs.get("creates"):
+                    raise
+                unknown = OutcomeUnknown(
+                    f"the answer to a create could not be read ({exc.message}); the work was "
+                    "accepted but what it created is unknown",
+                    vendor=self.vendor,
+                    operation=operation,
+                    http_status=exc.http_status,
+                )
+                unknown.__cause__ = exc
+        raise unknown
+
+    @contextlib.contextmanager
+    def stream(
+        self, url: str, *, operation: str, deadline: float, timeout: float | None = None
+    ) -> Iterator[requests.Response]:
+        """GET ``url`` for streaming (downloads), the whole read bounded by ``deadline``
+        seconds. Credentials go only to this transport's origins; a redirect may lead to
+        another origin (a signed storage URI carries its own authority) but is then followed
+        without credentials, and never from HTTPS down to HTTP."""
+        with redact.using(self.policy):
+            call = watchdog.Call(time.monotonic() + deadline)
+            timeouts = (
+                min(self.options.connect_timeout, deadline),
+                min(timeout or self.options.timeout, deadline),
+            )
+            with watchdog.deadline(call):
+                response = self._open_download(url, operation, timeouts)
+                try:
+                    yield response
+                finally:
+                    response.close()
+                    if call.expired:
+                        raise DeadlineExceeded(
+                            f"the download's deadline of {deadline:g} s passed",
+                            deadline=deadline,
+                            vendor=self.vendor,
+                            operation=operation,
+                        )
+
+    def _open_download(
+        self, url: str, operation: str, timeouts: tuple[float, float]
+    ) -> requests.Response:
+        for _ in range(MAX_REDIRECTS + 1):
+            origin = origin_of(url)
+            if origin is None:
+                raise InvalidRequest(
+                    "a download URL must be an absolute http(s) URL",
+                    field="url",
+                    vendor=self.vendor,
+                    operation=operation,
+                )
+            trusted = origin in self.origins
+            response = self.session.get(
+                url,
+                headers=self.headers if trusted else None,
+                auth=self.auth if trusted else None,
+                timeout=timeouts,
+                stream=True,
+                allow_redirects=False,
+            )
+            location = response.headers.get("Location")
+            if response.status_code not in _REDIRECTS or location is None:
+                return response
+            response.close()
+            target = urljoin(url, location)
+            new = origin_of(target)
+            if new is None or (origin[0] == "https" and new[0] != "https"):
+                raise OriginRefused(
+                    "a redirect from HTTPS to plain HTTP (or to no URL) is refused",
+                    location=target,
+                    vendor=self.vendor,
+                    operation=operation,
+                    http_status=response.status_code,
+                )
+            url = target
+        raise OriginRefused(
+            f"more than {MAX_REDIRECTS} redirects", vendor=self.vendor, operation=operation
+        )
+
+    def close(self) -> None:
+        """Close the pooled connections (only when this transport made the session)."""
+        if self._owns_session:
+            self.session.close()
+
+    # -- internals --------------------------------------------------------------------------------
 
     def _error(self, response: requests.Response, operation: str) -> TaskhubError:
         try:
@@ -440,20 +856,6 @@ class Transport:
         if self.request_id_header:
             return response.headers.get(self.request_id_header)
         return None
-
-    def _give_up(self, exc: Exception) -> bool:
-        retry_after = getattr(exc, "retry_after", None)
-        return retry_after is not None and retry_after > self.options.max_retry_time
-
-    def _log_backoff(self, details: Any) -> None:
-        exc = details.get("exception")
-        log.debug(
-            "%s: retrying %s in %.2fs after %s",
-            self.vendor,
-            details["args"][2],
-            details["wait"],
-            exc.error if exc else "failure",
-        )
 
     def _log(self, method: str, url: str, outcome: object, attempt: int, t0: float) -> None:
         if log.isEnabledFor(logging.DEBUG):

@@ -178,14 +178,24 @@ class Task:
         """Shorthand for ``task.status.state``."""
         return self.status.state
 
-    def to_dict(self, *, include_raw: bool = False) -> dict[str, Any]:
-        """This task as JSON-ready data, in the shape docs/task.schema.json describes."""
+    def to_dict(self, *, include_raw: bool = False, reveal_secrets: bool = False) -> dict[str, Any]:
+        """This task as JSON-ready data, in the shape docs/task.schema.json describes.
+
+        Secrets are masked unless ``reveal_secrets``: credential fields in ``params``,
+        ``output`` and ``raw`` (a transcode's ``secretAccessKey``, any ``password`` or
+        ``token``, and the names the vendor's adapter declares) and the query of a signed
+        URI. Dashboards, logs and the CLI get this masked form; ``reveal_secrets=True`` is the
+        lossless form for a process that must hand a task on whole.
+        """
         data: dict[str, Any] = converter.unstructure(self)
         data.pop("raw", None)
         data = {"ref": self.ref, **data}
         if include_raw:
             data["raw"] = self.raw
-        return data
+        if reveal_secrets:
+            return data
+        masked: dict[str, Any] = redact.for_vendor(self.vendor).data(data)
+        return masked
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Task:
@@ -271,8 +281,23 @@ def make_converter() -> cattrs.Converter:
 converter = make_converter()
 
 
+class InvalidOption(ValueError):
+    """A field validator refused a value; ``str()`` is ``"name: what is wrong"``.
+
+    :func:`describe_error` turns it into ``path.name: problem``, the same shape as a type
+    error found while structuring. The problem never quotes the value: it may be a credential.
+    """
+
+    def __init__(self, name: str, problem: str) -> None:
+        self.name = name
+        self.problem = problem
+        super().__init__(f"{name}: {problem}")
+
+
 def describe_error(exc: BaseException, path: str) -> list[str]:
     """Turn a cattrs structuring error into ``"path.to.key: what was wrong"`` lines."""
+    if isinstance(exc, InvalidOption):
+        return [f"{path}.{exc.name}: {exc.problem}"]
     if isinstance(exc, ForbiddenExtraKeysError):
         known = [a.name for a in attrs.fields(exc.cl)] if attrs.has(exc.cl) else []
         return [f"{path}: {unknown_name(k, known, 'option')}" for k in sorted(exc.extra_fields)]

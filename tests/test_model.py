@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from taskhub import Asset, InvalidRequest, State, Status, Task, parse_time
+from taskhub import Asset, InvalidRequest, State, Status, Task, parse_time, redact
 from taskhub.model import format_time
 
 from .strategies import tasks, times
@@ -70,11 +70,42 @@ def test_any_time_survives_its_text_form_and_epoch_ms(value: datetime) -> None:
 
 @given(tasks)
 def test_to_dict_round_trips_through_json_and_matches_the_schema(task: Task) -> None:
-    data = task.to_dict()
+    data = task.to_dict(reveal_secrets=True)
     jsonschema.validate(data, SCHEMA)
     again = Task.from_dict(json.loads(json.dumps(data)))
     assert again == task
-    assert again.to_dict() == data
+    assert again.to_dict(reveal_secrets=True) == data
+
+
+@given(tasks)
+def test_the_masked_form_matches_the_schema_and_shows_no_signature(task: Task) -> None:
+    data = task.to_dict()
+    jsonschema.validate(data, SCHEMA)
+    assert "abc123" not in json.dumps(data)  # the strategies' signed URIs carry this signature
+    again = Task.from_dict(json.loads(json.dumps(data)))
+    assert again.id == redact.DEFAULT.text(task.id)
+
+
+def test_to_dict_masks_a_transcode_secret_and_a_presigned_uri() -> None:
+    task = Task(
+        "media",
+        "livepeer",
+        "t1",
+        Status(State.RUNNING),
+        params={
+            "transcode-file": {
+                "storage": {
+                    "type": "s3",
+                    "credentials": {"accessKeyId": "AKIAEXAMPLE", "secretAccessKey": "wJalrXUtnF"},
+                }
+            }
+        },
+        outputs=(Asset(uri="https://b.s3.example/o.mp4?X-Amz-Signature=fe11ed&X-Amz-Date=1"),),
+    )
+    for shown in (json.dumps(task.to_dict()), repr(task)):
+        assert "wJalrXUtnF" not in shown
+        assert "fe11ed" not in shown
+    assert "wJalrXUtnF" in json.dumps(task.to_dict(reveal_secrets=True))
 
 
 def test_raw_is_kept_out_of_equality_repr_and_to_dict() -> None:
@@ -83,7 +114,8 @@ def test_raw_is_kept_out_of_equality_repr_and_to_dict() -> None:
     assert a == b
     assert "secret" not in repr(a)
     assert "raw" not in a.to_dict()
-    assert a.to_dict(include_raw=True)["raw"] == {"secret": "x"}
+    assert a.to_dict(include_raw=True)["raw"] == {"secret": "***"}
+    assert a.to_dict(include_raw=True, reveal_secrets=True)["raw"] == {"secret": "x"}
 
 
 def test_ref_and_state_shorthands() -> None:

@@ -51,11 +51,63 @@ def test_option_paths_in_messages_are_left_readable() -> None:
     assert redact.text(message) == message
 
 
-def test_registered_secrets_are_scrubbed_wherever_they_appear() -> None:
-    redact.register_secret("my-registered-secret-42")
-    assert "my-registered-secret-42" not in redact.text("weird place: my-registered-secret-42!")
-    redact.register_secret("abc")  # too short to scrub blindly
-    assert redact.text("abc") == "abc"
+def test_a_policy_scrubs_its_own_values_wherever_they_appear() -> None:
+    policy = redact.DEFAULT.extend(values=["my-configured-secret-42", "abc"])
+    assert "my-configured-secret-42" not in policy.text("weird place: my-configured-secret-42!")
+    assert policy.text("abc") == "abc"  # too short to scrub blindly
+
+
+def test_one_hubs_values_do_not_change_how_another_renders() -> None:
+    mine = redact.DEFAULT.extend(values=["endpoint-secret-value"])
+    assert mine.text("x endpoint-secret-value") == "x ***"
+    assert redact.DEFAULT.text("x endpoint-secret-value") == "x endpoint-secret-value"
+    with redact.using(mine):
+        assert redact.text("endpoint-secret-value") == "***"
+    assert redact.text("endpoint-secret-value") == "endpoint-secret-value"
+
+
+def test_a_learned_token_is_scrubbed_and_only_the_newest_are_kept() -> None:
+    policy = redact.DEFAULT.extend()
+    for n in range(40):
+        policy.learn(f"oauth-token-number-{n:03d}")
+    assert policy.text("oauth-token-number-039") == "***"
+    assert policy.text("oauth-token-number-000") == "oauth-token-number-000"
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "could not reach the token endpoint",
+        "the token expired; basic authentication is not offered",
+        "Bearer tokens are sent in a header",
+        "pass the key as a query parameter",
+        "the password field is empty",
+    ],
+)
+def test_ordinary_words_are_never_rewritten(sentence: str) -> None:
+    assert redact.text(sentence) == sentence
+
+
+def test_a_request_line_as_urllib3_logs_it_is_scrubbed() -> None:
+    line = '"GET /v1/tasks?key=s3cr3t-value&page=2 HTTP/1.1" 200 12'
+    shown = redact.text(line)
+    assert "s3cr3t-value" not in shown
+    assert "page=2" in shown
+    signed = '"GET /b/a.mp4?X-Amz-Signature=ff00ee11&X-Amz-Expires=60 HTTP/1.1" 200 12'
+    assert "ff00ee11" not in redact.text(signed)
+
+
+def test_task_data_masks_secret_fields_at_any_depth() -> None:
+    data = {
+        "storage": {"credentials": {"accessKeyId": "AKIA1", "secretAccessKey": "wJalr/xyz"}},
+        "input": {"url": "https://b.s3.example/in.mp4?X-Amz-Signature=abc123&X-Amz-Date=1"},
+        "items": [{"password": "hunter2"}],
+    }
+    shown = redact.DEFAULT.data(data)
+    assert shown["storage"]["credentials"]["secretAccessKey"] == "***"
+    assert shown["storage"]["credentials"]["accessKeyId"] == "AKIA1"
+    assert "abc123" not in shown["input"]["url"]
+    assert shown["items"][0]["password"] == "***"
 
 
 @given(

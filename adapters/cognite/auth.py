@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from typing import Any
 
 import requests
 
-from taskhub import redact
-from taskhub.errors import AuthError, VendorUnavailable
-from taskhub.http import scrubbed
+from taskhub.errors import (
+    AuthError,
+    Conflict,
+    InvalidRequest,
+    MalformedResponse,
+    TaskhubError,
+    TaskNotFound,
+)
+from taskhub.http import Transport
 
 VENDOR = "cognite"
 #: Refresh this many seconds before the token says it expires.
@@ -32,7 +39,13 @@ class StaticToken(requests.auth.AuthBase):
 
 
 class ClientCredentials(requests.auth.AuthBase):
-    """OAuth 2 client credentials: a token is fetched on first use and before it expires."""
+    """OAuth 2 client credentials: a token is fetched on first use and before it expires.
+
+    The token request goes through the adapter's Transport (``bind``): the client secret is
+    sent only to the configured ``token_url`` origin, never redirected, under the same
+    deadline, size cap and redaction as every other call; each new token joins the hub's
+    redaction policy.
+    """
 
     def __init__(
         self,
@@ -41,20 +54,21 @@ class ClientCredentials(requests.auth.AuthBase):
         client_id: str,
         client_secret: str,
         scopes: tuple[str, ...],
-        timeout: tuple[float, float],
-        verify: bool = True,
     ) -> None:
         self.token_url = token_url
         self.client_id = client_id
         self._secret = client_secret
         self.scopes = scopes
-        self.timeout = timeout
-        self.verify = verify
+        self._transport: Transport | None = None
         self._token: str | None = None
         self._expires = 0.0
         self._lock = threading.Lock()
         #: How many tokens were fetched (a refresh is visible to tests and metrics).
         self.fetched = 0
+
+    def bind(self, transport: Transport) -> None:
+        """Use ``transport`` (whose origins include the token URL's) for token requests."""
+        self._transport = transport
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         request.headers["Authorization"] = f"Bearer {self.token()}"
@@ -70,6 +84,9 @@ class ClientCredentials(requests.auth.AuthBase):
             return self._token
 
     def _fetch(self) -> tuple[str, float]:
+        transport = self._transport
+        if transport is None:
+            raise RuntimeError("ClientCredentials.bind(transport) was not called")
         data = {
             "grant_type": "client_credentials",
             "client_id": self.client_id,
@@ -77,46 +94,37 @@ class ClientCredentials(requests.auth.AuthBase):
         }
         if self.scopes:
             data["scope"] = " ".join(self.scopes)
+        refused: TaskhubError | None = None
         try:
-            response = requests.post(
-                self.token_url, data=data, timeout=self.timeout, verify=self.verify
+            response = transport.request(
+                "POST", self.token_url, operation="token", data=data, credentials=False
             )
-        except requests.RequestException as exc:
-            raise VendorUnavailable(
-                f"could not reach the token endpoint {redact.url(self.token_url)}",
+        except (AuthError, InvalidRequest, TaskNotFound, Conflict) as exc:
+            refused = exc
+        if refused is not None:
+            raise AuthError(
+                f"the token endpoint refused the client credentials ({refused.message})",
                 vendor=VENDOR,
                 operation="token",
-            ) from scrubbed(exc)
-        if response.status_code != 200:
+                http_status=refused.http_status,
+            )
+        body: Any = None
+        with contextlib.suppress(MalformedResponse):
+            body = transport.json(response, "token")
+        token = body.get("access_token") if isinstance(body, dict) else None
+        try:
+            lifetime = float(body.get("expires_in", 3600)) if isinstance(body, dict) else 0.0
+        except (TypeError, ValueError):
+            lifetime = 0.0
+        if not isinstance(token, str) or not token or not 0 < lifetime < 10**7:
             raise AuthError(
-                f"the token endpoint refused the client credentials ({_oauth_error(response)})",
+                "the token endpoint answered without a usable access_token and expires_in",
                 vendor=VENDOR,
                 operation="token",
                 http_status=response.status_code,
             )
-        try:
-            body: dict[str, Any] = response.json()
-            token = body["access_token"]
-            lifetime = float(body.get("expires_in", 3600))
-        except (ValueError, KeyError, TypeError):
-            raise AuthError(
-                "the token endpoint answered without an access_token",
-                vendor=VENDOR,
-                operation="token",
-                http_status=response.status_code,
-            ) from None
-        redact.register_secret(token)
-        return str(token), lifetime
+        transport.policy.learn(token)
+        return token, lifetime
 
     def __repr__(self) -> str:
         return f"<ClientCredentials client_id={self.client_id!r} ***>"
-
-
-def _oauth_error(response: requests.Response) -> str:
-    try:
-        body = response.json()
-    except ValueError:
-        return f"HTTP {response.status_code}"
-    if isinstance(body, dict) and isinstance(body.get("error"), str):
-        return str(body["error"])
-    return f"HTTP {response.status_code}"

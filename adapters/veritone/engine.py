@@ -129,7 +129,6 @@ def load_payload(
         ) from None
     if not isinstance(payload, dict):
         raise PayloadError(f"the payload in {source} is not a JSON object", field="PAYLOAD_FILE")
-    redact.register_secret(payload.get("token") if isinstance(payload.get("token"), str) else None)
     missing = [
         f for f in REQUIRED if not isinstance(payload.get(f), (str, int)) or payload[f] == ""
     ]
