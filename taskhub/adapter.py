@@ -8,19 +8,73 @@ derived from what a subclass overrides, so it can never claim an operation that 
 from __future__ import annotations
 
 import builtins
+import math
+import re
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 import attrs
 import requests
 
-from taskhub.errors import InvalidRequest, MalformedResponse, UnsupportedOperation
+from taskhub import redact
+from taskhub.errors import InvalidRequest, MalformedResponse, OutcomeUnknown, UnsupportedOperation
 from taskhub.http import Transport
-from taskhub.model import Task
+from taskhub.model import InvalidOption, Task
+from taskhub.paging import PageGuard
 from taskhub.polling import PollPolicy
 from taskhub.states import State
 from taskhub.tables import StatusTable
+
+
+@attrs.frozen
+class IdRule:
+    """What a valid id looks like for a vendor: its alphabet (a regular expression the whole
+    id must match) and its longest length. Checked before any request, so an id can never
+    steer the request's path or query, and a 100 KB id never reaches the wire."""
+
+    pattern: re.Pattern[str]
+    #: Said in the error: what the pattern allows, in words.
+    allows: str
+    max_length: int = 128
+
+    def check(self, value: object, what: str, *, vendor: str) -> str:
+        """``value`` if it is a valid id, else InvalidRequest naming ``what``."""
+        if not isinstance(value, str):
+            raise InvalidRequest(
+                f"{what} must be a string, not {type(value).__name__}", field=what, vendor=vendor
+            )
+        if not value.strip():
+            raise InvalidRequest(f"{what} must not be empty", field=what, vendor=vendor)
+        if len(value) > self.max_length:
+            raise InvalidRequest(
+                f"{what} is {len(value)} characters long; {vendor} ids have at most "
+                f"{self.max_length}",
+                field=what,
+                vendor=vendor,
+            )
+        if any(ord(c) < 32 or ord(c) == 127 for c in value):
+            raise InvalidRequest(f"{what} contains control characters", field=what, vendor=vendor)
+        if self.pattern.fullmatch(value) is None:
+            raise InvalidRequest(
+                f"{what} {value[:40]!r} is not a {vendor} {what.replace('_', ' ')} ({self.allows})",
+                field=what,
+                vendor=vendor,
+            )
+        return value
+
+
+#: Letters, digits, '_', '-', '.', ':' and '~', starting with a letter or digit: every id the
+#: built-in vendors hand out (UUIDs, Veritone's ``19041508_nZEz…``), and never a path.
+PLAIN_ID = IdRule(
+    re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:~-]*"),
+    "letters, digits and _ - . : ~, starting with a letter or digit",
+)
+
+#: A file or output name: anything but a path separator, and not ``.`` or ``..``; sent
+#: percent-encoded as one path segment.
+NAME = IdRule(re.compile(r"(?!\.\.?\Z)[^/\\]+"), "any characters but / and \\, not . or ..", 255)
 
 #: The operations a TaskHub forwards to its adapter.
 OPERATIONS = ("submit", "get", "list", "cancel", "retry", "report")
@@ -62,20 +116,69 @@ def select(
             return
 
 
+def _secret_text(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is None or not isinstance(value, str):
+        return  # optional secrets; the converter has already refused other types
+    if not value.strip():
+        raise InvalidOption(attribute.name, "must not be empty")
+    # A pasted key with a trailing newline or an inner space is a mistake that would
+    # otherwise surface as a baffling 401 (or a header injection) much later.
+    if any(c.isspace() or not c.isprintable() for c in value):
+        raise InvalidOption(attribute.name, "must not contain white space or control characters")
+
+
 def secret(**kwargs: Any) -> Any:
-    """An options field that holds a credential: masked in repr, scrubbed from every log."""
+    """An options field that holds a credential: masked in repr, scrubbed from every log.
+
+    A value that is empty, blank, or holds white space or control characters is refused.
+    """
     metadata = {**kwargs.pop("metadata", {}), "secret": True}
-    return attrs.field(repr=lambda v: "***" if v else repr(v), metadata=metadata, **kwargs)
+    extra = kwargs.pop("validator", None)
+    validators = [_secret_text, *([extra] if extra is not None else [])]
+    return attrs.field(
+        repr=lambda v: "***" if v else repr(v), metadata=metadata, validator=validators, **kwargs
+    )
+
+
+def _http_url(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is None or not isinstance(value, str):
+        return
+    problem = InvalidOption(attribute.name, "must be an http:// or https:// URL with a host")
+    if any(c.isspace() or not c.isprintable() for c in value):
+        raise problem
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - parsing the port is what validates it
+    except ValueError:
+        raise problem from None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise problem
+
+
+def _url_repr(value: object) -> str:
+    return repr(redact.url(value)) if isinstance(value, str) and value else repr(value)
+
+
+def url_field(**kwargs: Any) -> Any:
+    """An options field that holds an endpoint URL: http or https with a host, else refused.
+
+    Its repr goes through :func:`taskhub.redact.url`, so ``user:password@`` and secret query
+    parameters (``?key=``, ``?client_secret=`` ...) never show.
+    """
+    extra = kwargs.pop("validator", None)
+    validators = [_http_url, *([extra] if extra is not None else [])]
+    return attrs.field(repr=_url_repr, validator=validators, **kwargs)
 
 
 def _positive(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
-    if value <= 0:
-        raise ValueError(f"{attribute.name} must be greater than 0")
+    # ``not value > 0`` on its own would let inf through, and ``value <= 0`` lets nan through.
+    if not (math.isfinite(value) and value > 0):
+        raise InvalidOption(attribute.name, "must be a finite number greater than 0")
 
 
 def _not_negative(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
     if value < 0:
-        raise ValueError(f"{attribute.name} must not be negative")
+        raise InvalidOption(attribute.name, "must not be negative")
 
 
 @attrs.frozen(kw_only=True)
@@ -88,8 +191,19 @@ class Options:
     connect_timeout: float = attrs.field(default=5.0, validator=_positive)
     #: How many times a failed request may be retried (where retrying is safe).
     max_retries: int = attrs.field(default=4, validator=_not_negative)
-    #: The longest time, in seconds, retries of one request may take.
+    #: The longest time, in seconds, retries of one request may take: no retry, its wait
+    #: included, ends later than this after the call started.
     max_retry_time: float = attrs.field(default=60.0, validator=_positive)
+    #: Seconds one call may take in all: connect, every read and every retry. Enforced on
+    #: the socket, so a server that drips its answer a byte at a time cannot hold a call.
+    deadline: float = attrs.field(default=120.0, validator=_positive)
+    #: The largest API answer, in decoded bytes, taskhub reads (default 16 MiB, far above any
+    #: real answer); a larger one, or a gzip body that inflates past it, is ResponseTooLarge.
+    max_response_bytes: int = attrs.field(
+        default=16 * 1024 * 1024, validator=attrs.validators.gt(0)
+    )
+    #: The most pages one listing walk follows before it stops with MalformedResponse.
+    max_pages: int = attrs.field(default=10_000, validator=attrs.validators.gt(0))
     #: Verify TLS certificates. Turning this off warns once per hub.
     verify: bool = True
     #: First wait, in seconds, between polls by ``wait``/``watch`` (default: the vendor's).
@@ -136,6 +250,23 @@ class Adapter:
     stale_after: ClassVar[float | None] = None
     #: For each operation the vendor lacks, the nearest real alternative, said to the user.
     alternatives: ClassVar[Mapping[str, str]] = {}
+    #: What this vendor's task ids look like (checked before any request).
+    id_rule: ClassVar[IdRule] = PLAIN_ID
+    #: Secret names this vendor uses beyond the common ones (taskhub.redact): headers, query
+    #: keys and JSON fields. Every hub of this vendor masks them in whatever it renders.
+    secret_headers: ClassVar[tuple[str, ...]] = ()
+    secret_params: ClassVar[tuple[str, ...]] = ()
+    secret_fields: ClassVar[tuple[str, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "vendor" in cls.__dict__:
+            redact.declare(
+                cls.vendor,
+                headers=cls.secret_headers,
+                params=cls.secret_params,
+                fields=cls.secret_fields,
+            )
 
     def __init__(
         self,
@@ -257,6 +388,25 @@ class Adapter:
         """The error for bad input, caught before any request."""
         return InvalidRequest(message, field=field, vendor=self.vendor, operation=operation)
 
+    def not_repeated(
+        self, exc: OutcomeUnknown, operation: str, subject: str, check: str
+    ) -> OutcomeUnknown:
+        """The error for a request that changes a task (retry, report), was sent, and got no
+        answer (``creates=True`` on the transport, so it was not sent again): the server may
+        have acted. ``check`` says how to find out; ``lookup`` names the operation and subject
+        (it is for ``get``, not for ``find_submitted``)."""
+        error = OutcomeUnknown(
+            f"{exc.message}. The {operation} of {subject} is not sent again on its own, "
+            f"since the server may have acted on it: {check}",
+            lookup={"operation": operation, "task_id": subject},
+            vendor=self.vendor,
+            operation=operation,
+            http_status=exc.http_status,
+            request_id=exc.request_id,
+        )
+        error.__cause__ = exc
+        return error
+
     def refuse_unknown(
         self,
         extra: Mapping[str, Any],
@@ -271,21 +421,13 @@ class Adapter:
             hint = f" ({self.vendor} takes {takes})" if takes else ""
             raise self.invalid(f"unknown {what} {name!r}{hint}", field=name, operation=operation)
 
-    def require_id(self, value: object, what: str = "task_id") -> str:
-        """Check an id argument before any request is built."""
-        if not isinstance(value, str):
-            raise InvalidRequest(
-                f"{what} must be a string, not {type(value).__name__}",
-                field=what,
-                vendor=self.vendor,
-            )
-        if not value.strip():
-            raise InvalidRequest(f"{what} must not be empty", field=what, vendor=self.vendor)
-        if any(ord(c) < 32 for c in value):
-            raise InvalidRequest(
-                f"{what} contains control characters", field=what, vendor=self.vendor
-            )
-        return value
+    def require_id(self, value: object, what: str = "task_id", rule: IdRule | None = None) -> str:
+        """Check an id argument against the vendor's id rule before any request is built."""
+        return (rule or self.id_rule).check(value, what, vendor=self.vendor)
+
+    def pages(self, operation: str) -> PageGuard:
+        """The guard for one listing walk (see taskhub.paging)."""
+        return PageGuard(self.vendor, operation, self.options.max_pages)
 
     def close(self) -> None:
         """Release the HTTP connections."""

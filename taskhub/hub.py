@@ -12,13 +12,14 @@ before sending, and what ``wait`` and ``watch`` build on.
 from __future__ import annotations
 
 import builtins
+import contextlib
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from taskhub import config as _config
-from taskhub import registry
+from taskhub import redact, registry
 from taskhub.adapter import Adapter, Options
 from taskhub.errors import (
     ConfigError,
@@ -74,11 +75,13 @@ class TaskHub:
 
     def submit(self, **spec: Any) -> Task:
         """Create work on the vendor from a vendor-specific spec; return the new Task."""
-        return self._seen(self.adapter.submit(**spec))
+        with self._secrets():
+            return self._seen(self.adapter.submit(**spec))
 
     def get(self, task_id: str) -> Task:
         """Fetch one task by its id."""
-        return self._seen(self.adapter.get(self._id(task_id)))
+        with self._secrets():
+            return self._seen(self.adapter.get(self._id(task_id)))
 
     def list(
         self,
@@ -106,13 +109,21 @@ class TaskHub:
 
     def cancel(self, task_id: str, *, reason: str | None = None) -> Task:
         """Ask the vendor to stop a task."""
-        return self._seen(self.adapter.cancel(self._id(task_id), reason=reason))
+        self._require("cancel")
+        with self._secrets():
+            return self._seen(self.adapter.cancel(self._id(task_id), reason=reason))
 
     def retry(self, task_id: str) -> Task:
         """Run a finished task again; its next state may leave the terminal one."""
+        self._require("retry")
         task_id = self._id(task_id)
-        self.tracker.expect_retry(f"{self.backend}:{task_id}")
-        return self._seen(self.adapter.retry(task_id))
+        with self._secrets():
+            task = self.adapter.retry(task_id)
+        # Armed only once the vendor accepted the retry: a refused one (UnsupportedOperation,
+        # Conflict, any error) is no evidence of a new attempt, so a stale poll arriving after
+        # it must still be kept out. The answer itself is fresh, whatever its timestamp.
+        self.tracker.expect_retry(f"{self.backend}:{task_id}", answer=task.status)
+        return self._seen(task)
 
     def report(self, task_id: str, state: State | str, **fields: Any) -> Task:
         """As the worker running ``task_id``, report its new state (and output or error).
@@ -120,10 +131,9 @@ class TaskHub:
         Raises InvalidTransition, before any request, when the vendor does not let a worker
         send that state or when the task's last known state does not allow it.
         """
+        self._require("report")
         task_id = self._id(task_id)
         target = _state(state)
-        if "report" not in self.capabilities:
-            raise self.adapter.unsupported("report")
         words = self.adapter.statuses.report
         if target not in words:
             allowed = ", ".join(s.value for s in words) or "nothing"
@@ -133,7 +143,8 @@ class TaskHub:
                 operation="report",
             )
         check_command(self.tracker.state(f"{self.backend}:{task_id}"), target, vendor=self.vendor)
-        return self._seen(self.adapter.report(task_id, target, **fields))
+        with self._secrets():
+            return self._seen(self.adapter.report(task_id, target, **fields))
 
     def parse(self, payload: Any) -> Task:
         """Turn a vendor task JSON you already hold into a Task, with no request."""
@@ -268,6 +279,17 @@ class TaskHub:
         return f"<TaskHub backend={self.backend!r} vendor={self.vendor!r}>"
 
     # -- internals -------------------------------------------------------------------------------
+
+    def _require(self, operation: str) -> None:
+        """UnsupportedOperation before anything else (an id this vendor would refuse included)
+        when the vendor lacks ``operation``."""
+        if operation not in self.capabilities:
+            raise self.adapter.unsupported(operation)
+
+    def _secrets(self) -> contextlib.AbstractContextManager[redact.Policy]:
+        """This hub's redaction policy, current while an operation runs, so any error raised
+        inside (by the adapter too) is scrubbed of this hub's own secret values."""
+        return redact.using(self.adapter.transport.policy)
 
     def _seen(self, task: Task) -> Task:
         self._observe(task)

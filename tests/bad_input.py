@@ -152,7 +152,7 @@ CASES: list[Case] = [
         "unknown state 'finished'",
     ),
     Case(
-        "livepeer",
+        "cognite",
         'hub.report(id, "done")',
         lambda h, s: h.report("x", "done"),
         InvalidRequest,
@@ -236,7 +236,7 @@ CASES: list[Case] = [
         'hub.get("m-1/markers")',
         lambda h, s: h.get("m-1/markers"),
         InvalidRequest,
-        "not a Vionlabs task id",
+        "not a vionlabs task id",
     ),
     # -- cognite -----------------------------------------------------------------------------
     Case(

@@ -267,19 +267,87 @@ def test_a_lost_run_answer_is_found_again_not_duplicated(sim: Simulation) -> Non
         assert found.id == next(iter(sim.simulator.executions))  # type: ignore[attr-defined]
 
 
+def test_a_full_metadata_map_is_refused_before_sending(sim: Simulation, hub: TaskHub) -> None:
+    full = {f"k{n}": "v" for n in range(10)}
+    with pytest.raises(InvalidRequest, match="at most 9 pairs of your own") as info:
+        hub.submit(workflow="taskhub-auto", version="1", metadata=full)
+    assert info.value.field == "metadata"
+    assert "taskhub_submit_id" in str(info.value)
+    assert sim.requests == []  # not even the session nonce
+    with pytest.raises(InvalidRequest, match="must not be empty"):
+        hub.submit(workflow="taskhub-auto", version="1", metadata={"taskhub_submit_id": ""})
+    assert sim.requests == []
+
+
+NINE = {f"k{n}": "v" for n in range(9)}
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        (NINE, NINE),  # taskhub adds the tenth pair, its marker
+        ({**NINE, "taskhub_submit_id": "run-1"}, {**NINE, "taskhub_submit_id": "run-2"}),
+    ],
+)
+def test_a_lost_run_with_a_full_metadata_map_is_found(
+    sim: Simulation, first: dict[str, str], second: dict[str, str]
+) -> None:
+    with sim.connect(timeout=0.3) as hub:
+        hub.submit(workflow="taskhub-auto", version="1", metadata=first)  # an identical run
+        sim.inject("delay", seconds=1.0, path="/run$")
+        with pytest.raises(OutcomeUnknown) as info:
+            hub.submit(workflow="taskhub-auto", version="1", metadata=second)
+        held = sim.simulator.executions  # type: ignore[attr-defined]
+        assert len(held) == 2
+        assert all(len(e.metadata) == 10 for e in held.values())
+        found = hub.adapter.find_submitted(info.value.lookup)  # type: ignore[attr-defined]
+        assert found is not None
+        assert found.id == list(held)[-1]
+
+
+def test_a_retry_that_timed_out_is_not_sent_again(sim: Simulation) -> None:
+    with sim.connect(timeout=0.3) as hub:
+        run = hub.submit(workflow="taskhub-demo", version="1")
+        sim.clock.advance(3)
+        hub.cancel(run.id)
+        sim.inject("delay", seconds=1.0, path="/retry$")
+        with pytest.raises(OutcomeUnknown) as info:
+            hub.retry(run.id)
+        assert len(sim.simulator.log.find("POST", "/retry")) == 1
+        assert "look at its state before retrying again" in str(info.value)
+        assert info.value.lookup == {"operation": "retry", "task_id": run.id}
+        assert hub.adapter.find_submitted(info.value.lookup) is None  # type: ignore[attr-defined]
+        assert hub.get(run.id).state is State.RUNNING  # the server did act
+
+
+def test_a_report_that_timed_out_is_not_sent_again(sim: Simulation) -> None:
+    with sim.connect(timeout=0.3) as hub:
+        run = hub.submit(workflow="taskhub-demo", version="1")
+        sim.clock.advance(3)
+        step = sim.simulator.async_task(run.id)  # type: ignore[attr-defined]
+        sim.inject("delay", seconds=1.0, path="/update$")
+        with pytest.raises(OutcomeUnknown) as info:
+            hub.report(step, State.FAILED, output={"error": "transient"})
+        assert len(sim.simulator.log.find("POST", "/update")) == 1
+        assert "look at this task's state before reporting again" in str(info.value)
+        # One failure, so the task's own retry ran once: a re-sent report would fail it again.
+        again = next(t for t in hub.get(run.id).subtasks if t.id == step)
+        assert again.state is State.RUNNING
+
+
 def test_client_credentials_are_fetched_and_refreshed() -> None:
     with simulate("cognite") as sim:
         options = sim.simulator.oauth_options(sim.url)  # type: ignore[attr-defined]
         with sim.connect(token=None, **options) as hub:
             hub.submit(workflow="taskhub-auto", version="1")
             hub.list(limit=1).__next__()
-            auth = hub.adapter.transport.session.auth
+            auth = hub.adapter.transport.auth
             assert auth.fetched == 1  # type: ignore[union-attr]
         sim.simulator.token_ttl = 30  # shorter than the refresh margin: every call refreshes
         with sim.connect(token=None, **options) as hub:
             list(hub.list(limit=1))
             list(hub.list(limit=1))
-            assert hub.adapter.transport.session.auth.fetched == 2  # type: ignore[union-attr]
+            assert hub.adapter.transport.auth.fetched == 2  # type: ignore[union-attr]
         with sim.connect(token=None, **{**options, "client_secret": "wrong-secret-value"}) as bad:
             with pytest.raises(AuthError, match="invalid_client") as info:
                 bad.get("x")

@@ -18,6 +18,7 @@ from taskhub import (
     AuthError,
     InvalidRequest,
     InvalidTransition,
+    OutcomeUnknown,
     RateLimited,
     State,
     TaskHub,
@@ -180,11 +181,16 @@ def test_the_simulator_refuses_failure_reason_unless_failed(hub: TaskHub) -> Non
 
 def test_values_travel_only_as_variables(sim: Simulation, hub: TaskHub) -> None:
     nasty = '") { __typename } mutation { cancelJob(id: "x'
-    with pytest.raises(TaskNotFound):
+    before = len(sim.requests)
+    with pytest.raises(InvalidRequest, match="not a veritone task id") as info:
         hub.get(nasty)
+    assert info.value.field == "task_id"
+    assert len(sim.requests) == before  # refused by the id rule, before any request
+    with pytest.raises(TaskNotFound):
+        hub.get("no_such-job.1")
     body = json.loads(sim.requests[-1].body)
     assert body["query"] == doc.GET_JOB
-    assert body["variables"]["id"] == nasty
+    assert body["variables"]["id"] == "no_such-job.1"
 
 
 def test_error_envelope_names_map_to_the_tree(sim: Simulation, hub: TaskHub) -> None:
@@ -205,6 +211,62 @@ def test_partial_data_with_errors_is_an_error(hub: TaskHub) -> None:
     query = "query Two($a: ID!, $b: ID!) { a: job(id: $a) { id } b: job(id: $b) { id } }"
     with pytest.raises(TaskNotFound, match="not found"):
         hub.adapter._graphql(query, {"a": job.id, "b": "nope"}, "get")  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("name", ["capacity_exceeded", "rate_limited", "service_failure"])
+def test_a_created_job_with_graphql_errors_is_returned_not_sent_again(
+    sim: Simulation, hub: TaskHub, name: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    job_id = "19041508_f2qIbo9qAh"
+    created = {
+        "id": job_id,
+        "status": "pending",
+        "createdDateTime": "2024-04-15T08:00:00.000Z",
+        "tasks": {
+            "records": [
+                {
+                    "id": f"{job_id}krfPu",
+                    "jobId": job_id,
+                    "status": "pending",
+                    "engineId": DEFAULT_ENGINE,
+                    "payload": {"url": "https://x/in.mp4"},
+                }
+            ],
+            "count": 1,
+        },
+    }
+    error = {
+        "name": name,
+        "message": "engine lookup failed",
+        "time_thrown": "2024-04-15T08:00:00.000Z",
+    }
+    sim.inject(status=200, body={"data": {"createJob": created}, "errors": [error]})
+    with caplog.at_level("WARNING", logger="taskhub.veritone"):
+        job = hub.submit(
+            tasks=[{"engineId": DEFAULT_ENGINE, "payload": {"url": "https://x/in.mp4"}}],
+            target=TARGET,
+        )
+    assert job.id == job_id and [t.id for t in job.subtasks] == [f"{job_id}krfPu"]
+    assert len(sim.requests) == 1  # not sent again
+    assert sim.simulator.jobs == {}  # type: ignore[attr-defined]
+    assert job.raw["errors"] == [error]  # the error is reported with the job
+    warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any(f"{name}: engine lookup failed" in w and "submit" in w for w in warned)
+
+
+def test_a_retry_that_timed_out_is_not_sent_again(sim: Simulation) -> None:
+    with sim.connect(timeout=0.3) as hub:
+        job = job_of(hub, DEFAULT_ENGINE, payload={"simulate": "fail"})
+        sim.clock.advance(10)
+        assert hub.get(job.id).state is State.FAILED
+        sim.inject("delay", seconds=1.0)
+        with pytest.raises(OutcomeUnknown) as info:
+            hub.retry(job.id)
+        sent = [r for r in sim.requests if "RetryJob" in r.body.decode()]
+        assert len(sent) == 1
+        assert "look at its state before retrying again" in str(info.value)
+        assert info.value.lookup == {"operation": "retry", "task_id": job.id}
+        assert hub.get(job.id).state is State.QUEUED  # the server did act
 
 
 def test_wire_details(sim: Simulation) -> None:

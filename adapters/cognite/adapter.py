@@ -12,7 +12,15 @@ from urllib.parse import quote
 import attrs
 import requests
 
-from taskhub.adapter import Adapter, Options, lookup_since, secret, select, wanted_states
+from taskhub.adapter import (
+    Adapter,
+    Options,
+    lookup_since,
+    secret,
+    select,
+    url_field,
+    wanted_states,
+)
 from taskhub.errors import (
     InvalidRequest,
     MalformedResponse,
@@ -42,11 +50,11 @@ class CogniteOptions(Options):
 
     project: str
     #: The cluster URL, e.g. ``https://api.cognitedata.com``.
-    base_url: str
+    base_url: str = url_field()
     token: str | None = secret(default=None)
     client_id: str | None = None
     client_secret: str | None = secret(default=None)
-    token_url: str | None = None
+    token_url: str | None = url_field(default=None)
     scopes: tuple[str, ...] = attrs.field(default=(), converter=tuple)
     #: Sent as ``x-cdp-app``.
     client_name: str = "taskhub"
@@ -106,10 +114,8 @@ class CogniteAdapter(Adapter):
                 client_id=o.client_id,
                 client_secret=o.client_secret,
                 scopes=o.scopes,
-                timeout=(o.connect_timeout, o.timeout),
-                verify=o.verify,
             )
-        return Transport(
+        transport = Transport(
             vendor=self.vendor,
             base_url=f"{o.base_url.rstrip('/')}/api/v1/projects/{quote(o.project, safe='')}",
             options=o,
@@ -122,7 +128,11 @@ class CogniteAdapter(Adapter):
             error_info=error_info,
             request_id_header="x-request-id",
             session=session,
+            origins=[o.token_url] if o.token_url else [],
         )
+        if isinstance(auth, ClientCredentials):
+            auth.bind(transport)
+        return transport
 
     def parse(self, payload: Any) -> Task:
         """An execution JSON (tasks inside come back as subtasks)."""
@@ -187,7 +197,9 @@ class CogniteAdapter(Adapter):
         """The detailed execution, its executed tasks as subtasks."""
         try:
             body = self.transport.request_json(
-                "GET", f"/workflows/executions/{quote(task_id, safe='')}", operation="get"
+                "GET",
+                f"/workflows/executions/{quote(self.require_id(task_id), safe='')}",
+                operation="get",
             )
         except (TaskNotFound, InvalidRequest) as exc:
             # CDF answers 400 for an id it does not know (the SDK's retrieve_detailed -> None).
@@ -249,6 +261,7 @@ class CogniteAdapter(Adapter):
 
     def _pages(self, query: dict[str, Any], page: int) -> Iterator[Task]:
         cursor: str | None = None
+        guard = self.pages("list")
         while True:
             body: dict[str, Any] = {"filter": query, "limit": page} if query else {"limit": page}
             if cursor:
@@ -262,7 +275,11 @@ class CogniteAdapter(Adapter):
                 )
             yield from (self.parse(item) for item in answer["items"])
             cursor = answer.get("nextCursor")
-            if not cursor:
+            if cursor is not None and not isinstance(cursor, str):
+                raise MalformedResponse(
+                    "nextCursor is not a string", vendor=self.vendor, operation="list"
+                )
+            if not guard.turn(next=cursor, count=len(answer["items"])):
                 return
 
     def cancel(self, task_id: str, *, reason: str | None = None) -> Task:
@@ -276,7 +293,7 @@ class CogniteAdapter(Adapter):
         body = {"reason": reason} if reason else {}
         answer = self.transport.request_json(
             "POST",
-            f"/workflows/executions/{quote(task_id, safe='')}/cancel",
+            f"/workflows/executions/{quote(self.require_id(task_id), safe='')}/cancel",
             operation="cancel",
             json=body,
         )
@@ -284,12 +301,24 @@ class CogniteAdapter(Adapter):
 
     def retry(self, task_id: str) -> Task:
         """Re-run a FAILED, TIMED_OUT or TERMINATED execution's stopped tasks."""
-        answer = self.transport.request_json(
-            "POST",
-            f"/workflows/executions/{quote(task_id, safe='')}/retry",
-            operation="retry",
-            json={"authentication": {"nonce": self._nonce("retry")}},
-        )
+        path = f"/workflows/executions/{quote(self.require_id(task_id), safe='')}/retry"
+        nonce = self._nonce("retry")  # a session is harmless to ask for twice
+        try:
+            # Never sent twice: a retry that timed out may have restarted the execution.
+            answer = self.transport.request_json(
+                "POST",
+                path,
+                operation="retry",
+                creates=True,
+                json={"authentication": {"nonce": nonce}},
+            )
+        except OutcomeUnknown as exc:
+            raise self.not_repeated(
+                exc,
+                "retry",
+                task_id,
+                "get the execution and look at its state before retrying again",
+            ) from exc
         return self.parse(answer)
 
     # -- worker role ---------------------------------------------------------------------------
@@ -327,12 +356,24 @@ class CogniteAdapter(Adapter):
                     operation="report",
                 )
             body["output"] = output
-        answer = self.transport.request_json(
-            "POST",
-            f"/workflows/tasks/{quote(task_id, safe='')}/update",
-            operation="report",
-            json=body,
-        )
+        try:
+            # Never sent twice: once a report is applied the task is no longer IN_PROGRESS,
+            # and a second one is refused (or, for a retryable failure, runs it again).
+            answer = self.transport.request_json(
+                "POST",
+                f"/workflows/tasks/{quote(self.require_id(task_id), safe='')}/update",
+                operation="report",
+                creates=True,
+                json=body,
+            )
+        except OutcomeUnknown as exc:
+            raise self.not_repeated(
+                exc,
+                "report",
+                task_id,
+                "get the workflow execution it belongs to and look at this task's state "
+                "before reporting again",
+            ) from exc
         return parse_task(answer, self.backend)
 
     # -- helpers ---------------------------------------------------------------------------
@@ -375,8 +416,26 @@ class CogniteAdapter(Adapter):
             raise self.invalid(
                 "metadata takes at most 10 pairs", field="metadata", operation="submit"
             )
-        if len(meta) < 10:
-            meta.setdefault(SUBMIT_KEY, str(uuid.uuid4()))
+        if SUBMIT_KEY in meta:
+            if not meta[SUBMIT_KEY]:
+                raise self.invalid(
+                    f"metadata {SUBMIT_KEY!r} must not be empty: it is the marker a run whose "
+                    "answer was lost is found by",
+                    field="metadata",
+                    operation="submit",
+                )
+        elif len(meta) == 10:
+            # Without its marker a run whose answer is lost cannot be found again, and a
+            # re-submit would run it twice: refuse before sending instead.
+            raise self.invalid(
+                f"metadata takes at most 9 pairs of your own: Cognite allows 10 per run and "
+                f"taskhub keeps one ({SUBMIT_KEY!r}) to find a run whose answer was lost; drop "
+                f"a pair, or set {SUBMIT_KEY!r} yourself to a value unique to this run",
+                field="metadata",
+                operation="submit",
+            )
+        else:
+            meta[SUBMIT_KEY] = str(uuid.uuid4())
         return meta
 
     def _text(self, value: object, field: str, operation: str) -> str:

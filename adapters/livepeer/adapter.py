@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import builtins
 import json
+import uuid
+from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 from urllib.parse import parse_qs, urlsplit
 
 import attrs
 import requests
 
-from taskhub.adapter import Adapter, Options, lookup_since, secret, select, wanted_states
+from taskhub.adapter import (
+    Adapter,
+    Options,
+    lookup_since,
+    secret,
+    select,
+    url_field,
+    wanted_states,
+)
 from taskhub.errors import (
     Conflict,
     InvalidRequest,
@@ -40,7 +51,7 @@ class LivepeerOptions(Options):
     #: A Studio API key (sent as ``Authorization: Bearer``).
     api_key: str = secret()
     #: The API root, including the ``/api`` prefix.
-    base_url: str = "https://livepeer.studio/api"
+    base_url: str = url_field(default="https://livepeer.studio/api")
     #: Tasks per list request (the server allows 1 to 1000).
     page_size: int = attrs.field(default=100, validator=_page_size)
 
@@ -55,6 +66,20 @@ def error_info(response: requests.Response) -> ErrorInfo:
     if isinstance(errors, list) and errors:
         return ErrorInfo("; ".join(str(e) for e in errors[:5]))
     return ErrorInfo(None)
+
+
+#: How many handed-out tasks an adapter remembers, to tell identical submissions apart.
+_REMEMBERED = 10_000
+
+
+class _Returned(NamedTuple):
+    """A task a submit (or a lookup) handed out, and the submit it answered."""
+
+    task_id: str
+    kind: str
+    source: str | None
+    created: int | None
+    submit_id: str | None
 
 
 #: What each ``submit(kind=...)`` posts to, the fields it needs, and the answer's shape.
@@ -81,6 +106,9 @@ class LivepeerAdapter(Adapter):
         "report": "tasks are advanced by Livepeer's own workers",
     }
 
+    # A transcode's storage carries object-store credentials; a web3 export carries a proof.
+    secret_fields = ("credentials", "secretAccessKey", "proof", "signature")
+
     options: LivepeerOptions
 
     def make_transport(self, session: requests.Session | None) -> Transport:
@@ -101,7 +129,9 @@ class LivepeerAdapter(Adapter):
 
     def get(self, task_id: str) -> Task:
         try:
-            body = self.transport.request_json("GET", f"/task/{task_id}", operation="get")
+            body = self.transport.request_json(
+                "GET", self.transport.path("task", self.require_id(task_id)), operation="get"
+            )
         except TaskNotFound as exc:
             exc.task_id = task_id
             raise
@@ -141,6 +171,7 @@ class LivepeerAdapter(Adapter):
         url: str | None = "/task"
         query: dict[str, str] | None = params
         previous: set[str] = set()
+        guard = self.pages("list")
         while url is not None:
             response = self.transport.request("GET", url, operation="list", params=query)
             page = self.transport.json(response, "list")
@@ -155,7 +186,13 @@ class LivepeerAdapter(Adapter):
                 if task.id not in previous:
                     yield task
             previous = current
-            url, query = _next_link(response), None
+            link = _next_link(response)
+            # The link is resolved against this page and must stay on the API's origin: the
+            # bearer token goes wherever it points.
+            url = self.transport.resolve(link, response.url) if link else None
+            if not guard.turn(next=url, count=len(page)):
+                return
+            query = None
 
     def submit(self, kind: str = "upload", **spec: Any) -> Task:
         """Start work that spawns a task: ``upload`` (from a URL), ``transcode-file``, ``clip``.
@@ -183,17 +220,29 @@ class LivepeerAdapter(Adapter):
                 field="url",
                 operation="submit",
             )
-        lookup = {"kind": kind, "source": _source(kind, spec), "created_after": lookup_since()}
+        source = _source(kind, spec)
+        since = lookup_since()
+        submit_id = uuid.uuid4().hex
         try:
             body = self.transport.request_json(
                 "POST", path, operation="submit", creates=True, json=spec
             )
-            if kind == "transcode-file":
-                return self.parse(body)
-            return self._spawned(body, kind)
+            task = self.parse(body) if kind == "transcode-file" else self._spawned(body, kind)
         except OutcomeUnknown as exc:
-            exc.lookup.update(lookup)
+            exc.lookup.update(
+                {
+                    "kind": kind,
+                    "source": source,
+                    "created_after": since,
+                    "submit_id": submit_id,
+                    # Tasks for the same input this client already handed out: not this
+                    # submit's work, whatever their creation time.
+                    "known": self._known(kind, source, since),
+                }
+            )
             raise
+        self._remember(task, kind, source, submit_id)
+        return task
 
     def _spawned(self, body: Any, kind: str) -> Task:
         # upload/url and clip answer {asset, task: {id}}; the task itself is fetched, but a
@@ -217,31 +266,97 @@ class LivepeerAdapter(Adapter):
         return attrs.evolve(task, outputs=tuple(_merge(outputs, asset)))
 
     def find_submitted(self, lookup: Mapping[str, Any]) -> Task | None:
-        """The task a submit with an unknown outcome spawned: the newest of its kind with the
-        same source (import URL, clip playback id, transcode input), created after it."""
+        """The task a submit with an unknown outcome spawned, or None if it spawned none.
+
+        Livepeer takes no client id, so the candidates are the tasks of the submit's kind with
+        the same source (import URL, clip playback id and start, transcode input) created since
+        the submit started (less the clock-skew allowance), leaving out every task this client
+        already handed out for another submit (``lookup["known"]`` and this adapter's memory).
+        An import is the exception: the server answers a repeated URL with the task it already
+        has, so that task is the answer even if it was handed out before.
+
+        When more than one candidate is left, taskhub cannot tell which one (if any) is the
+        submit's, and says so instead of guessing: OutcomeUnknown whose message and
+        ``lookup["candidates"]`` list their ids. Asking again with the same lookup gives the
+        same answer.
+        """
+        kind, source = lookup.get("kind"), lookup.get("source")
+        if kind not in _SUBMIT or source is None:
+            return None  # not a submit's lookup (a retry's names its task: get it)
         since = int(lookup.get("created_after") or 0)
-        for task in self.list(type=lookup.get("kind")):
+        submit_id = lookup.get("submit_id")
+        known: set[str] = set()
+        if kind != "upload":
+            known.update(str(i) for i in lookup.get("known") or ())
+            known.update(r.task_id for r in list(self._submitted()) if r.submit_id != submit_id)
+        candidates: builtins.list[Task] = []
+        for task in self.list(type=kind):
             created = task.created_at.timestamp() * 1000 if task.created_at else 0
             if created < since:
-                return None
-            if _source(str(task.kind), _spec_of(task)) == lookup.get("source"):
-                return task
-        return None
+                break  # newest first: everything further is older still
+            if task.id not in known and _source(str(task.kind), _spec_of(task)) == source:
+                candidates.append(task)
+        if len(candidates) > 1:
+            ids = [t.id for t in candidates]
+            raise OutcomeUnknown(
+                f"{len(ids)} {kind} tasks with the same input were created since the submit "
+                f"started and none of them was handed out by this client: {', '.join(ids)}; "
+                "taskhub cannot tell which one (if any) the submit created. Get them and "
+                "decide before submitting again",
+                lookup={**lookup, "candidates": ids},
+                vendor=self.vendor,
+                operation="find_submitted",
+            )
+        if not candidates:
+            return None
+        self._remember(candidates[0], kind, source, submit_id)
+        return candidates[0]
+
+    def _submitted(self) -> deque[_Returned]:
+        """The tasks this adapter's submits (and lookups) handed out, the newest 10,000."""
+        memory: deque[_Returned] = self.__dict__.setdefault("_returned", deque(maxlen=_REMEMBERED))
+        return memory
+
+    def _remember(self, task: Task, kind: str, source: str | None, submit_id: object) -> None:
+        created = int(task.created_at.timestamp() * 1000) if task.created_at else None
+        self._submitted().append(
+            _Returned(task.id, kind, source, created, None if submit_id is None else str(submit_id))
+        )
+
+    def _known(self, kind: str, source: str | None, since: int) -> builtins.list[str]:
+        """Ids already handed out for the same kind and source, created since ``since``."""
+        return [
+            r.task_id
+            for r in list(self._submitted())
+            if (r.kind, r.source) == (kind, source) and (r.created is None or r.created >= since)
+        ]
 
     def retry(self, task_id: str) -> Task:
         """Run a failed task again (``POST /task/{id}/retry``); retries restart from 0."""
         try:
-            self.transport.request("POST", f"/task/{task_id}/retry", operation="retry")
+            # Never sent twice: a retry that timed out may have restarted the task already.
+            self.transport.request(
+                "POST",
+                self.transport.path("task", self.require_id(task_id), "retry"),
+                operation="retry",
+                creates=True,
+            )
         except InvalidRequest as exc:
             raise Conflict(
                 exc.message, vendor=self.vendor, operation="retry", http_status=exc.http_status
+            ) from exc
+        except OutcomeUnknown as exc:
+            raise self.not_repeated(
+                exc, "retry", task_id, "get the task and look at its state before retrying again"
             ) from exc
         return self.get(task_id)
 
     def asset(self, asset_id: str) -> Asset:
         """One asset (``GET /asset/{id}``)."""
         body = self.transport.request_json(
-            "GET", f"/asset/{self.require_id(asset_id, 'asset_id')}", operation="asset"
+            "GET",
+            self.transport.path("asset", self.require_id(asset_id, "asset_id")),
+            operation="asset",
         )
         return asset_from(body)
 
@@ -249,7 +364,9 @@ class LivepeerAdapter(Adapter):
         """Delete an asset; a task still producing it fails ("task cancelled, asset has been
         deleted") — Livepeer's only way to stop work."""
         self.transport.request(
-            "DELETE", f"/asset/{self.require_id(asset_id, 'asset_id')}", operation="delete_asset"
+            "DELETE",
+            self.transport.path("asset", self.require_id(asset_id, "asset_id")),
+            operation="delete_asset",
         )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 import json
+import logging
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -13,7 +14,15 @@ import attrs
 import requests
 
 from taskhub import download as _download
-from taskhub.adapter import Adapter, Options, lookup_since, secret, select, wanted_states
+from taskhub.adapter import (
+    Adapter,
+    Options,
+    lookup_since,
+    secret,
+    select,
+    url_field,
+    wanted_states,
+)
 from taskhub.errors import (
     AuthError,
     InvalidRequest,
@@ -26,6 +35,7 @@ from taskhub.errors import (
 )
 from taskhub.http import ErrorInfo, Transport
 from taskhub.model import Asset, Task
+from taskhub.paging import fingerprint
 from taskhub.polling import PollPolicy
 from taskhub.states import State
 
@@ -74,6 +84,10 @@ _JOB_FILTER = {
     State.CANCELLED: "cancelled",
 }
 _PAGE = 100
+#: Operations that send a mutation: once its root field comes back, the change was made.
+_MUTATIONS = frozenset({"submit", "cancel", "retry", "report", "create_asset"})
+
+log = logging.getLogger("taskhub.veritone")
 
 
 @attrs.frozen(kw_only=True)
@@ -83,13 +97,30 @@ class VeritoneOptions(Options):
     #: An API key, login token or engine token (sent as ``Authorization: Bearer``).
     token: str = secret()
     #: The endpoint is ``base_url + "/v3/graphql"``.
-    base_url: str = "https://api.veritone.com"
+    base_url: str = url_field(default="https://api.veritone.com")
 
 
 def _task_key(task: Mapping[str, Any]) -> tuple[str, str]:
     """What identifies a submitted task: its engine and its payload."""
     engine = task.get("engineId") or task.get("taskType") or ""
     return (str(engine), json.dumps(task.get("payload"), sort_keys=True))
+
+
+def _carried_out(body: Mapping[str, Any]) -> bool:
+    """Whether a GraphQL answer holds a result: a root field that is not null."""
+    data = body.get("data")
+    return isinstance(data, dict) and any(value is not None for value in data.values())
+
+
+def _describe(errors: builtins.list[Any]) -> str:
+    """``name: message`` of the first few GraphQL error entries."""
+    parts = [
+        f"{e.get('name') or 'error'}: {e.get('message') or ''}".rstrip(": ")
+        if isinstance(e, dict)
+        else str(e)
+        for e in errors[:5]
+    ]
+    return "; ".join(parts) + (f" (and {len(errors) - 5} more)" if len(errors) > 5 else "")
 
 
 def error_info(response: requests.Response) -> ErrorInfo:
@@ -138,13 +169,18 @@ class VeritoneAdapter(Adapter):
     # -- GraphQL plumbing ------------------------------------------------------------------
 
     def _check(self, response: requests.Response, operation: str) -> None:
-        """HTTP 200 with ``errors`` is an error, even with partial data."""
+        """HTTP 200 with ``errors`` is an error, even with partial data — except for a
+        mutation whose result came back (``data.createJob`` ...): that change was made, so the
+        answer is returned, never retried (the transport retries some of these errors), and
+        ``_graphql`` reports the errors."""
         try:
             body = response.json()
         except ValueError:
             return  # the caller's json() reports a malformed body
         errors = body.get("errors") if isinstance(body, dict) else None
         if not errors:
+            return
+        if operation in _MUTATIONS and _carried_out(body):
             return
         info = error_info(response)
         cls = ERRORS.get(info.code or "", TaskhubError)
@@ -195,6 +231,22 @@ class VeritoneAdapter(Adapter):
             raise MalformedResponse(
                 "a GraphQL answer without data", vendor=self.vendor, operation=operation
             )
+        errors = body.get("errors")
+        if errors:
+            # Only a mutation that was carried out gets here with errors (see _check): its
+            # result is returned, the errors logged and kept beside it, under "errors", in
+            # what becomes the Task's (or Asset's) raw JSON.
+            entries = errors if isinstance(errors, builtins.list) else [errors]
+            log.warning(
+                "%s",
+                self.transport.policy.text(
+                    f"{self.vendor} {operation}: carried out, but the answer also holds "
+                    f"{len(entries)} GraphQL error(s): {_describe(entries)}"
+                ),
+            )
+            for value in data.values():
+                if isinstance(value, dict):
+                    value["errors"] = entries
         return data
 
     # -- client role -----------------------------------------------------------------------
@@ -207,7 +259,9 @@ class VeritoneAdapter(Adapter):
         """The job with every one of its tasks (paged past the 30-record default)."""
         records: builtins.list[Any] = []
         job: dict[str, Any] | None = None
+        task_id = self.require_id(task_id)
         offset = 0
+        guard = self.pages("get")
         while True:
             try:
                 data = self._graphql(
@@ -223,7 +277,8 @@ class VeritoneAdapter(Adapter):
                 )
             page = (job.get("tasks") or {}).get("records") or []
             records.extend(page)
-            if len(page) < _PAGE:
+            more = str(offset + _PAGE) if len(page) >= _PAGE else None
+            if not guard.turn(next=more, count=len(page), content=fingerprint(page)):
                 break
             offset += _PAGE
         return self.parse({**job, "tasks": {"records": records}})
@@ -250,13 +305,15 @@ class VeritoneAdapter(Adapter):
 
     def _pages(self, words: builtins.list[str] | None, page_size: int) -> Iterator[Task]:
         offset = 0
+        guard = self.pages("list")
         while True:
             data = self._graphql(
                 doc.LIST_JOBS, {"offset": offset, "limit": page_size, "status": words}, "list"
             )
             records = (data.get("jobs") or {}).get("records") or []
             yield from (self.parse(record) for record in records)
-            if len(records) < page_size:
+            more = str(offset + page_size) if len(records) >= page_size else None
+            if not guard.turn(next=more, count=len(records), content=fingerprint(records)):
                 return
             offset += page_size
 
@@ -333,7 +390,13 @@ class VeritoneAdapter(Adapter):
 
     def retry(self, task_id: str) -> Task:
         """``retryJob``: restart a failed job's task sequence."""
-        data = self._graphql(doc.RETRY_JOB, {"id": task_id}, "retry")
+        try:
+            # Never sent twice: a retry that timed out may have restarted the job already.
+            data = self._graphql(doc.RETRY_JOB, {"id": task_id}, "retry", creates=True)
+        except OutcomeUnknown as exc:
+            raise self.not_repeated(
+                exc, "retry", task_id, "get the job and look at its state before retrying again"
+            ) from exc
         return self.parse(data.get("retryJob"))
 
     # -- worker role -----------------------------------------------------------------------
@@ -392,6 +455,7 @@ class VeritoneAdapter(Adapter):
         wanted = list(types) if types is not None else None
         found: builtins.list[Asset] = []
         offset = 0
+        guard = self.pages("assets")
         while True:
             data = self._graphql(
                 doc.TDO_ASSETS,
@@ -403,7 +467,8 @@ class VeritoneAdapter(Adapter):
                 raise TaskNotFound(f"no TDO {tdo_id}", vendor=self.vendor, operation="assets")
             records = (tdo.get("assets") or {}).get("records") or []
             found.extend(parse_asset(r) for r in records)
-            if len(records) < _PAGE:
+            more = str(offset + _PAGE) if len(records) >= _PAGE else None
+            if not guard.turn(next=more, count=len(records), content=fingerprint(records)):
                 return found
             offset += _PAGE
 
@@ -426,8 +491,7 @@ class VeritoneAdapter(Adapter):
             directory,
             name=name or asset.name or asset.id,
             max_bytes=max_bytes,
-            timeout=(self.options.connect_timeout, self.options.timeout),
-            vendor=self.vendor,
+            transport=self.transport,
         )
 
     def create_asset(

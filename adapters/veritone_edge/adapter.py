@@ -15,7 +15,16 @@ import attrs
 import requests
 
 from taskhub import download as _download
-from taskhub.adapter import Adapter, Options, lookup_since, secret, select, wanted_states
+from taskhub.adapter import (
+    NAME,
+    Adapter,
+    Options,
+    lookup_since,
+    secret,
+    select,
+    url_field,
+    wanted_states,
+)
 from taskhub.errors import (
     MalformedResponse,
     OutcomeUnknown,
@@ -25,6 +34,7 @@ from taskhub.errors import (
 )
 from taskhub.http import ErrorInfo, Transport
 from taskhub.model import Asset, Task, parse_time
+from taskhub.paging import fingerprint
 from taskhub.polling import PollPolicy
 from taskhub.states import State
 
@@ -39,7 +49,7 @@ class EdgeOptions(Options):
     """Options of the ``veritone-edge`` vendor: a Bearer token or the spec's ``api_key``."""
 
     #: e.g. ``http://localhost:9000/edge/v1``.
-    base_url: str
+    base_url: str = url_field()
     token: str | None = secret(default=None)
     api_key: str | None = secret(default=None)
     organization_id: str | None = None
@@ -298,7 +308,9 @@ class EdgeAdapter(Adapter):
     def get(self, task_id: str) -> Task:
         """The job detail with its tasks; a completed job's outputs become its Assets."""
         try:
-            body = self._json("GET", f"/proc/job/{task_id}/detail", "get")
+            body = self._json(
+                "GET", self.transport.path("proc", "job", self.require_id(task_id), "detail"), "get"
+            )
         except TaskNotFound as exc:
             exc.task_id = task_id
             raise
@@ -334,6 +346,7 @@ class EdgeAdapter(Adapter):
 
     def _pages(self, word: str | None, page: int) -> Iterator[Task]:
         offset = 0
+        guard = self.pages("list")
         while True:
             params: dict[str, Any] = {"offset": offset, "limit": page, "direction": "DESC"}
             if word:
@@ -346,12 +359,20 @@ class EdgeAdapter(Adapter):
                 )
             yield from (self.parse(item) for item in result)
             offset += len(result)
-            if not result or offset >= int(body.get("count") or 0):
+            count = body.get("count")
+            if not isinstance(count, int) or isinstance(count, bool):
+                count = 0  # no usable total: this page is the last one
+            more = str(offset) if result and offset < count else None
+            if not guard.turn(next=more, count=len(result), content=fingerprint(result)):
                 return
 
     def delete_job(self, job_id: str) -> None:
         """Delete a job (Edge's only way to stop one)."""
-        self._call("POST", f"/proc/job/{self.require_id(job_id, 'job_id')}/delete", "delete_job")
+        self._call(
+            "POST",
+            self.transport.path("proc", "job", self.require_id(job_id, "job_id"), "delete"),
+            "delete_job",
+        )
 
     # -- worker role -------------------------------------------------------------------------
 
@@ -371,19 +392,27 @@ class EdgeAdapter(Adapter):
                 vendor=self.vendor,
                 operation="report",
             )
-        detail = self._json("GET", f"/proc/task/{task_id}/detail", "report")
+        detail = self._json(
+            "GET", self.transport.path("proc", "task", self.require_id(task_id), "detail"), "report"
+        )
         return self.parse_task(detail.get("task") if isinstance(detail, dict) else None)
 
     # -- outputs and engines -----------------------------------------------------------------
 
     def outputs(self, job_id: str) -> builtins.list[Asset]:
         """The job's outputs (``GET /proc/job/{id}/outputs``) as Assets."""
-        body = self._json("GET", f"/proc/job/{job_id}/outputs", "outputs")
+        body = self._json(
+            "GET",
+            self.transport.path("proc", "job", self.require_id(job_id, "job_id"), "outputs"),
+            "outputs",
+        )
         items = ((body or {}).get("outputs") or {}).get("outputs") or []
         return [
             Asset(
                 id=o.get("name"),
-                uri=self.transport.url(f"/proc/job/{job_id}/output/{o.get('name')}"),
+                uri=self.transport.url(
+                    self.transport.path("proc", "job", job_id, "output", str(o.get("name")))
+                ),
                 content_type="application/json",
                 kind="output",
                 name=o.get("name"),
@@ -398,7 +427,13 @@ class EdgeAdapter(Adapter):
         """The contents of one job output (``GET /proc/job/{id}/output/{name}``)."""
         body = self._json(
             "GET",
-            f"/proc/job/{self.require_id(job_id, 'job_id')}/output/{self.require_id(name, 'name')}",
+            self.transport.path(
+                "proc",
+                "job",
+                self.require_id(job_id, "job_id"),
+                "output",
+                self.require_id(name, "name", NAME),
+            ),
             "output",
         )
         output = (body or {}).get("output") if isinstance(body, dict) else None

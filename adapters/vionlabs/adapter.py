@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar, Literal
 from urllib.parse import quote
@@ -9,13 +10,13 @@ from urllib.parse import quote
 import attrs
 import requests
 
-from taskhub.adapter import Adapter, Options, secret
+from taskhub.adapter import Adapter, IdRule, Options, secret, url_field
 from taskhub.errors import MalformedResponse, OutcomeUnknown, TaskNotFound, parsing
 from taskhub.http import ErrorInfo, Transport
 from taskhub.model import Asset, Task
 from taskhub.polling import PollPolicy
 
-from .ids import make_id, split_id
+from .ids import check_part, make_id, split_id
 from .statuses import STATUSES
 
 #: ProductType, the ``product`` path segment.
@@ -49,7 +50,7 @@ class VionlabsOptions(Options):
 
     api_key: str = secret()
     #: The Tasks/Catalog API root. Vionlabs publishes no default host.
-    base_url: str
+    base_url: str = url_field()
     #: ``query`` sends ``?key=`` (preferred); ``header`` the deprecated ``X-API-Key``.
     auth: Literal["query", "header"] = attrs.field(
         default="query", validator=attrs.validators.in_(("query", "header"))
@@ -106,6 +107,13 @@ class VionlabsAdapter(Adapter):
         "retry": "deactivate the task and submit the same (item, product, version) again",
         "report": "tasks are advanced by Vionlabs' own processing",
     }
+
+    # A task id is the triple, each part percent-encoded (see ids.py); split_id checks the rest.
+    id_rule = IdRule(
+        re.compile(r"[A-Za-z0-9_.~%-]+/[A-Za-z0-9_.~%-]+/[A-Za-z0-9_.~%-]+"),
+        "inventory_id/product/version as submit makes it, each part percent-encoded",
+        1024,
+    )
 
     options: VionlabsOptions
 
@@ -218,7 +226,7 @@ class VionlabsAdapter(Adapter):
 
     @staticmethod
     def _path(task_id: str) -> str:
-        split_id(task_id)  # validates before any request
+        split_id(task_id)  # validates before any request: each part is one encoded segment
         inventory, product, version = task_id.split("/")
         return f"/tasks/catalog-item/{inventory}/product/{product}/version/{version}"
 
@@ -271,7 +279,7 @@ class VionlabsAdapter(Adapter):
 
     def item(self, type: str, inventory_id: str) -> Asset:
         """One catalog item."""
-        inventory_id = self.require_id(inventory_id, "inventory_id")
+        inventory_id = check_part("inventory_id", inventory_id)
         if type not in ITEM_TYPES:
             raise self.invalid(
                 f"type must be one of {', '.join(ITEM_TYPES)}", field="type", operation="item"

@@ -17,11 +17,27 @@ PARTS = ("inventory_id", "product", "version")
 def make_id(inventory_id: str, product: str, version: str) -> str:
     """The taskhub id of the task for this item, product and version."""
     for name, value in zip(PARTS, (inventory_id, product, version), strict=True):
-        if not isinstance(value, str) or not value:
-            raise InvalidRequest(
-                f"{name} must be a non-empty string", field=name, vendor="vionlabs"
-            )
+        check_part(name, value)
     return "/".join(quote(p, safe="") for p in (inventory_id, product, version))
+
+
+def check_part(name: str, value: object) -> str:
+    """One part of the triple as the API can address it.
+
+    The API's framework decodes the path before routing, so a ``/`` inside a part (even sent
+    as ``%2F``) splits it and the task cannot be reached (404); ``.`` and ``..`` are path steps.
+    Such parts are refused before any request.
+    """
+    if not isinstance(value, str) or not value:
+        raise InvalidRequest(f"{name} must be a non-empty string", field=name, vendor="vionlabs")
+    if "/" in value or value in (".", "..") or any(ord(c) < 32 for c in value):
+        raise InvalidRequest(
+            f"{name} {value[:40]!r} cannot be addressed by the Vionlabs API (no '/', control "
+            "characters, '.' or '..')",
+            field=name,
+            vendor="vionlabs",
+        )
+    return value
 
 
 def split_id(task_id: str) -> tuple[str, str, str]:
@@ -34,5 +50,15 @@ def split_id(task_id: str) -> tuple[str, str, str]:
             field="task_id",
             vendor="vionlabs",
         )
-    inventory_id, product, version = (unquote(p) for p in parts)
+    decoded = [unquote(p) for p in parts]
+    for name, part, value in zip(PARTS, parts, decoded, strict=True):
+        check_part(name, value)
+        if quote(value, safe="") != part:
+            raise InvalidRequest(
+                f"{task_id[:80]!r} is not a Vionlabs task id: its {name} is not percent-encoded "
+                "as submit makes it",
+                field="task_id",
+                vendor="vionlabs",
+            )
+    inventory_id, product, version = decoded
     return inventory_id, product, version
