@@ -26,7 +26,7 @@ from taskhub.errors import (
     OriginRefused,
     TaskhubError,
 )
-from taskhub.http import Transport, caused_by
+from taskhub.http import Streamed, Transport, caused_by
 
 log = logging.getLogger("taskhub.download")
 
@@ -104,9 +104,7 @@ def download(
     raise _failed(failure, shown, vendor)
 
 
-def _save(
-    response: requests.Response, target: Path, max_bytes: int, shown: str, vendor: str
-) -> Path:
+def _save(response: Streamed, target: Path, max_bytes: int, shown: str, vendor: str) -> Path:
     if response.status_code >= 400:
         raise DownloadError(
             f"{shown} answered HTTP {response.status_code}",
@@ -124,7 +122,7 @@ def _save(
     written = 0
     try:
         with os.fdopen(fd, "wb") as out:
-            for chunk in response.iter_content(_CHUNK):
+            for chunk in response.chunks(_CHUNK):
                 written += len(chunk)
                 if written > max_bytes:
                     raise _error(

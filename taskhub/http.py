@@ -279,6 +279,59 @@ def _outcome(failure: BaseException | None, call: watchdog.Call) -> str:
     return "connection lost"
 
 
+class Streamed:
+    """A streaming answer whose body is read through :meth:`chunks`, which ends in
+    :class:`DeadlineExceeded` — never in a short body taken for a whole one — when the
+    deadline cut the connection."""
+
+    def __init__(
+        self,
+        response: requests.Response,
+        call: watchdog.Call,
+        vendor: str,
+        operation: str,
+        deadline: float,
+    ) -> None:
+        self.response = response
+        self._call = call
+        self._vendor = vendor
+        self._operation = operation
+        self._deadline = deadline
+
+    @property
+    def status_code(self) -> int:
+        """The answer's HTTP status."""
+        return self.response.status_code
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        """The answer's headers."""
+        return self.response.headers
+
+    def chunks(self, size: int) -> Iterator[bytes]:
+        """The body, decoded, in chunks of at most ``size`` bytes."""
+        failure: BaseException | None = None
+        try:
+            for chunk in self.response.iter_content(size):
+                if self._call.expired:
+                    break
+                yield chunk
+        except (OSError, urllib3.exceptions.HTTPError) as exc:
+            if not self._call.expired:
+                raise
+            failure = exc
+        if self._call.expired:
+            error = DeadlineExceeded(
+                f"the deadline of {self._deadline:g} s passed before the whole body came",
+                deadline=self._deadline,
+                vendor=self._vendor,
+                operation=self._operation,
+            )
+            if failure is not None:
+                caused_by(error, failure)
+            raise error
+
+
 @attrs.frozen
 class _Attempt:
     """What one send needs besides the URL: the call's bounds and its retry class."""
@@ -757,7 +810,7 @@ class Transport:
     @contextlib.contextmanager
     def stream(
         self, url: str, *, operation: str, deadline: float, timeout: float | None = None
-    ) -> Iterator[requests.Response]:
+    ) -> Iterator[Streamed]:
         """GET ``url`` for streaming (downloads), the whole read bounded by ``deadline``
         seconds. Credentials go only to this transport's origins; a redirect may lead to
         another origin (a signed storage URI carries its own authority) but is then followed
@@ -771,16 +824,9 @@ class Transport:
             with watchdog.deadline(call):
                 response = self._open_download(url, operation, timeouts)
                 try:
-                    yield response
+                    yield Streamed(response, call, self.vendor, operation, deadline)
                 finally:
                     response.close()
-                    if call.expired:
-                        raise DeadlineExceeded(
-                            f"the download's deadline of {deadline:g} s passed",
-                            deadline=deadline,
-                            vendor=self.vendor,
-                            operation=operation,
-                        )
 
     def _open_download(
         self, url: str, operation: str, timeouts: tuple[float, float]

@@ -77,3 +77,15 @@ def test_the_quick_start_has_two_commands_and_ci_runs_the_test_one() -> None:
     demo, tests = commands
     assert demo.endswith("taskhub demo") and tests.endswith("python -m pytest")
     assert tests in (ROOT / ".ci" / "run").read_text()
+
+
+def test_every_test_named_in_the_security_page_exists() -> None:
+    page = (DOCS / "security.md").read_text()
+    named = set(re.findall(r"`(test_\w+)`", page))
+    defined = {
+        m
+        for path in (ROOT / "tests").glob("*.py")
+        for m in re.findall(r"^\s*def (test_\w+)", path.read_text(), flags=re.M)
+    }
+    assert len(named) > 30
+    assert sorted(named - defined) == []

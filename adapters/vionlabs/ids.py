@@ -52,7 +52,10 @@ def split_id(task_id: str) -> tuple[str, str, str]:
         )
     decoded = [unquote(p) for p in parts]
     for name, part, value in zip(PARTS, parts, decoded, strict=True):
-        check_part(name, value)
+        try:
+            check_part(name, value)
+        except InvalidRequest as exc:
+            raise InvalidRequest(exc.message, field="task_id", vendor="vionlabs") from None
         if quote(value, safe="") != part:
             raise InvalidRequest(
                 f"{task_id[:80]!r} is not a Vionlabs task id: its {name} is not percent-encoded "
