@@ -1,5 +1,11 @@
 """One exception tree for everything taskhub raises.
 
+Each error also subclasses the builtin it stands for, as requests' do, so code that catches
+builtins keeps working: InvalidRequest, InvalidTransition, ConfigError and MalformedResponse
+are ValueErrors, TaskNotFound a LookupError, AuthError a PermissionError, VendorUnavailable a
+ConnectionError, WaitTimeout and DeadlineExceeded TimeoutErrors, UnsupportedOperation a
+NotImplementedError, DownloadError an OSError.
+
 Every error carries where it happened (vendor, operation), what the vendor said (HTTP status,
 vendor error code, request id) and never a secret: the message is scrubbed on the way in, so a
 vendor that echoes a token back in its error text cannot leak it through ``str(error)``.
@@ -54,7 +60,7 @@ class TaskhubError(Exception):
         return f"{type(self).__name__}({str(self)!r})"
 
 
-class ConfigError(TaskhubError):
+class ConfigError(TaskhubError, ValueError):
     """Configuration is missing, malformed, or names something that does not exist."""
 
     def __init__(self, message: str, *, path: str | None = None, **kw: Any) -> None:
@@ -62,7 +68,7 @@ class ConfigError(TaskhubError):
         super().__init__(f"{path}: {message}" if path else message, **kw)
 
 
-class UnsupportedOperation(TaskhubError):
+class UnsupportedOperation(TaskhubError, NotImplementedError):
     """The vendor has no such operation; ``alternative`` names the nearest real one."""
 
     def __init__(self, vendor: str, operation: str, alternative: str | None = None) -> None:
@@ -76,11 +82,11 @@ class UnsupportedOperation(TaskhubError):
         return self.message
 
 
-class InvalidTransition(TaskhubError):
+class InvalidTransition(TaskhubError, ValueError):
     """A commanded state change (``report``) is not legal from the task's last known state."""
 
 
-class InvalidRequest(TaskhubError):
+class InvalidRequest(TaskhubError, ValueError):
     """Bad input: caught before sending, or refused by the vendor with 400/413/422."""
 
     def __init__(self, message: str, *, field: str | None = None, **kw: Any) -> None:
@@ -96,11 +102,11 @@ class WebhookRejected(InvalidRequest):
         super().__init__(message, **kw)
 
 
-class AuthError(TaskhubError):
+class AuthError(TaskhubError, PermissionError):
     """The vendor refused the credentials (401) or the rights they carry (403)."""
 
 
-class TaskNotFound(TaskhubError):
+class TaskNotFound(TaskhubError, LookupError):
     """No task with that id (404). Never reported as a status."""
 
     def __init__(self, message: str, *, task_id: str | None = None, **kw: Any) -> None:
@@ -120,7 +126,7 @@ class RateLimited(TaskhubError):
         super().__init__(message, **kw)
 
 
-class VendorUnavailable(TaskhubError):
+class VendorUnavailable(TaskhubError, ConnectionError):
     """5xx answers or connection trouble that outlasted the retries."""
 
     def __init__(self, message: str, *, retry_after: float | None = None, **kw: Any) -> None:
@@ -152,7 +158,7 @@ class DeadlineExceeded(VendorUnavailable, TimeoutError):
         super().__init__(message, **kw)
 
 
-class DownloadError(TaskhubError):
+class DownloadError(TaskhubError, OSError):
     """A file could not be downloaded; ``reason`` is ``not_found``, ``not_allowed``,
     ``timeout``, ``connection_refused``, ``too_large``, ``unsafe_name`` or ``error``."""
 
@@ -161,7 +167,7 @@ class DownloadError(TaskhubError):
         super().__init__(message, **kw)
 
 
-class MalformedResponse(TaskhubError):
+class MalformedResponse(TaskhubError, ValueError):
     """The vendor answered with something that is not the documented shape."""
 
 
@@ -206,7 +212,7 @@ class UnknownStatus(MalformedResponse):
         super().__init__(f"unknown status word {word!r}", vendor=vendor, operation="normalize")
 
 
-class WaitTimeout(TaskhubError):
+class WaitTimeout(TaskhubError, TimeoutError):
     """``wait`` gave up before the task finished; ``task`` is the last one seen."""
 
     def __init__(self, message: str, *, task: Task | None = None, **kw: Any) -> None:

@@ -316,6 +316,8 @@ class Streamed:
                 if self._call.expired:
                     break
                 yield chunk
+        except TaskhubError:
+            raise
         except (OSError, urllib3.exceptions.HTTPError) as exc:
             if not self._call.expired:
                 raise
@@ -542,6 +544,10 @@ class Transport:
             try:
                 response = self._follow(method, url, kwargs, attempt, timeouts)
                 self.read(response, attempt.operation, call)
+            except TaskhubError:
+                # Ours (an OAuth refusal from the auth hook, a refused redirect ...); some are
+                # OSErrors too, so they must not be taken for a failing socket below.
+                raise
             except (OSError, urllib3.exceptions.HTTPError) as exc:
                 # requests' own errors are OSErrors too; the rest is what a socket cut by the
                 # watchdog can raise from deeper down.
