@@ -18,7 +18,7 @@ def main() -> int:
     config = taskhub.config.load()
     job = config.job("pipeline")
     with taskhub.connect(job.backend, config=config) as hub:
-        task = hub.submit(**job.spec)
+        task = hub.submit_job("pipeline")
         print(f"submitted {task.ref} ({task.state})", file=sys.stderr)
         done = hub.wait(task.id, timeout=600, on_update=lambda t: print(t, file=sys.stderr))
     print(

@@ -38,6 +38,8 @@ class IdRule:
     #: Said in the error: what the pattern allows, in words.
     allows: str
     max_length: int = 128
+    #: True when no id of this vendor has a colon, so ``"x:y"`` can only be a ref.
+    colon_is_ref: bool = True
 
     def check(self, value: object, what: str, *, vendor: str) -> str:
         """``value`` if it is a valid id, else InvalidRequest naming ``what``."""
@@ -65,11 +67,11 @@ class IdRule:
         return value
 
 
-#: Letters, digits, '_', '-', '.', ':' and '~', starting with a letter or digit: every id the
+#: Letters, digits, '_', '-', '.' and '~', starting with a letter or digit: every id the
 #: built-in vendors hand out (UUIDs, Veritone's ``19041508_nZEz…``), and never a path.
 PLAIN_ID = IdRule(
-    re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:~-]*"),
-    "letters, digits and _ - . : ~, starting with a letter or digit",
+    re.compile(r"[A-Za-z0-9][A-Za-z0-9_.~-]*"),
+    "letters, digits and _ - . ~, starting with a letter or digit",
 )
 
 #: A file or output name: anything but a path separator, and not ``.`` or ``..``; sent

@@ -17,7 +17,7 @@ import importlib
 import os
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -59,19 +59,98 @@ class Job:
     """A named piece of work: the backend that runs it and the vendor-specific submit spec.
 
     Keeping the spec next to the backend is what lets a pipeline switch vendor by editing
-    configuration only: the code submits ``**job.spec`` wherever ``job.backend`` points.
+    configuration only: the code submits the job wherever ``job.backend`` points. The spec is
+    a template: ``${name}`` placeholders are filled when the job is submitted
+    (:meth:`resolve`, ``hub.submit_job(name, **params)``) — from the call's parameters first,
+    then the environment — so one configuration serves every input.
     """
 
     name: str
     backend: str | None
-    spec: dict[str, Any] = attrs.field(repr=_redacted_spec)
+    #: The spec as written, placeholders and all.
+    template: dict[str, Any] = attrs.field(repr=_redacted_spec)
+    #: The environment the configuration was loaded with (None: ``os.environ``).
+    environ: Mapping[str, str] | None = attrs.field(default=None, repr=False, eq=False)
+
+    @property
+    def spec(self) -> dict[str, Any]:
+        """The spec with its placeholders filled from the environment alone."""
+        return self.resolve()
+
+    def placeholders(self) -> list[str]:
+        """The names of the ``${name}`` placeholders in the spec, in order of first use."""
+        found: dict[str, None] = {}
+        _walk_strings(self.template, lambda text: found.update(dict.fromkeys(_names(text))))
+        return list(found)
+
+    def resolve(
+        self, params: Mapping[str, Any] | None = None, *, environ: Mapping[str, str] | None = None
+    ) -> dict[str, Any]:
+        """The spec to submit: each placeholder filled from ``params``, then the environment,
+        then its ``:-fallback``. A placeholder left unfilled, or a parameter the spec has no
+        placeholder for, is a ConfigError naming it and the job."""
+        params = dict(params or {})
+        unused = sorted(set(params) - set(self.placeholders()))
+        if unused:
+            raise ConfigError(
+                unknown_name(unused[0], self.placeholders(), "parameter")
+                + f" (the job's spec has no ${{{unused[0]}}})",
+                path=f"jobs.{self.name}",
+            )
+        env = environ if environ is not None else self.environ
+        env = os.environ if env is None else env
+        resolved: dict[str, Any] = interpolate(
+            self.template, env, f"jobs.{self.name}.spec", params=params, job=self.name
+        )
+        return resolved
+
+
+class Backends(Mapping[str, Backend]):
+    """The configured backends by name, each validated at load and resolved when first used.
+
+    Loading checks every backend's structure (vendor, option names, and every value whose
+    ``${ENV}`` placeholders can be filled now); the environment is read for a backend only
+    when it is opened, so one backend's unset secret never stops another from connecting.
+    """
+
+    def __init__(self, tables: Mapping[str, Mapping[str, Any]], environ: Mapping[str, str]):
+        self._tables = dict(tables)
+        self._environ = environ
+        self._resolved: dict[str, Backend] = {}
+
+    def __getitem__(self, name: str) -> Backend:
+        if name not in self._resolved:
+            self._resolved[name] = backend(name, self._tables[name], environ=self._environ)
+        return self._resolved[name]
+
+    def __contains__(self, name: object) -> bool:
+        # Mapping's own __contains__ would look the backend up, reading its environment.
+        return name in self._tables
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._tables)
+
+    def __len__(self) -> int:
+        return len(self._tables)
+
+    def with_options(self, name: str, overrides: Mapping[str, Any]) -> Backend:
+        """Backend ``name`` with ``overrides`` in place of its file values (an override also
+        stands in for a value whose environment variable is unset)."""
+        return backend(name, {**self._tables[name], **overrides}, environ=self._environ)
+
+    def vendor(self, name: str) -> str:
+        """The vendor of backend ``name``, without resolving its options."""
+        return str(self._tables[name]["vendor"])
+
+    def __repr__(self) -> str:
+        return f"Backends({', '.join(f'{n}={self.vendor(n)!r}' for n in self._tables)})"
 
 
 @attrs.frozen
 class Config:
     """A whole configuration: the backends, which one is the default, and named jobs."""
 
-    backends: dict[str, Backend] = attrs.field(factory=dict)
+    backends: Mapping[str, Backend] = attrs.field(factory=dict)
     default: str | None = None
     source: str | None = None
     jobs: dict[str, Job] = attrs.field(factory=dict)
@@ -170,7 +249,9 @@ def parse(
     tables = data.get("backends", {})
     if not isinstance(tables, Mapping):
         raise ConfigError("expected a table of backends", path="backends")
-    backends = {name: backend(name, table, environ=env) for name, table in tables.items()}
+    for name, table in tables.items():
+        check_backend(name, table, environ=env)
+    backends = Backends(tables, env)
     if default is not None and default not in backends:
         raise ConfigError(unknown_name(default, list(backends), "backend"), path="default")
     jobs = {
@@ -188,17 +269,39 @@ def _table(value: Any, path: str) -> Mapping[str, Any]:
 
 def _job(name: str, table: Any, backends: Mapping[str, Backend], env: Mapping[str, str]) -> Job:
     path = f"jobs.{name}"
-    table = interpolate(_table(table, path), env, path)
+    table = _table(table, path)
     for key in table:
         if key not in ("backend", "spec"):
             raise ConfigError(unknown_name(key, ("backend", "spec"), "setting"), path=path)
     backend = table.get("backend")
+    if backend is not None and not isinstance(backend, str):
+        raise ConfigError("expected a backend name (a string)", path=f"{path}.backend")
     if backend is not None and backend not in backends:
         raise ConfigError(unknown_name(backend, list(backends), "backend"), path=f"{path}.backend")
     spec = table.get("spec", {})
     if not isinstance(spec, Mapping):
         raise ConfigError("expected a table of submit arguments", path=f"{path}.spec")
-    return Job(name, backend, dict(spec))
+    return Job(name, backend, dict(spec), env)
+
+
+def check_backend(name: str, table: Any, *, environ: Mapping[str, str]) -> None:
+    """Validate one backend's structure without needing its unset ``${ENV}`` values: the
+    vendor, the option names and, when every placeholder can be filled now, every value."""
+    path = f"backends.{name}"
+    if not isinstance(table, Mapping):
+        raise ConfigError('expected a table with at least vendor = "..."', path=path)
+    vendor = table.get("vendor")
+    if not isinstance(vendor, str) or not vendor:
+        raise ConfigError('vendor is missing (e.g. vendor = "livepeer")', path=f"{path}.vendor")
+    if vendor not in registry.names():
+        raise ConfigError(registry.unknown_vendor_message(vendor), path=f"{path}.vendor")
+    known = [a.name for a in attrs.fields(registry.load(vendor).options_class)]
+    for key in table:
+        if key != "vendor" and key not in known:
+            raise ConfigError(f"{path}: {unknown_name(key, known, 'option')}")
+    unset = [n for n in _names_in(table) if not environ.get(n) and not _has_fallback(table, n)]
+    if not unset:
+        backend(name, table, environ=environ)
 
 
 def backend(name: str, table: Any, *, environ: Mapping[str, str] | None = None) -> Backend:
@@ -229,27 +332,99 @@ def options_for(vendor: str, values: Mapping[str, Any], *, path: str) -> Options
     raise ConfigError("; ".join(problems))
 
 
-def interpolate(value: Any, environ: Mapping[str, str], path: str) -> Any:
-    """Replace ``${NAME}`` and ``${NAME:-fallback}`` in every string; ``$$`` is a literal ``$``."""
+def interpolate(
+    value: Any,
+    environ: Mapping[str, str],
+    path: str,
+    *,
+    params: Mapping[str, Any] | None = None,
+    job: str | None = None,
+) -> Any:
+    """Replace ``${NAME}`` and ``${NAME:-fallback}`` in every string; ``$$`` is a literal ``$``.
+
+    ``params`` (a job's submit parameters) come before the environment; a string that is
+    exactly one placeholder takes a parameter's value as it is (a number stays a number).
+    """
+    params = params or {}
     if isinstance(value, str):
+        whole = _VAR.fullmatch(value)
+        if whole and whole.group(2) in params:
+            return params[whole.group(2)]
 
         def substitute(match: re.Match[str]) -> str:
             if match.group(1):
                 return "$"
             name, fallback = match.group(2), match.group(3)
+            if name in params:
+                return str(params[name])
             found = environ.get(name)
             if found:
                 return found
             if fallback is not None:
                 return fallback
+            if job is not None:
+                raise ConfigError(
+                    f"placeholder ${{{name}}} of job {job!r} is not filled: pass {name}=... "
+                    f"to submit_job or set the environment variable {name}",
+                    path=path,
+                )
             raise ConfigError(f"environment variable {name} is not set", path=path)
 
         return _VAR.sub(substitute, value)
     if isinstance(value, Mapping):
-        return {k: interpolate(v, environ, f"{path}.{k}") for k, v in value.items()}
+        return {
+            k: interpolate(v, environ, f"{path}.{k}", params=params, job=job)
+            for k, v in value.items()
+        }
     if isinstance(value, list):
-        return [interpolate(v, environ, f"{path}[{i}]") for i, v in enumerate(value)]
+        return [
+            interpolate(v, environ, f"{path}[{i}]", params=params, job=job)
+            for i, v in enumerate(value)
+        ]
     return value
 
 
-__all__ = ["Backend", "Config", "Job", "backend", "interpolate", "load", "options_for", "parse"]
+def _names(text: str) -> list[str]:
+    return [m.group(2) for m in _VAR.finditer(text) if m.group(2)]
+
+
+def _walk_strings(value: Any, visit: Callable[[str], object]) -> None:
+    if isinstance(value, str):
+        visit(value)
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            _walk_strings(item, visit)
+    elif isinstance(value, list):
+        for item in value:
+            _walk_strings(item, visit)
+
+
+def _names_in(value: Any) -> list[str]:
+    found: list[str] = []
+    _walk_strings(value, lambda text: found.extend(_names(text)))
+    return found
+
+
+def _has_fallback(value: Any, name: str) -> bool:
+    found: list[bool] = []
+    _walk_strings(
+        value,
+        lambda text: found.extend(
+            m.group(3) is not None for m in _VAR.finditer(text) if m.group(2) == name
+        ),
+    )
+    return bool(found) and all(found)
+
+
+__all__ = [
+    "Backend",
+    "Backends",
+    "Config",
+    "Job",
+    "backend",
+    "check_backend",
+    "interpolate",
+    "load",
+    "options_for",
+    "parse",
+]

@@ -28,17 +28,28 @@ from taskhub.errors import (
     StaleTask,
     WaitTimeout,
 )
-from taskhub.model import Task
+from taskhub.model import Task, split_ref
 from taskhub.polling import PollPolicy
 from taskhub.states import State, Tracker, Transition, check_command
+
+#: What every call that addresses one task takes: a Task, a ``"backend:id"`` ref, or an id.
+TaskRef = Task | str
 
 
 class TaskHub:
     """Submit, get, list, cancel, retry and report tasks on one configured backend."""
 
-    def __init__(self, adapter: Adapter, *, tracker: Tracker | None = None) -> None:
+    def __init__(
+        self,
+        adapter: Adapter,
+        *,
+        tracker: Tracker | None = None,
+        config: _config.Config | None = None,
+    ) -> None:
         self.adapter = adapter
         self.tracker = tracker or Tracker()
+        #: The configuration this hub was opened from (its named jobs), if any.
+        self.config = config
 
     @classmethod
     def from_config(
@@ -78,7 +89,29 @@ class TaskHub:
         with self._secrets():
             return self._seen(self.adapter.submit(**spec))
 
-    def get(self, task_id: str) -> Task:
+    def submit_job(self, name: str, /, **params: Any) -> Task:
+        """Submit the configuration's ``[jobs.NAME]`` spec with its ``${name}`` placeholders
+        filled from ``params``, then the environment (see :meth:`taskhub.config.Job.resolve`).
+
+        The job must run on this hub's backend (its ``backend`` key, or none); an unfilled
+        placeholder or a parameter the spec does not use is a ConfigError naming it.
+        """
+        if self.config is None:
+            raise ConfigError(
+                f"this hub was not opened from a configuration, so it has no job {name!r}; "
+                "use taskhub.connect(NAME, config=...)",
+                path="jobs",
+            )
+        job = self.config.job(name)
+        if job.backend is not None and job.backend != self.backend:
+            raise ConfigError(
+                f"job {name!r} runs on backend {job.backend!r}, not on {self.backend!r}; "
+                f"open it with taskhub.connect({job.backend!r}, config=...)",
+                path=f"jobs.{name}.backend",
+            )
+        return self.submit(**job.resolve(params))
+
+    def get(self, task_id: TaskRef) -> Task:
         """Fetch one task by its id."""
         with self._secrets():
             return self._seen(self.adapter.get(self._id(task_id)))
@@ -107,13 +140,13 @@ class TaskHub:
         for task in tasks:
             yield self._seen(task)
 
-    def cancel(self, task_id: str, *, reason: str | None = None) -> Task:
+    def cancel(self, task_id: TaskRef, *, reason: str | None = None) -> Task:
         """Ask the vendor to stop a task."""
         self._require("cancel")
         with self._secrets():
             return self._seen(self.adapter.cancel(self._id(task_id), reason=reason))
 
-    def retry(self, task_id: str) -> Task:
+    def retry(self, task_id: TaskRef) -> Task:
         """Run a finished task again; its next state may leave the terminal one."""
         self._require("retry")
         task_id = self._id(task_id)
@@ -125,7 +158,7 @@ class TaskHub:
         self.tracker.expect_retry(f"{self.backend}:{task_id}", answer=task.status)
         return self._seen(task)
 
-    def report(self, task_id: str, state: State | str, **fields: Any) -> Task:
+    def report(self, task_id: TaskRef, state: State | str, **fields: Any) -> Task:
         """As the worker running ``task_id``, report its new state (and output or error).
 
         Raises InvalidTransition, before any request, when the vendor does not let a worker
@@ -159,7 +192,7 @@ class TaskHub:
 
     def wait(
         self,
-        task_id: str,
+        task_id: TaskRef,
         timeout: float | None = None,
         on_update: Callable[[Transition], object] | None = None,
         poll: PollPolicy | None = None,
@@ -215,7 +248,7 @@ class TaskHub:
 
     def watch(
         self,
-        task_ids: Iterable[str] | None = None,
+        task_ids: Iterable[TaskRef] | None = None,
         *,
         timeout: float | None = None,
         poll: PollPolicy | None = None,
@@ -302,7 +335,24 @@ class TaskHub:
         transition = self.tracker.observe(task)
         return [transition] if transition is not None else []
 
-    def _id(self, task_id: str) -> str:
+    def _id(self, task: TaskRef) -> str:
+        """The vendor id a call addresses: from a Task, a ``"backend:id"`` ref of this hub, or
+        a bare id; a Task or ref of another backend is refused before any request."""
+        if isinstance(task, Task):
+            backend, task_id = task.backend, task.id
+        elif isinstance(task, str) and task.startswith(f"{self.backend}:"):
+            backend, task_id = self.backend, task[len(self.backend) + 1 :]
+        elif isinstance(task, str) and ":" in task and self.adapter.id_rule.colon_is_ref:
+            backend, task_id = split_ref(task)
+        else:
+            return self.adapter.require_id(task)
+        if backend != self.backend:
+            raise InvalidRequest(
+                f"{backend}:{task_id[:60]} belongs to backend {backend!r}; this hub is "
+                f"{self.backend!r} (connect to {backend!r} for it)",
+                field="task_id",
+                vendor=self.vendor,
+            )
         return self.adapter.require_id(task_id)
 
 
@@ -338,15 +388,19 @@ def connect(
     if not isinstance(name, str) or not name.strip():
         raise ConfigError("the backend or vendor name must be a non-empty string")
     if name in cfg.backends:
-        entry = cfg.backends[name]
-        if options:
+        if options and isinstance(cfg.backends, _config.Backends):
+            entry = cfg.backends.with_options(name, options)
+        elif options:
+            entry = cfg.backends[name]
             merged = {**_option_values(entry.options), **options}
             entry = _config.Backend(
                 name,
                 entry.vendor,
                 _config.options_for(entry.vendor, merged, path=f"backends.{name}"),
             )
-        return open_backend(entry)
+        else:
+            entry = cfg.backends[name]
+        return open_backend(entry, config=cfg)
     if name in registry.names():
         return open_backend(
             _config.Backend(name, name, _config.options_for(name, options, path=name))
@@ -354,9 +408,10 @@ def connect(
     raise ConfigError(registry.unknown_vendor_message(name, extra=list(cfg.backends)))
 
 
-def open_backend(backend: _config.Backend) -> TaskHub:
-    """A TaskHub for one validated backend."""
-    return TaskHub(registry.load(backend.vendor)(backend.options, backend=backend.name))
+def open_backend(backend: _config.Backend, *, config: _config.Config | None = None) -> TaskHub:
+    """A TaskHub for one validated backend (``config``: where its named jobs are)."""
+    adapter = registry.load(backend.vendor)(backend.options, backend=backend.name)
+    return TaskHub(adapter, config=config)
 
 
 def connect_all(
@@ -364,7 +419,7 @@ def connect_all(
 ) -> dict[str, TaskHub]:
     """A TaskHub for every configured backend, by name (for dashboards across vendors)."""
     cfg = config if isinstance(config, _config.Config) else _config.load(config)
-    return {name: open_backend(backend) for name, backend in cfg.backends.items()}
+    return {name: open_backend(backend, config=cfg) for name, backend in cfg.backends.items()}
 
 
 def parse(vendor: str, payload: Any, *, backend: str | None = None) -> Task:

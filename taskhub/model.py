@@ -89,6 +89,15 @@ def _parse_iso(text: str) -> datetime:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
+def split_ref(ref: str) -> tuple[str, str]:
+    """``(backend, id)`` from ``"<backend>:<id>"`` (split at the first colon: a backend name
+    has none, an id may)."""
+    backend, sep, task_id = ref.partition(":")
+    if not sep or not backend.strip() or not task_id:
+        raise InvalidRequest(f"{ref[:80]!r} is not a reference: expected BACKEND:ID", field="ref")
+    return backend, task_id
+
+
 def format_time(value: datetime) -> str:
     """The one textual form taskhub writes: ISO 8601 in UTC with a ``Z``."""
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
@@ -170,7 +179,8 @@ class Task:
 
     @property
     def ref(self) -> str:
-        """``"<backend>:<id>"``, the reference the CLI and dashboards use."""
+        """``"<backend>:<id>"``, the reference the CLI and dashboards use (see
+        :func:`split_ref`); every hub call that takes an id takes a ref or a Task too."""
         return f"{self.backend}:{self.id}"
 
     @property
