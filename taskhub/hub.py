@@ -14,13 +14,13 @@ from __future__ import annotations
 import builtins
 import contextlib
 import os
-import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from taskhub import config as _config
 from taskhub import redact, registry
 from taskhub.adapter import Adapter, Options
+from taskhub.clock import SYSTEM, Clock
 from taskhub.errors import (
     ConfigError,
     InvalidRequest,
@@ -45,9 +45,12 @@ class TaskHub:
         *,
         tracker: Tracker | None = None,
         config: _config.Config | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.adapter = adapter
         self.tracker = tracker or Tracker()
+        #: What ``wait`` and ``watch`` read and sleep on (a VirtualClock in tests).
+        self.clock = clock or SYSTEM
         #: The configuration this hub was opened from (its named jobs), if any.
         self.config = config
 
@@ -197,13 +200,18 @@ class TaskHub:
         on_update: Callable[[Transition], object] | None = None,
         poll: PollPolicy | None = None,
         stale_after: float | None = None,
+        on_progress: Callable[[Task], object] | None = None,
     ) -> Task:
         """Poll until the task is terminal and return it.
 
-        ``on_update`` is called once per state transition. Raises :class:`WaitTimeout` (with
-        the last task seen) after ``timeout`` seconds, and :class:`StaleTask` when nothing at
-        all changed for ``stale_after`` seconds (default: the vendor's, e.g. Livepeer tasks can
-        sit in ``waiting`` forever).
+        ``timeout``: seconds to wait in all; the default, None, waits as long as the task keeps
+        changing — media work runs for hours, and a task that stops changing is caught by
+        ``stale_after`` instead. ``on_update`` is called with each :class:`Transition` (a change
+        of state, the Task attached); ``on_progress`` with the Task each time its progress
+        moves without a change of state. Raises :class:`WaitTimeout` (with the last task seen)
+        after ``timeout``, and :class:`StaleTask` when nothing at all changed for
+        ``stale_after`` seconds (default: the vendor's, e.g. 30 minutes for Livepeer, whose
+        tasks can sit in ``waiting`` forever).
         """
         task_id = self._id(task_id)
         stale = (
@@ -211,17 +219,29 @@ class TaskHub:
             if stale_after is not None
             else (self.options.stale_after or self.adapter.stale_after)
         )
-        start = time.monotonic()
+        clock = self.clock
+        start = clock.monotonic()
         deadline = None if timeout is None else start + timeout
         changed_at, last_key = start, None
+        progress: float | None = None
         for delay in (poll or self.poll_policy).delays():
-            task = self.adapter.get(task_id)
-            for transition in self._observe(task):
+            with self._secrets():
+                task = self.adapter.get(task_id)
+            transitions = self._observe(task)
+            for transition in transitions:
                 if on_update is not None:
                     on_update(transition)
+            if (
+                on_progress is not None
+                and not transitions
+                and task.status.progress is not None
+                and task.status.progress != progress
+            ):
+                on_progress(task)
+            progress = task.status.progress
             if task.state.terminal:
                 return task
-            now = time.monotonic()
+            now = clock.monotonic()
             key = (task.state, task.status.raw, task.status.progress, task.status.updated_at)
             if key != last_key:
                 changed_at, last_key = now, key
@@ -243,7 +263,7 @@ class TaskHub:
                         operation="wait",
                     )
                 delay = deadline - now
-            time.sleep(delay)
+            clock.sleep(delay)
         raise AssertionError("the poll schedule never ends")
 
     def watch(
@@ -277,7 +297,8 @@ class TaskHub:
         self, ids: builtins.list[str], timeout: float | None, policy: PollPolicy
     ) -> Iterator[Transition]:
         pending = dict.fromkeys(ids)
-        deadline = None if timeout is None else time.monotonic() + timeout
+        clock = self.clock
+        deadline = None if timeout is None else clock.monotonic() + timeout
         delays = policy.delays()
         while pending:
             for task in self.adapter.refresh(list(pending)):
@@ -287,14 +308,14 @@ class TaskHub:
             if not pending:
                 return
             delay = next(delays)
-            if deadline is not None and time.monotonic() + delay > deadline:
+            if deadline is not None and clock.monotonic() + delay > deadline:
                 left = ", ".join(f"{self.backend}:{i}" for i in list(pending)[:5])
                 raise WaitTimeout(
                     f"{len(pending)} tasks still unfinished after {timeout} s ({left})",
                     vendor=self.vendor,
                     operation="watch",
                 )
-            time.sleep(delay)
+            clock.sleep(delay)
 
     # -- lifecycle -------------------------------------------------------------------------------
 

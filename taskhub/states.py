@@ -200,7 +200,15 @@ def check_command(current: State | None, target: State, *, vendor: str | None = 
 
 @attrs.frozen
 class Transition:
-    """A change of state the Tracker accepted: what it was, what it is, and when."""
+    """A change of state the Tracker accepted: what it was, what it is, and when.
+
+    ``ref`` is the task's ``"backend:id"``; ``before`` the state it left (None the first time
+    the task is seen); ``after`` the state it reached; ``at`` the vendor's ``updated_at`` (or
+    the time it was observed); ``change`` how the two relate (:class:`Change`: ``first``,
+    ``advance``, ``retry``, ``resume``); ``status`` the accepted status and ``task`` the whole
+    Task that made the change (outputs, message, progress), for a callback that needs more
+    than the state.
+    """
 
     ref: str
     before: State | None
@@ -208,6 +216,8 @@ class Transition:
     at: datetime
     change: Change
     status: Status
+    #: The observed Task (not part of equality or repr).
+    task: Task | None = attrs.field(default=None, eq=False, repr=False)
 
     def __str__(self) -> str:
         before = self.before.value if self.before else "-"
@@ -288,7 +298,7 @@ class Tracker:
                 return None
             self._retrying.pop(ref, None)
             transition = Transition(
-                ref, before.state if before else None, status.state, when, change, status
+                ref, before.state if before else None, status.state, when, change, status, task
             )
             history = self._history.setdefault(ref, [])
             history.append(transition)

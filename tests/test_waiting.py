@@ -146,3 +146,43 @@ def test_named_jobs_in_the_configuration() -> None:
     hub = taskhub.connect(config=cfg)
     assert hub.poll_policy.initial == 0.5
     assert hub.poll_policy.ceiling == 30.0  # the vendor's default
+
+
+def _virtual(sim: Any) -> Any:
+    from taskhub.clock import VirtualClock
+
+    return VirtualClock(on_sleep=sim.clock.advance)
+
+
+def test_wait_runs_on_virtual_time_and_hands_the_task_to_each_callback() -> None:
+    with simulate("livepeer") as sim, sim.connect() as hub:  # a manual clock: only sleeps move it
+        hub.clock = _virtual(sim)
+        task = hub.submit(kind="upload", url=URL, name="in")
+        seen: list[Any] = []
+        progress: list[float | None] = []
+        done = hub.wait(
+            task,
+            on_update=seen.append,
+            on_progress=lambda t: progress.append(t.status.progress),
+            poll=PollPolicy(initial=1.0, factor=1.0, ceiling=1.0, jitter=0.0),
+        )
+    assert done.state is State.SUCCEEDED
+    assert [(t.before, t.after) for t in seen] == [
+        (State.QUEUED, State.RUNNING),
+        (State.RUNNING, State.SUCCEEDED),
+    ]
+    assert all(t.task is not None and t.task.ref == t.ref for t in seen)
+    assert seen[-1].task is not None and seen[-1].task.outputs == done.outputs
+    assert len(progress) >= 2 and progress == sorted(progress)  # rising, without a state change
+    assert all(p is not None and 0 < p < 1 for p in progress)
+    assert sum(hub.clock.slept) >= 1  # it waited in virtual seconds, not real ones
+
+
+def test_the_default_wait_has_no_timeout_but_a_stuck_task_is_stale() -> None:
+    with simulate("livepeer") as sim, sim.connect(stale_after=600) as hub:
+        hub.clock = _virtual(sim)
+        task = hub.submit(kind="upload", url="https://m.example/stuck.mp4", name="s")
+        with pytest.raises(StaleTask) as info:
+            hub.wait(task, poll=PollPolicy(initial=60, factor=1.0, ceiling=60, jitter=0.0))
+    assert info.value.since >= 600
+    assert 600 <= sum(hub.clock.slept) <= 700
