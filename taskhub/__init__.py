@@ -26,7 +26,7 @@ _EXPORTS: dict[str, str] = {
     **dict.fromkeys(("TaskHub", "connect", "connect_all", "parse"), "taskhub.hub"),
     **dict.fromkeys(("Asset", "Status", "Task", "parse_time"), "taskhub.model"),
     **dict.fromkeys(_STATES, "taskhub.states"),
-    "normalize": "taskhub.tables",
+    "normalize": "taskhub.registry",
     "PollPolicy": "taskhub.polling",
     "register_adapter": "taskhub.registry",
 }
@@ -132,6 +132,5 @@ if TYPE_CHECKING:
     from taskhub.hub import TaskHub, connect, connect_all, parse
     from taskhub.model import Asset, Status, Task, parse_time
     from taskhub.polling import PollPolicy
-    from taskhub.registry import register_adapter
+    from taskhub.registry import normalize, register_adapter
     from taskhub.states import ACTIVE, SUCCESSFUL, TERMINAL, State, Tracker, Transition
-    from taskhub.tables import normalize

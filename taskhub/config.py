@@ -25,9 +25,9 @@ import attrs
 from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError
 
 from taskhub import redact, registry
-from taskhub.adapter import Options
 from taskhub.errors import ConfigError
 from taskhub.model import converter, describe_error, unknown_name
+from taskhub.options import Options
 
 ENV_CONFIG = "TASKHUB_CONFIG"
 ENV_BACKEND = "TASKHUB_BACKEND"

@@ -65,7 +65,7 @@ from taskhub.errors import (
 )
 
 if TYPE_CHECKING:
-    from taskhub.adapter import Options
+    from taskhub.options import Options
 
 log = logging.getLogger("taskhub.http")
 

@@ -11,6 +11,7 @@ import difflib
 import importlib
 import threading
 import warnings
+from datetime import datetime
 from importlib.metadata import EntryPoint, entry_points
 from typing import TYPE_CHECKING
 
@@ -20,6 +21,7 @@ from taskhub.errors import ConfigError
 
 if TYPE_CHECKING:
     from taskhub.adapter import Adapter
+    from taskhub.model import Status
     from taskhub.tables import StatusTable
 
 GROUP = "taskhub.adapters"
@@ -139,6 +141,38 @@ def load(name: str) -> type[Adapter]:
 def status_table(name: str) -> StatusTable:
     """The status table the vendor ``name`` declares."""
     return load(name).statuses
+
+
+def normalize(
+    vendor: str,
+    raw: str | None,
+    *,
+    vocabulary: str | None = None,
+    strict: bool = False,
+    message: str | None = None,
+    retries: int | None = None,
+    progress: float | None = None,
+    reason: str | None = None,
+    retryable: bool | None = None,
+    updated_at: datetime | None = None,
+) -> Status:
+    """Normalize one vendor status word (plus hints such as the error text) into a Status.
+
+    ``vendor`` is a registered vendor name; ``vocabulary`` picks e.g. ``"execution"`` for a
+    vendor with more than one; ``strict=True`` raises :class:`UnknownStatus` for a word the
+    vendor's table does not know instead of returning ``unknown``.
+    """
+    return status_table(vendor).normalize(
+        raw,
+        vocabulary,
+        strict=strict,
+        message=message,
+        retries=retries,
+        progress=progress,
+        reason=reason,
+        retryable=retryable,
+        updated_at=updated_at,
+    )
 
 
 def unknown_vendor_message(name: str, extra: list[str] | None = None) -> str:

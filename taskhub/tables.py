@@ -182,37 +182,3 @@ def _clamp(progress: float | None) -> float | None:
     if not math.isfinite(value):
         return None
     return min(1.0, max(0.0, value))
-
-
-def normalize(
-    vendor: str,
-    raw: str | None,
-    *,
-    vocabulary: str | None = None,
-    strict: bool = False,
-    message: str | None = None,
-    retries: int | None = None,
-    progress: float | None = None,
-    reason: str | None = None,
-    retryable: bool | None = None,
-    updated_at: datetime | None = None,
-) -> Status:
-    """Normalize one vendor status word (plus hints such as the error text) into a Status.
-
-    ``vendor`` is a registered vendor name; ``vocabulary`` picks e.g. ``"execution"`` for a
-    vendor with more than one; ``strict=True`` raises :class:`UnknownStatus` for a word the
-    vendor's table does not know instead of returning ``unknown``.
-    """
-    from taskhub import registry
-
-    return registry.status_table(vendor).normalize(
-        raw,
-        vocabulary,
-        strict=strict,
-        message=message,
-        retries=retries,
-        progress=progress,
-        reason=reason,
-        retryable=retryable,
-        updated_at=updated_at,
-    )
