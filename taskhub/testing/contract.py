@@ -324,8 +324,15 @@ class AdapterContract:
         assert done.to_dict()["id"] == task.id
 
     def test_every_error_is_a_taskhub_error(self, hub: TaskHub, guard: LeakGuard) -> None:
+        """An unknown id is TaskNotFound on get, and a taskhub error naming the vendor and the
+        operation on cancel and retry (the vendor's own refusal, or UnsupportedOperation)."""
         for operation in ("get", "cancel", "retry"):
-            try:
+            with pytest.raises(TaskhubError) as info:
                 getattr(hub, operation)(self.unknown_id)
-            except TaskhubError as exc:
-                guard.add(exc)
+            guard.add(info.value)
+            assert info.value.vendor == self.vendor
+            assert info.value.operation is not None
+            if operation == "get":
+                assert isinstance(info.value, TaskNotFound), repr(info.value)
+            elif operation not in hub.capabilities:
+                assert isinstance(info.value, UnsupportedOperation)
