@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import requests
 
 import taskhub
 from taskhub import (
@@ -180,7 +181,7 @@ def test_an_update_for_a_task_that_is_not_async_is_refused(sim: Simulation, hub:
     sim.clock.advance(1)
     task = hub.get(run.id).subtasks[0]
     hub.tracker.forget(task.ref)
-    with pytest.raises(InvalidRequest, match="only an IN_PROGRESS async task") as info:
+    with pytest.raises(InvalidRequest, match="task whose definition sets isAsyncComplete") as info:
         hub.report(task.id, State.SUCCEEDED)
     assert info.value.http_status == 400
     assert info.value.request_id and info.value.request_id.startswith("sim-")
@@ -403,6 +404,519 @@ def test_parse_the_documented_example() -> None:
     ):
         with pytest.raises(taskhub.MalformedResponse):
             parse_execution(bad, "cdf")
+
+
+# -- the simulator's wire behaviour (issue 12) ----------------------------------------------------
+
+
+def call(sim: Simulation, method: str, path: str, body: Any = None, **params: str) -> Any:
+    """One raw request to the simulator's project API; returns the response."""
+    simulator: Any = sim.simulator
+    return requests.request(
+        method,
+        f"{sim.url}/api/v1/projects/{simulator.project}{path}",
+        json=body,
+        params=params,
+        headers={"Authorization": f"Bearer {simulator.token}"},
+        timeout=10,
+    )
+
+
+def raw_task(xid: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "externalId": xid,
+        "type": "function",
+        "parameters": {"function": {"externalId": "fn"}},
+        **extra,
+    }
+
+
+def version_body(*tasks: dict[str, Any], version: Any = "1") -> dict[str, Any]:
+    return {
+        "items": [
+            {
+                "workflowExternalId": "wf",
+                "version": version,
+                "workflowDefinition": {"tasks": list(tasks)},
+            }
+        ]
+    }
+
+
+NONCE = {"authentication": {"nonce": "n"}}
+SOME_ID = "6a1f0c3e-2b7d-4e58-9a41-3c5d7e9f1b20"
+RUN = "/workflows/taskhub-auto/versions/1/run"
+
+BAD_BODIES: list[tuple[str, str, Any, dict[str, str], str]] = [
+    # workflow upsert
+    ("POST", "/workflows", [], {}, "request body must be an object"),
+    ("POST", "/workflows", {"items": []}, {}, "exactly one item"),
+    ("POST", "/workflows", {"items": [{"externalId": " x"}]}, {}, "whitespace"),
+    ("POST", "/workflows", {"items": [{"externalId": "x" * 256}]}, {}, "at most 255"),
+    ("POST", "/workflows", {"items": [{"externalId": "x", "dataSetId": "7"}]}, {}, "integer"),
+    (
+        "POST",
+        "/workflows",
+        {"items": [{"externalId": "x", "maxConcurrentExecutions": 0}]},
+        {},
+        "at least 1",
+    ),
+    # version upsert
+    ("POST", "/workflows/versions", version_body(raw_task("a"), version=1), {}, "not a number"),
+    (
+        "POST",
+        "/workflows/versions",
+        {"items": [{"workflowExternalId": "wf", "version": "1"}]},
+        {},
+        "workflowDefinition must be an object",
+    ),
+    ("POST", "/workflows/versions", version_body(raw_task("a", type="shell")), {}, "type must"),
+    ("POST", "/workflows/versions", version_body(raw_task("a", retries=None)), {}, "not be null"),
+    ("POST", "/workflows/versions", version_body(raw_task("a", retries=11)), {}, "between 0"),
+    ("POST", "/workflows/versions", version_body(raw_task("a", timeout=0)), {}, "at least 1"),
+    (
+        "POST",
+        "/workflows/versions",
+        version_body(raw_task("a", onFailure="ignore")),
+        {},
+        "abortWorkflow or skipTask",
+    ),
+    ("POST", "/workflows/versions", version_body(raw_task("workflow")), {}, "'workflow'"),
+    ("POST", "/workflows/versions", version_body(raw_task("__a")), {}, "start with '__'"),
+    ("POST", "/workflows/versions", version_body(raw_task("a"), raw_task("a")), {}, "Duplicate"),
+    (
+        "POST",
+        "/workflows/versions",
+        version_body(raw_task("a", dependsOn=[{"externalId": "b"}])),
+        {},
+        "which is not in",
+    ),
+    (
+        "POST",
+        "/workflows/versions",
+        version_body(
+            raw_task("a", dependsOn=[{"externalId": "b"}]),
+            raw_task("b", dependsOn=[{"externalId": "a"}]),
+        ),
+        {},
+        "cycle",
+    ),
+    (
+        "POST",
+        "/workflows/versions",
+        version_body(raw_task("a", parameters={"function": {}})),
+        {},
+        "function.externalId",
+    ),
+    (
+        "POST",
+        "/workflows/versions",
+        version_body(raw_task("a", type="dynamic", parameters={"dynamic": {"tasks": []}})),
+        {},
+        "must be a reference",
+    ),
+    (
+        "POST",
+        "/workflows/versions",
+        version_body(
+            raw_task(
+                "a",
+                type="subworkflow",
+                parameters={
+                    "subworkflow": {
+                        "tasks": [
+                            raw_task(
+                                "b",
+                                type="dynamic",
+                                parameters={"dynamic": {"tasks": "${x.output}"}},
+                            )
+                        ]
+                    }
+                },
+            )
+        ),
+        {},
+        "cannot contain dynamic",
+    ),
+    (
+        "POST",
+        "/workflows/versions",
+        version_body(
+            raw_task(
+                "a",
+                type="cdf",
+                parameters={"cdfRequest": {"resourcePath": "/assets", "method": "PATCH"}},
+            )
+        ),
+        {},
+        "GET, POST, PUT or DELETE",
+    ),
+    (
+        "POST",
+        "/workflows/versions",
+        version_body(
+            raw_task(
+                "a",
+                type="transformation",
+                parameters={"transformation": {"externalId": "t", "concurrencyPolicy": "queue"}},
+            )
+        ),
+        {},
+        "concurrencyPolicy",
+    ),
+    (
+        "POST",
+        "/workflows/versions",
+        version_body(*[raw_task(f"t{n}") for n in range(201)]),
+        {},
+        "at most 200 tasks",
+    ),
+    # run
+    ("POST", RUN, {}, {}, "authentication.nonce is required"),
+    ("POST", RUN, {**NONCE, "input": [1]}, {}, "input must be an object"),
+    ("POST", RUN, {**NONCE, "input": {"b": "x" * 103_000}}, {}, "at most 100 KB"),
+    ("POST", RUN, {**NONCE, "metadata": {f"k{n}": "v" for n in range(11)}}, {}, "10 pairs"),
+    ("POST", RUN, {**NONCE, "metadata": {"k" * 33: "v"}}, {}, "1 to 32"),
+    ("POST", RUN, {**NONCE, "metadata": {"k": 1}}, {}, "must be strings"),
+    # list filters
+    ("POST", "/workflows/executions/list", {"limit": 0}, {}, "between 1 and 1000"),
+    ("POST", "/workflows/executions/list", {"limit": 1001}, {}, "between 1 and 1000"),
+    ("POST", "/workflows/executions/list", {"filter": {"status": ["DONE"]}}, {}, "filter.status"),
+    (
+        "POST",
+        "/workflows/executions/list",
+        {"filter": {"createdTimeStart": "x"}},
+        {},
+        "createdTimeStart must be an integer",
+    ),
+    (
+        "POST",
+        "/workflows/executions/list",
+        {"filter": {"workflowFilters": [{"version": "1"}]}},
+        {},
+        "externalId must be a non-empty string",
+    ),
+    ("POST", "/workflows/executions/list", {"cursor": 5}, {}, "cursor must be a string"),
+    ("POST", "/workflows/versions/list", {"limit": "10"}, {}, "limit must be an integer"),
+    (
+        "POST",
+        "/workflows/versions/list",
+        {"filter": {"workflowFilters": "wf"}},
+        {},
+        "workflowFilters must be a list",
+    ),
+    ("GET", "/workflows", None, {"limit": "0"}, "between 1 and 1000"),
+    # cancel, retry, task update
+    ("POST", f"/workflows/executions/{SOME_ID}/cancel", {"reason": "x" * 501}, {}, "500"),
+    ("POST", f"/workflows/executions/{SOME_ID}/cancel", {"reason": 5}, {}, "500"),
+    ("POST", f"/workflows/executions/{SOME_ID}/retry", {}, {}, "authentication.nonce"),
+    ("POST", f"/workflows/tasks/{SOME_ID}/update", {"status": "DONE"}, {}, "status must be"),
+    (
+        "POST",
+        f"/workflows/tasks/{SOME_ID}/update",
+        {"status": "COMPLETED", "output": [1]},
+        {},
+        "output must be an object",
+    ),
+    (
+        "POST",
+        f"/workflows/tasks/{SOME_ID}/update",
+        {"status": "COMPLETED", "output": {"b": "x" * 103_000}},
+        {},
+        "100 KB",
+    ),
+    # delete
+    ("POST", "/workflows/delete", {"items": []}, {}, "1 to 100"),
+    ("POST", "/workflows/delete", {"items": [{"externalId": "x"}] * 101}, {}, "1 to 100"),
+    ("POST", "/workflows/delete", {"items": [{"externalId": 5}]}, {}, "externalId"),
+    (
+        "POST",
+        "/workflows/delete",
+        {"items": [{"externalId": "x"}]},
+        {"ignoreUnknownIds": "1"},
+        "ignoreUnknownIds",
+    ),
+    ("POST", "/workflows/versions/delete", {"items": [{"workflowExternalId": "x"}]}, {}, "version"),
+]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "params", "says"),
+    BAD_BODIES,
+    ids=[f"{m} {p} {says}" for m, p, _, _, says in BAD_BODIES],
+)
+def test_bodies_are_checked_as_the_api_does(
+    sim: Simulation, method: str, path: str, body: Any, params: dict[str, str], says: str
+) -> None:
+    answer = call(sim, method, path, body, **params)
+    assert answer.status_code == 400
+    error = answer.json()["error"]
+    assert error["code"] == 400
+    assert says in error["message"]
+    assert answer.headers["x-request-id"].startswith("sim-")
+    simulator: Any = sim.simulator
+    assert simulator.executions == {}  # nothing was acted on
+    assert set(simulator.workflows) == {"taskhub-auto", "taskhub-demo"}
+
+
+def test_the_documented_bodies_are_taken(sim: Simulation) -> None:
+    tasks = [
+        raw_task(
+            "fn",
+            parameters={
+                "function": {"externalId": "f", "data": "${workflow.input}"},
+                "isAsyncComplete": False,
+            },
+        ),
+        raw_task(
+            "tr",
+            type="transformation",
+            parameters={
+                "transformation": {
+                    "externalId": "t",
+                    "concurrencyPolicy": "waitForCurrent",
+                    "useTransformationCredentials": True,
+                }
+            },
+            dependsOn=[{"externalId": "fn"}],
+        ),
+        raw_task(
+            "req",
+            type="cdf",
+            parameters={
+                "cdfRequest": {
+                    "resourcePath": "/assets/list",
+                    "method": "POST",
+                    "queryParameters": {},
+                    "body": {"limit": 1},
+                    "requestTimeoutInMillis": 5000,
+                    "cdfVersionHeader": "beta",
+                }
+            },
+        ),
+        raw_task(
+            "dyn",
+            type="dynamic",
+            parameters={"dynamic": {"tasks": "${fn.output.response}"}},
+            onFailure="skipTask",
+            retries=0,
+            timeout=60,
+        ),
+        raw_task(
+            "sub", type="subworkflow", parameters={"subworkflow": {"tasks": [raw_task("in")]}}
+        ),
+        raw_task(
+            "ref",
+            type="subworkflow",
+            parameters={"subworkflow": {"workflowExternalId": "taskhub-auto", "version": "1"}},
+        ),
+        raw_task(
+            "sim",
+            type="simulation",
+            parameters={
+                "simulation": {
+                    "routineExternalId": "r",
+                    "runTime": 1,
+                    "inputs": [{"referenceId": "x", "value": 1}],
+                }
+            },
+        ),
+    ]
+    upserted = call(sim, "POST", "/workflows/versions", version_body(*tasks))
+    assert upserted.status_code == 200
+    stored = upserted.json()["items"][0]["workflowDefinition"]["tasks"]
+    assert [t["externalId"] for t in stored] == ["fn", "tr", "req", "dyn", "sub", "ref", "sim"]
+    inner = stored[4]["parameters"]["subworkflow"]["tasks"][0]
+    assert (inner["retries"], inner["timeout"], inner["onFailure"]) == (3, 3600, "abortWorkflow")
+    workflow = call(
+        sim,
+        "POST",
+        "/workflows",
+        {
+            "items": [
+                {
+                    "externalId": "wf",
+                    "description": "",
+                    "dataSetId": 1,
+                    "maxConcurrentExecutions": 2,
+                    "dataDomainExternalId": "domain",
+                }
+            ]
+        },
+    )
+    assert workflow.status_code == 200
+    assert workflow.json()["items"][0]["dataDomainExternalId"] == "domain"
+    nonce = call(sim, "POST", "/sessions", {"items": [{"tokenExchange": True}]}).json()
+    run = call(
+        sim,
+        "POST",
+        "/workflows/wf/versions/1/run",
+        {
+            "authentication": {"nonce": nonce["items"][0]["nonce"]},
+            "input": {"a": 1},
+            "metadata": {"k" * 32: "v" * 255},
+        },
+    )
+    assert run.status_code == 200
+    execution = run.json()["id"]
+    assert call(sim, "POST", f"/workflows/executions/{execution}/cancel").status_code == 200
+
+
+def test_the_run_answer_and_the_detailed_execution_have_the_api_shape(
+    sim: Simulation, hub: TaskHub
+) -> None:
+    run = hub.submit(workflow="taskhub-auto", version="1")
+    answer = run.raw
+    assert answer["status"] == "RUNNING"
+    assert "startTime" not in answer  # created now, started a little later
+    detailed = call(sim, "GET", f"/workflows/executions/{run.id}").json()
+    assert "input" not in detailed  # no input given: omitted, not null
+    assert [(t["externalId"], t["status"]) for t in detailed["executedTasks"]] == [
+        ("process", "SCHEDULED")
+    ]
+    sim.clock.advance(3)
+    detailed = call(sim, "GET", f"/workflows/executions/{run.id}").json()
+    assert detailed["startTime"] == detailed["createdTime"] + 100
+    (task,) = detailed["executedTasks"]
+    assert task["startTime"] == detailed["createdTime"] + 500
+    assert set(task) == {
+        "id",
+        "externalId",
+        "status",
+        "taskType",
+        "input",
+        "output",
+        "startTime",
+        "endTime",
+    }
+    assert task["input"]["function"]["externalId"] == "process-fn"
+    assert task["input"]["asyncComplete"] is False
+
+
+def test_a_scheduled_async_task_takes_an_update(sim: Simulation, hub: TaskHub) -> None:
+    # The documented worker flow, through taskhub: no wait between run and report.
+    workflow(
+        sim,
+        "async",
+        [
+            fn(
+                "step",
+                "step-fn",
+                parameters={"function": {"externalId": "step-fn"}, "isAsyncComplete": True},
+            )
+        ],
+    )
+    run = hub.submit(workflow="async", version="1")
+    (step,) = hub.get(run.id).subtasks
+    assert (step.state, step.status.raw) == (State.QUEUED, "SCHEDULED")
+    done = hub.report(step.id, State.SUCCEEDED, output={"ok": True})
+    assert done.state is State.SUCCEEDED
+    assert done.output["response"] == {"cogniteOrchestrationTaskId": step.id}
+    assert done.output["ok"] is True
+    finished = hub.get(run.id)
+    assert finished.state is State.SUCCEEDED
+    assert finished.started_at == finished.created_at  # it started when the update came
+
+
+def test_task_types_answer_their_documented_outputs(sim: Simulation, hub: TaskHub) -> None:
+    workflow(
+        sim,
+        "typed",
+        [
+            raw_task(
+                "tr",
+                type="transformation",
+                parameters={"transformation": {"externalId": "tr-fail"}},
+                retries=0,
+                onFailure="skipTask",
+            ),
+            raw_task(
+                "req",
+                type="cdf",
+                parameters={"cdfRequest": {"resourcePath": "/fail/here", "method": "GET"}},
+                retries=0,
+                onFailure="skipTask",
+            ),
+            raw_task(
+                "sim",
+                type="simulation",
+                parameters={"simulation": {"routineExternalId": "routine"}},
+            ),
+            raw_task(
+                "dyn",
+                type="dynamic",
+                parameters={"dynamic": {"tasks": "${workflow.input}"}},
+                onFailure="skipTask",
+            ),
+        ],
+    )
+    run = hub.submit(workflow="typed", version="1", input={"not": "a list"})
+    sim.clock.advance(1)
+    running = {t.params["external_id"]: t for t in hub.get(run.id).subtasks}
+    assert set(running["tr"].output) == {"jobId"}
+    assert set(running["sim"].output) == {"runId", "logId"}
+    assert running["req"].output == {}
+    sim.clock.advance(5)
+    done = {t.params["external_id"]: t for t in hub.get(run.id).subtasks}
+    assert done["req"].output == {
+        "response": {"error": {"code": 400, "message": "simulated failure"}},
+        "statusCode": 400,
+    }
+    assert done["req"].status.raw == "COMPLETED_WITH_ERRORS"
+    assert done["tr"].status.raw == "COMPLETED_WITH_ERRORS"
+    assert done["sim"].output["statusMessage"] == "Simulation ran to completion"
+    assert (done["dyn"].status.raw, done["dyn"].status.message) == (
+        "COMPLETED_WITH_ERRORS",
+        "dynamic.tasks did not resolve to a list of task definitions",
+    )
+    assert hub.get(run.id).state is State.SUCCEEDED
+
+
+def test_children_carry_their_parent(sim: Simulation, hub: TaskHub) -> None:
+    workflow(
+        sim,
+        "nested",
+        [
+            raw_task(
+                "fan", type="dynamic", parameters={"dynamic": {"tasks": "${workflow.input.t}"}}
+            ),
+            raw_task("after", dependsOn=[{"externalId": "fan"}]),
+        ],
+    )
+    run = hub.submit(workflow="nested", version="1", input={"t": [raw_task("c1"), raw_task("c2")]})
+    sim.clock.advance(2)
+    tasks = {t.params["external_id"]: t for t in hub.get(run.id).subtasks}
+    assert tasks["fan"].status.raw == "COMPLETED"
+    assert (tasks["c1"].params["parent_task"], tasks["c2"].params["parent_task"]) == ("fan", "fan")
+    assert "after" not in tasks  # waits until the children finished
+    hub.cancel(run.id)
+    tasks = {t.params["external_id"]: t for t in hub.get(run.id).subtasks}
+    assert tasks["c1"].status.raw == "CANCELED"
+    hub.retry(run.id)  # only the stopped children run again
+    sim.clock.advance(10)
+    final = hub.get(run.id)
+    assert final.state is State.SUCCEEDED
+    assert [t.params["external_id"] for t in final.subtasks] == ["fan", "c1", "c2", "after"]
+
+
+def test_listings_page_with_a_cursor(sim: Simulation) -> None:
+    for n in range(3):
+        call(sim, "POST", "/workflows", {"items": [{"externalId": f"w{n}"}]})
+    first = call(sim, "GET", "/workflows", limit="2").json()
+    assert [w["externalId"] for w in first["items"]] == ["taskhub-auto", "taskhub-demo"]
+    rest = call(sim, "GET", "/workflows", limit="2", cursor=first["nextCursor"]).json()
+    assert [w["externalId"] for w in rest["items"]] == ["w0", "w1"]
+    last = call(sim, "GET", "/workflows", limit="2", cursor=rest["nextCursor"]).json()
+    assert ([w["externalId"] for w in last["items"]], "nextCursor" in last) == (["w2"], False)
+    versions = call(sim, "POST", "/workflows/versions/list", {"limit": 1}).json()
+    assert len(versions["items"]) == 1
+    more = call(
+        sim, "POST", "/workflows/versions/list", {"limit": 1, "cursor": versions["nextCursor"]}
+    ).json()
+    assert more["items"][0]["workflowExternalId"] == "taskhub-demo"
+    assert "nextCursor" not in more
+    refused = call(sim, "POST", "/workflows/versions/list", {"cursor": "junk!"})
+    assert refused.status_code == 400
 
 
 # -- the official SDK ---------------------------------------------------------------------------

@@ -1,0 +1,502 @@
+"""The official cognite-sdk, unchanged, against the Cognite simulator: one test per SDK call.
+
+Every SDK call that touches workflows, versions, executions and tasks is exercised here and
+its parsed objects are asserted. The expectations come from the SDK's data classes
+(``cognite/client/data_classes/workflows.py``) and its integration tests against the live API
+(``tests/tests_integration/test_api/test_workflows.py``); see docs/vendors/cognite.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+
+pytest.importorskip("cognite.client")
+
+from cognite.client import ClientConfig, CogniteClient, global_config
+from cognite.client.credentials import Token
+from cognite.client.data_classes import ClientCredentials
+from cognite.client.data_classes.workflows import (
+    CDFTaskOutput,
+    CDFTaskParameters,
+    DynamicTaskOutput,
+    DynamicTaskParameters,
+    FunctionTaskOutput,
+    FunctionTaskParameters,
+    SimulationTaskOutput,
+    SimulationTaskParameters,
+    SubworkflowReferenceParameters,
+    SubworkflowTaskOutput,
+    SubworkflowTaskParameters,
+    TransformationTaskOutput,
+    TransformationTaskParameters,
+    Workflow,
+    WorkflowDefinition,
+    WorkflowDefinitionUpsert,
+    WorkflowExecution,
+    WorkflowExecutionDetailed,
+    WorkflowList,
+    WorkflowTask,
+    WorkflowTaskExecution,
+    WorkflowUpsert,
+    WorkflowVersion,
+    WorkflowVersionId,
+    WorkflowVersionList,
+    WorkflowVersionUpsert,
+)
+from cognite.client.exceptions import CogniteAPIError, CogniteNotFoundError
+
+from taskhub.testing import Simulation, simulate
+
+
+@pytest.fixture
+def sim() -> Iterator[Simulation]:
+    with simulate("cognite") as running:
+        yield running
+
+
+@pytest.fixture
+def client(sim: Simulation) -> CogniteClient:
+    global_config.disable_pypi_version_check = True  # offline: no PyPI look-up thread
+    return CogniteClient(
+        ClientConfig(
+            client_name="conformance",
+            project=sim.simulator.project,  # type: ignore[attr-defined]
+            credentials=Token(sim.simulator.token),  # type: ignore[attr-defined]
+            base_url=sim.url,
+        )
+    )
+
+
+def function_task(xid: str, function: str, **extra: Any) -> WorkflowTask:
+    is_async = extra.pop("is_async_complete", None)
+    return WorkflowTask(
+        external_id=xid,
+        parameters=FunctionTaskParameters(function, is_async_complete=is_async),
+        **extra,
+    )
+
+
+def upsert(
+    client: CogniteClient, workflow: str, tasks: list[WorkflowTask], version: str = "1"
+) -> WorkflowVersion:
+    return client.workflows.versions.upsert(
+        WorkflowVersionUpsert(workflow, version, WorkflowDefinitionUpsert(tasks=tasks))
+    )
+
+
+def by_xid(detailed: WorkflowExecutionDetailed) -> dict[str, WorkflowTaskExecution]:
+    return {t.external_id: t for t in detailed.executed_tasks}
+
+
+# -- workflows ----------------------------------------------------------------------------------
+
+
+def test_workflows_upsert(client: CogniteClient, sim: Simulation) -> None:
+    created = client.workflows.upsert(
+        WorkflowUpsert("wf", description="d", data_set_id=7, max_concurrent_executions=3)
+    )
+    assert isinstance(created, Workflow)
+    assert (created.external_id, created.description, created.data_set_id) == ("wf", "d", 7)
+    assert created.max_concurrent_executions == 3
+    assert created.created_time == created.last_updated_time == sim.clock.now_ms()
+    sim.clock.advance(5)
+    replaced = client.workflows.upsert(WorkflowUpsert("wf"))  # replace mode: unset fields go
+    assert (replaced.description, replaced.data_set_id) == (None, None)
+    assert replaced.created_time == created.created_time
+    assert replaced.last_updated_time == created.created_time + 5000
+    both = client.workflows.upsert([WorkflowUpsert("a"), WorkflowUpsert("b")])  # one per request
+    assert isinstance(both, WorkflowList)
+    assert sorted(w.external_id for w in both) == ["a", "b"]
+
+
+def test_workflows_retrieve(client: CogniteClient, sim: Simulation) -> None:
+    client.workflows.upsert(WorkflowUpsert("wf 1/x", description="slash and space"))
+    found = client.workflows.retrieve("wf 1/x")
+    assert isinstance(found, Workflow)
+    assert found.description == "slash and space"
+    assert client.workflows.retrieve("nope") is None  # the SDK turns the 404 into None
+    raw = [r.raw_path for r in sim.simulator.log.find("GET", "/workflows/")]
+    assert raw[0].endswith("/workflows/wf%201%2Fx")
+    # (Retrieving a list of ids is left out: SDK 8.22 puts each one-id chunk, a Python list,
+    # into the path, "/workflows/%5B%27wf%27%5D", so it cannot work against any server.)
+
+
+def test_workflows_list(client: CogniteClient) -> None:
+    for name in ("x1", "x2", "x3"):
+        client.workflows.upsert(WorkflowUpsert(name))
+    everything = client.workflows.list(limit=-1)
+    assert isinstance(everything, WorkflowList)
+    assert [w.external_id for w in everything] == [
+        "taskhub-auto",
+        "taskhub-demo",
+        "x1",
+        "x2",
+        "x3",
+    ]
+    assert len(client.workflows.list(limit=2)) == 2
+    chunks = list(client.workflows(chunk_size=2))
+    assert [len(c) for c in chunks] == [2, 2, 1]
+
+
+def test_workflows_delete(client: CogniteClient, sim: Simulation) -> None:
+    upsert(client, "wf", [function_task("t", "ok-fn")])
+    with pytest.raises(CogniteAPIError, match="workflows were not found") as missing:
+        client.workflows.delete(["wf", "nope"])
+    assert isinstance(missing.value, CogniteNotFoundError)
+    assert missing.value.not_found == [{"externalId": "nope"}]
+    assert client.workflows.retrieve("wf") is not None  # nothing deleted
+    run = client.workflows.executions.run("wf", "1")
+    with pytest.raises(CogniteAPIError, match="running executions"):
+        client.workflows.delete("wf")
+    client.workflows.executions.cancel(run.id, reason="teardown")
+    client.workflows.delete(["wf", "nope"], ignore_unknown_ids=True)
+    assert client.workflows.retrieve("wf") is None
+    assert client.workflows.versions.retrieve(("wf", "1")) is None  # its versions went too
+    raw = sim.simulator.log.find("POST", "/workflows/delete")
+    assert raw[-1].query == "ignoreUnknownIds=true"
+
+
+# -- versions ----------------------------------------------------------------------------------
+
+
+def test_versions_upsert(client: CogniteClient, sim: Simulation) -> None:
+    version = client.workflows.versions.upsert(
+        WorkflowVersionUpsert(
+            "new-wf",
+            "1",
+            WorkflowDefinitionUpsert(
+                tasks=[
+                    function_task("first", "ok-fn"),
+                    function_task("second", "ok-fn", depends_on=["first"], retries=0),
+                ],
+                description="two steps",
+            ),
+        )
+    )
+    assert isinstance(version, WorkflowVersion)
+    assert (version.workflow_external_id, version.version) == ("new-wf", "1")
+    definition = version.workflow_definition
+    assert isinstance(definition, WorkflowDefinition)
+    assert isinstance(definition.hash_, str) and definition.hash_
+    assert definition.description == "two steps"
+    first, second = definition.tasks
+    assert (first.retries, first.timeout, first.on_failure) == (3, 3600, "abortWorkflow")
+    assert (second.retries, second.depends_on) == (0, ["first"])
+    assert isinstance(second.parameters, FunctionTaskParameters)
+    assert client.workflows.retrieve("new-wf") is not None  # the workflow was created with it
+    sim.clock.advance(1)
+    again = upsert(client, "new-wf", [function_task("only", "ok-fn")])
+    assert again.created_time == version.created_time
+    assert again.last_updated_time == version.created_time + 1000
+    assert again.workflow_definition.hash_ != definition.hash_
+
+
+def test_versions_retrieve(client: CogniteClient, sim: Simulation) -> None:
+    upsert(client, "wf", [function_task("t", "ok-fn")], version="v 1")
+    found = client.workflows.versions.retrieve(("wf", "v 1"))
+    assert isinstance(found, WorkflowVersion)
+    assert found.version == "v 1"
+    assert client.workflows.versions.retrieve(WorkflowVersionId("wf", "v 1")) == found
+    assert client.workflows.versions.retrieve(("wf", "nope")) is None
+    raw = [r.raw_path for r in sim.simulator.log.find("GET", "/versions/")]
+    assert raw[0].endswith("/workflows/wf/versions/v%201")
+    # (A list of ids is left out, as for workflows.retrieve: the SDK's chunks break the path.)
+
+
+def test_versions_list(client: CogniteClient) -> None:
+    for number in ("1", "2"):
+        upsert(client, "wf", [function_task("t", "ok-fn")], version=number)
+    upsert(client, "other", [function_task("t", "ok-fn")])
+    by_name = client.workflows.versions.list("wf")
+    assert isinstance(by_name, WorkflowVersionList)
+    assert [v.as_id().as_tuple() for v in by_name] == [("wf", "1"), ("wf", "2")]
+    by_id = client.workflows.versions.list(WorkflowVersionId("wf"))
+    assert [v.version for v in by_id] == ["1", "2"]
+    by_tuples = client.workflows.versions.list([("wf", "2"), ("other", "1")])
+    assert [v.as_id().as_tuple() for v in by_tuples] == [("wf", "2"), ("other", "1")]
+    assert len(client.workflows.versions.list(limit=-1)) == 5  # with the two built-in ones
+    assert len(client.workflows.versions.list(limit=1)) == 1
+
+
+def test_versions_delete(client: CogniteClient) -> None:
+    for number in ("1", "2"):
+        upsert(client, "wf", [function_task("t", "ok-fn")], version=number)
+    client.workflows.versions.delete(("wf", "1"))
+    assert client.workflows.versions.retrieve(("wf", "1")) is None
+    with pytest.raises(CogniteNotFoundError, match="not found") as missing:
+        client.workflows.versions.delete([("wf", "2"), ("wf", "nope")])
+    assert missing.value.not_found == [{"workflowExternalId": "wf", "version": "nope"}]
+    assert client.workflows.versions.retrieve(("wf", "2")) is not None
+    client.workflows.versions.delete([("wf", "2"), ("wf", "nope")], ignore_unknown_ids=True)
+    assert client.workflows.versions.list("wf") == WorkflowVersionList([])
+
+
+# -- executions --------------------------------------------------------------------------------
+
+
+def test_executions_run(client: CogniteClient, sim: Simulation) -> None:
+    run = client.workflows.executions.run(
+        "taskhub-demo", "1", input={"fileId": 1}, metadata={"source": "sdk"}
+    )
+    assert isinstance(run, WorkflowExecution)
+    assert (run.workflow_external_id, run.version, run.status) == ("taskhub-demo", "1", "running")
+    assert run.created_time == sim.clock.now_ms()
+    assert run.start_time is None  # it starts a little after it was created
+    assert run.metadata == {"source": "sdk"}
+    session = client.iam.sessions.create()
+    with_nonce = client.workflows.executions.run("taskhub-auto", "1", nonce=session.nonce)
+    assert with_nonce.status == "running"
+    with pytest.raises(CogniteAPIError, match="Failed to bind nonce"):
+        client.workflows.executions.run("taskhub-auto", "1", nonce=session.nonce)
+    simulator: Any = sim.simulator
+    other = client.workflows.executions.run(
+        "taskhub-auto",
+        "1",
+        client_credentials=ClientCredentials(simulator.client_id, simulator.client_secret),
+    )
+    assert other.status == "running"
+    with pytest.raises(CogniteNotFoundError):
+        client.workflows.executions.run("nope", "1")
+
+
+def test_executions_retrieve_detailed(client: CogniteClient, sim: Simulation) -> None:
+    run = client.workflows.executions.run("taskhub-demo", "1", input={"fileId": 7})
+    now = client.workflows.executions.retrieve_detailed(run.id)
+    assert isinstance(now, WorkflowExecutionDetailed)
+    assert now.input == {"fileId": 7}
+    assert now.workflow_definition.hash_
+    assert [(t.external_id, t.status, t.start_time) for t in now.executed_tasks] == [
+        ("prepare", "scheduled", None)
+    ]
+    sim.clock.advance(3)
+    later = client.workflows.executions.retrieve_detailed(run.id)
+    assert later is not None
+    assert later.start_time == run.created_time + 100
+    prepare, step = later.executed_tasks
+    assert (prepare.status, step.status) == ("completed", "in_progress")
+    assert isinstance(prepare.input, FunctionTaskParameters)
+    assert prepare.input.data == {"fileId": 7}  # ${workflow.input} resolved
+    assert isinstance(step.input, FunctionTaskParameters) and step.input.is_async_complete
+    assert isinstance(step.output, FunctionTaskOutput)
+    assert step.output.response == {"cogniteOrchestrationTaskId": step.id}
+    assert client.workflows.executions.retrieve_detailed("not-a-uuid") is None
+    bare = client.workflows.executions.run("taskhub-auto", "1")
+    detailed = client.workflows.executions.retrieve_detailed(bare.id)
+    assert detailed is not None and detailed.input is None
+
+
+def test_executions_list(client: CogniteClient, sim: Simulation) -> None:
+    first = client.workflows.executions.run("taskhub-auto", "1")
+    sim.clock.advance(10)
+    second = client.workflows.executions.run("taskhub-auto", "1")
+    demo = client.workflows.executions.run("taskhub-demo", "1")
+    listed = client.workflows.executions.list(("taskhub-auto", "1"))
+    assert [e.id for e in listed] == [second.id, first.id]
+    assert all(isinstance(e, WorkflowExecution) for e in listed)
+    by_name = client.workflows.executions.list(WorkflowVersionId("taskhub-demo"))
+    assert [e.id for e in by_name] == [demo.id]
+    done = client.workflows.executions.list(statuses=["completed"])
+    assert [(e.id, e.status) for e in done] == [(first.id, "completed")]
+    recent = client.workflows.executions.list(created_time_start=second.created_time)
+    assert {e.id for e in recent} == {second.id, demo.id}
+    early = client.workflows.executions.list(created_time_end=first.created_time)
+    assert [e.id for e in early] == [first.id]
+    assert len(client.workflows.executions.list(statuses="running", limit=1)) == 1
+
+
+def test_executions_cancel(client: CogniteClient, sim: Simulation) -> None:
+    run = client.workflows.executions.run("taskhub-demo", "1")
+    cancelled = client.workflows.executions.cancel(run.id, reason="test")
+    assert isinstance(cancelled, WorkflowExecution)
+    assert (cancelled.status, cancelled.reason_for_incompletion) == ("terminated", "test")
+    detailed = client.workflows.executions.retrieve_detailed(run.id)
+    assert detailed is not None
+    assert [t.status for t in detailed.executed_tasks] == ["canceled"]  # one L on the wire
+    other = client.workflows.executions.run("taskhub-demo", "1")
+    assert client.workflows.executions.cancel(other.id, None).reason_for_incompletion == (
+        "cancelled"
+    )
+    with pytest.raises(CogniteAPIError) as again:
+        client.workflows.executions.cancel(run.id, reason="twice")
+    assert again.value.code == 409
+
+
+def test_executions_retry(client: CogniteClient, sim: Simulation) -> None:
+    run = client.workflows.executions.run("taskhub-demo", "1")
+    client.workflows.executions.cancel(run.id, reason="test")
+    retried = client.workflows.executions.retry(run.id)
+    assert isinstance(retried, WorkflowExecution)
+    assert (retried.status, retried.reason_for_incompletion) == ("running", None)
+    sim.clock.advance(3)
+    detailed = client.workflows.executions.retrieve_detailed(run.id)
+    assert detailed is not None
+    assert [t.status for t in detailed.executed_tasks] == ["completed", "in_progress"]
+    with pytest.raises(CogniteAPIError, match="only FAILED"):
+        client.workflows.executions.retry(run.id)
+
+
+# -- tasks -------------------------------------------------------------------------------------
+
+
+def test_tasks_update_the_documented_worker_flow(client: CogniteClient, sim: Simulation) -> None:
+    # The SDK's docstring and integration test: run, retrieve_detailed, update, no wait.
+    upsert(
+        client,
+        "async-wf",
+        [function_task("multiply", "multiply-fn", is_async_complete=True, retries=2)],
+    )
+    run = client.workflows.executions.run("async-wf", "1")
+    detailed = client.workflows.executions.retrieve_detailed(run.id)
+    assert detailed is not None
+    task = detailed.executed_tasks[0]
+    assert task.status == "scheduled"
+    updated = client.workflows.tasks.update(task.id, "completed", {"result": 7})
+    assert isinstance(updated, WorkflowTaskExecution)
+    assert (updated.id, updated.status) == (task.id, "completed")
+    assert isinstance(updated.output, FunctionTaskOutput)
+    assert updated.output.response == {"cogniteOrchestrationTaskId": task.id}
+    assert updated.start_time == updated.end_time == sim.clock.now_ms()
+    finished = client.workflows.executions.retrieve_detailed(run.id)
+    assert finished is not None and finished.status == "completed"
+    with pytest.raises(CogniteAPIError, match="COMPLETED"):
+        client.workflows.tasks.update(task.id, "failed")
+
+
+def test_tasks_update_failures(client: CogniteClient, sim: Simulation) -> None:
+    upsert(
+        client,
+        "async-wf",
+        [function_task("step", "step-fn", is_async_complete=True, retries=1)],
+    )
+    run = client.workflows.executions.run("async-wf", "1")
+    sim.clock.advance(1)
+    detailed = client.workflows.executions.retrieve_detailed(run.id)
+    assert detailed is not None
+    step = detailed.executed_tasks[0]
+    assert step.status == "in_progress"
+    again = client.workflows.tasks.update(step.id, "failed", {"error": "transient"})
+    assert again.status == "in_progress"  # retried per its retries setting
+    final = client.workflows.tasks.update(step.id, "failed_with_terminal_error")
+    assert (final.status, final.reason_for_incompletion) == (
+        "failed_with_terminal_error",
+        "set by task update",
+    )
+    failed = client.workflows.executions.retrieve_detailed(run.id)
+    assert failed is not None and failed.status == "failed"
+
+
+# -- task types --------------------------------------------------------------------------------
+
+
+def test_task_outputs_by_type(client: CogniteClient, sim: Simulation) -> None:
+    simulation = SimulationTaskParameters("routine-1", run_time=123)
+    upsert(
+        client,
+        "typed",
+        [
+            WorkflowTask("call", CDFTaskParameters("/timeseries", "GET")),
+            WorkflowTask("transform", TransformationTaskParameters("tr-1")),
+            WorkflowTask("simulate", simulation),
+        ],
+    )
+    run = client.workflows.executions.run("typed", "1")
+    sim.clock.advance(1)
+    running = client.workflows.executions.retrieve_detailed(run.id)
+    assert running is not None
+    tasks = by_xid(running)
+    assert isinstance(tasks["transform"].output, TransformationTaskOutput)
+    assert isinstance(tasks["transform"].output.job_id, int)  # known as soon as it runs
+    assert isinstance(tasks["call"].input, CDFTaskParameters)
+    assert tasks["call"].input.resource_path == "/timeseries"
+    sim.clock.advance(3)
+    done = client.workflows.executions.retrieve_detailed(run.id)
+    assert done is not None and done.status == "completed"
+    tasks = by_xid(done)
+    call = tasks["call"].output
+    assert isinstance(call, CDFTaskOutput)
+    assert (call.status_code, call.response) == (200, {"items": []})
+    assert isinstance(tasks["simulate"].input, SimulationTaskParameters)
+    assert tasks["simulate"].input.routine_external_id == "routine-1"
+    simulated = tasks["simulate"].output
+    assert isinstance(simulated, SimulationTaskOutput)
+    assert isinstance(simulated.run_id, int) and isinstance(simulated.log_id, int)
+    assert simulated.status_message == "Simulation ran to completion"
+
+
+def test_dynamic_and_subworkflow_tasks_spawn_children(
+    client: CogniteClient, sim: Simulation
+) -> None:
+    upsert(client, "referenced", [function_task("ref-step", "ok-fn")])
+    upsert(
+        client,
+        "nested",
+        [
+            WorkflowTask("fan-out", DynamicTaskParameters("${workflow.input.tasks}")),
+            WorkflowTask(
+                "stage",
+                SubworkflowTaskParameters([function_task("inner", "ok-fn")]),
+                depends_on=["fan-out"],
+            ),
+            WorkflowTask(
+                "embedded",
+                SubworkflowReferenceParameters("referenced", "1"),
+                depends_on=["stage"],
+            ),
+        ],
+    )
+    generated = [
+        {
+            "externalId": "gen-1",
+            "type": "function",
+            "parameters": {"function": {"externalId": "a"}},
+        },
+        {
+            "externalId": "gen-2",
+            "type": "function",
+            "parameters": {"function": {"externalId": "b", "data": "${gen-1.output.callId}"}},
+            "dependsOn": [{"externalId": "gen-1"}],
+        },
+    ]
+    run = client.workflows.executions.run("nested", "1", input={"tasks": generated})
+    sim.clock.advance(60)
+    done = client.workflows.executions.retrieve_detailed(run.id)
+    assert done is not None and done.status == "completed"
+    tasks = by_xid(done)
+    assert list(tasks) == ["fan-out", "gen-1", "gen-2", "stage", "inner", "embedded", "ref-step"]
+    fan_out = tasks["fan-out"]
+    assert isinstance(fan_out.input, DynamicTaskParameters)
+    assert [t.external_id for t in fan_out.input.tasks] == ["gen-1", "gen-2"]  # resolved
+    assert isinstance(fan_out.output, DynamicTaskOutput)
+    assert isinstance(tasks["stage"].input, SubworkflowTaskParameters)
+    assert isinstance(tasks["stage"].output, SubworkflowTaskOutput)
+    assert isinstance(tasks["embedded"].input, SubworkflowReferenceParameters)
+    gen_1, gen_2 = tasks["gen-1"], tasks["gen-2"]
+    assert isinstance(gen_1.output, FunctionTaskOutput)
+    assert isinstance(gen_2.input, FunctionTaskParameters)
+    assert gen_2.input.data == gen_1.output.call_id  # a sibling reference
+    # A task depending on a dynamic or subworkflow task waits for every child.
+    assert tasks["stage"].start_time is not None and gen_2.end_time is not None
+    assert tasks["stage"].start_time > gen_2.end_time
+    assert gen_1.start_time is not None and fan_out.end_time is not None
+    assert gen_1.start_time > fan_out.end_time
+    # parentTaskExternalId: the SDK does not read it, so look at the JSON itself.
+    simulator: Any = sim.simulator
+    answer = requests.get(
+        f"{sim.url}/api/v1/projects/{simulator.project}/workflows/executions/{run.id}",
+        headers={"Authorization": f"Bearer {simulator.token}"},
+        timeout=10,
+    ).json()
+    parents = {t["externalId"]: t.get("parentTaskExternalId") for t in answer["executedTasks"]}
+    assert parents == {
+        "fan-out": None,
+        "gen-1": "fan-out",
+        "gen-2": "fan-out",
+        "stage": None,
+        "inner": "stage",
+        "embedded": None,
+        "ref-step": "embedded",
+    }
