@@ -213,6 +213,11 @@ class Adapter:
         """As the worker running ``task_id``, tell the vendor its new state."""
         raise self.unsupported("report")
 
+    def current(self, task_id: str) -> Task | None:
+        """The task a worker reports on (``report``'s id), read by its own id, or None when
+        the vendor has no such read; ``report`` from a fresh process checks against it."""
+        return None
+
     def parse(self, payload: Any) -> Task:
         """Turn the vendor's JSON for one task into a Task, with no request."""
         raise NotImplementedError

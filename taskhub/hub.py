@@ -164,8 +164,11 @@ class TaskHub:
     def report(self, task_id: TaskRef, state: State | str, **fields: Any) -> Task:
         """As the worker running ``task_id``, report its new state (and output or error).
 
-        Raises InvalidTransition, before any request, when the vendor does not let a worker
-        send that state or when the task's last known state does not allow it.
+        Raises InvalidTransition, before the report is sent, when the vendor does not let a
+        worker send that state or when the task's current state does not allow it: the
+        Tracker's, or — when this hub has not seen the task, as in a fresh process — the state
+        read from the vendor first (one GET, where the vendor can read a task by its id). A
+        vendor's own refusal of the change is InvalidTransition too.
         """
         self._require("report")
         task_id = self._id(task_id)
@@ -178,8 +181,15 @@ class TaskHub:
                 vendor=self.vendor,
                 operation="report",
             )
-        check_command(self.tracker.state(f"{self.backend}:{task_id}"), target, vendor=self.vendor)
         with self._secrets():
+            current = self.tracker.state(f"{self.backend}:{task_id}")
+            if current is None:
+                # A fresh process (the CLI, a stateless worker) knows nothing of the task: one
+                # read tells whether the change is legal, so a finished task is never moved.
+                known = self.adapter.current(task_id)
+                if known is not None:
+                    current = self._seen(known).state
+            check_command(current, target, vendor=self.vendor)
             return self._seen(self.adapter.report(task_id, target, **fields))
 
     def parse(self, payload: Any) -> Task:

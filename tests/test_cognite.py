@@ -181,7 +181,10 @@ def test_an_update_for_a_task_that_is_not_async_is_refused(sim: Simulation, hub:
     sim.clock.advance(1)
     task = hub.get(run.id).subtasks[0]
     hub.tracker.forget(task.ref)
-    with pytest.raises(InvalidRequest, match="task whose definition sets isAsyncComplete") as info:
+    # CDF's own refusal of the change (a 400) is InvalidTransition, as the hub's is.
+    with pytest.raises(
+        InvalidTransition, match="task whose definition sets isAsyncComplete"
+    ) as info:
         hub.report(task.id, State.SUCCEEDED)
     assert info.value.http_status == 400
     assert info.value.request_id and info.value.request_id.startswith("sim-")
@@ -951,3 +954,16 @@ def test_cognite_sdk_works_against_the_simulator(sim: Simulation, hub: TaskHub) 
     cancelled = client.workflows.executions.cancel(second.id, reason="conformance")
     assert cancelled.status == "terminated"
     assert client.workflows.executions.retrieve_detailed("not-a-uuid") is None
+
+
+def test_a_stateless_worker_cannot_move_a_finished_task(sim: Simulation, hub: TaskHub) -> None:
+    run = hub.submit(workflow="taskhub-demo", version="1")
+    sim.clock.advance(3)
+    step = sim.simulator.async_task(run.id)  # type: ignore[attr-defined]
+    hub.report(step, State.SUCCEEDED, output={"result": 1})
+    with sim.connect() as fresh:  # a new process: its Tracker knows nothing of the task
+        with pytest.raises(InvalidTransition) as info:
+            fresh.report(step, State.FAILED, retryable=False)
+    assert info.value.http_status in (400, 409)
+    after = {t.id: t.state for t in hub.get(run.id).subtasks}
+    assert after[step] is State.SUCCEEDED

@@ -22,7 +22,9 @@ from taskhub.adapter import (
     wanted_states,
 )
 from taskhub.errors import (
+    Conflict,
     InvalidRequest,
+    InvalidTransition,
     MalformedResponse,
     OutcomeUnknown,
     TaskNotFound,
@@ -373,6 +375,20 @@ class CogniteAdapter(Adapter):
                 task_id,
                 "get the workflow execution it belongs to and look at this task's state "
                 "before reporting again",
+            ) from exc
+        except (InvalidRequest, Conflict) as exc:
+            # The body was checked before sending, so CDF's 400 (or 409) on an update is its
+            # refusal of the change itself: the task is not one a worker may move that way
+            # (finished already, or not an async task).
+            if exc.http_status not in (400, 409):
+                raise
+            raise InvalidTransition(
+                f"{self.vendor} refused to move task {task_id} to {word}: {exc.message}",
+                vendor=self.vendor,
+                operation="report",
+                http_status=exc.http_status,
+                code=exc.code,
+                request_id=exc.request_id,
             ) from exc
         return parse_task(answer, self.backend)
 
