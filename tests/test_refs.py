@@ -27,7 +27,12 @@ def test_a_task_its_ref_and_its_id_address_the_same_task(sim: Simulation) -> Non
         for address in (task, task.ref, task.id):
             assert hub.get(address).id == task.id
         sim.clock.advance(60)
-        assert hub.wait(task.ref, timeout=30, poll=taskhub.PollPolicy(initial=0.01, factor=1, ceiling=0.01)).id == task.id
+        assert (
+            hub.wait(
+                task.ref, timeout=30, poll=taskhub.PollPolicy(initial=0.01, factor=1, ceiling=0.01)
+            ).id
+            == task.id
+        )
         assert [t.after for t in hub.watch([task], timeout=5)] == []  # already finished
 
 

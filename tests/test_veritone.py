@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -182,10 +183,13 @@ def test_the_simulator_refuses_failure_reason_unless_failed(hub: TaskHub) -> Non
 def test_values_travel_only_as_variables(sim: Simulation, hub: TaskHub) -> None:
     nasty = '") { __typename } mutation { cancelJob(id: "x'
     before = len(sim.requests)
-    with pytest.raises(InvalidRequest, match="not a veritone task id") as info:
-        hub.get(nasty)
+    with pytest.raises(InvalidRequest) as info:
+        hub.get(nasty)  # read as a "backend:id" ref of another backend
     assert info.value.field == "task_id"
-    assert len(sim.requests) == before  # refused by the id rule, before any request
+    with pytest.raises(InvalidRequest, match="not a veritone task id") as info:
+        hub.get(nasty.replace(":", ""))
+    assert info.value.field == "task_id"
+    assert len(sim.requests) == before  # refused by the id rules, before any request
     with pytest.raises(TaskNotFound):
         hub.get("no_such-job.1")
     body = json.loads(sim.requests[-1].body)
@@ -537,3 +541,67 @@ def test_a_bad_payload_names_what_is_missing(tmp_path: Path) -> None:
         env={**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)},
     )
     assert out.returncode == 2 and "not JSON" in out.stderr
+
+
+def test_every_request_goes_to_v3_graphql_exactly(sim: Simulation) -> None:
+    """Every vendor document posts to ``/v3/graphql``; a strict server has no ``/v3/graphql/``
+    (the simulator answers 404 there), so the adapter must never add a slash — not even when
+    the configured base URL ends with one."""
+    with sim.connect(base_url=sim.url + "/", max_retry_time=5) as hub:
+        job = job_of(hub, DEFAULT_ENGINE)
+        hub.get(job.id)
+        list(hub.list(limit=1))
+        tdo = sim.simulator.add_tdo()  # type: ignore[attr-defined]
+        hub.adapter.create_asset(  # type: ignore[attr-defined]
+            tdo["id"], type="text", content_type="text/plain", file=b"x", filename="x.txt"
+        )
+        hub.adapter.assets(tdo["id"])  # type: ignore[attr-defined]
+    assert len(sim.requests) == 5
+    assert {(r.method, r.path, r.raw_path, r.query) for r in sim.requests} == {
+        ("POST", "/v3/graphql", "/v3/graphql", "")
+    }
+    key = {"Authorization": f"Bearer {sim.simulator.token}"}  # type: ignore[attr-defined]
+    slash = requests.post(
+        sim.url + "/v3/graphql/", headers=key, json={"query": "{ job(id: 1) { id } }"}, timeout=5
+    )
+    assert slash.status_code == 404
+    assert slash.json()["errors"][0]["name"] == "not_found"
+
+
+def test_engine_fields_and_tdo_tasks_follow_the_published_types(
+    sim: Simulation, hub: TaskHub
+) -> None:
+    """``Engine.categoryId`` is a String, ``Engine.state`` an EngineState, ``Task.buildId`` an
+    ID, and ``TemporalDataObject.tasks`` takes ``dateTimeFilter`` (published SDL, 2019-09)."""
+    job = job_of(hub, DEFAULT_ENGINE)
+    tdo_id = job.raw["targetId"]
+    sim.clock.advance(60)
+    later = sim.clock.now()
+    query = """
+    query T($tdo: ID!, $f: [TaskDateTimeFilter]) {
+      temporalDataObject(id: $tdo) {
+        tasks(dateTimeFilter: $f) { records { id buildId engine { categoryId state } } count }
+      }
+    }"""
+
+    def tasks(f: Any) -> dict[str, Any]:
+        data = hub.adapter._graphql(query, {"tdo": tdo_id, "f": f}, "get")  # type: ignore[attr-defined]
+        return data["temporalDataObject"]["tasks"]  # type: ignore[no-any-return]
+
+    every = tasks(None)
+    assert every["count"] == 1
+    (record,) = every["records"]
+    assert record["id"] == job.subtasks[0].id
+    assert record["engine"] == {"categoryId": "67cd1a3e", "state": "active"}
+    after = [{"field": "createdDateTime", "fromDateTime": _iso(later)}]
+    assert tasks(after)["count"] == 0
+    before = [{"field": "createdDateTime", "toDateTime": _iso(later)}]
+    assert tasks(before)["count"] == 1
+    with pytest.raises(InvalidRequest):
+        tasks([{"fromDateTime": "2019-01-01T00:00:00Z"}])  # field is required: a 400
+    assert sim.requests[-1].status == 400
+    assert sim.simulator.crashes == []
+
+
+def _iso(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")

@@ -228,3 +228,146 @@ def test_engines_listing(hub: TaskHub) -> None:
     engines = hub.adapter.engines()  # type: ignore[attr-defined]
     assert OUTPUT_WRITER in {e["engineID"] for e in engines}
     assert {"engineID", "engineName", "engineState"} <= set(engines[0])
+
+
+def test_the_task_payload_travels_in_taskpayloadjson_and_comes_back(
+    sim: Simulation, hub: TaskHub
+) -> None:
+    """The documented examples carry the input in ``taskPayloadJSON`` (the jobs quickstart in
+    ``payloadJSON`` too): a ``payload`` is sent in both, ``taskPayload`` sets the second apart,
+    and the simulator keeps and returns ``taskPayloadJSON``, which the adapter reads."""
+    job = hub.submit(
+        tasks=[
+            {"engineId": ENGINE, "payload": {"url": "https://x/in.txt"}},
+            {"engineId": ENGINE, "payload": {"url": "https://x/b"}, "taskPayload": {"l": "en"}},
+            {"engineId": OUTPUT_WRITER},
+        ]
+    )
+    sent = json.loads(sim.requests[0].body)["jobs"][0]["tasks"]
+    assert [(t.get("payloadJSON"), t.get("taskPayloadJSON")) for t in sent] == [
+        ('{"url": "https://x/in.txt"}', '{"url": "https://x/in.txt"}'),
+        ('{"url": "https://x/b"}', '{"l": "en"}'),
+        (None, None),
+    ]
+    first, second, writer = hub.get(job.id).subtasks
+    assert first.raw["taskPayloadJSON"] == '{"url": "https://x/in.txt"}'
+    assert first.params == {
+        "payload": {"url": "https://x/in.txt"},
+        "task_payload": {"url": "https://x/in.txt"},
+        "engine_name": "Simulated Transcription",
+    }
+    assert (second.params["payload"], second.params["task_payload"]) == (
+        {"url": "https://x/b"},
+        {"l": "en"},
+    )
+    assert "payload" not in writer.params and "taskPayloadJSON" not in writer.raw
+    # a task payload alone (the Edge install guide's shape) steers the simulator too
+    failing = hub.submit(tasks=[{"engineId": ENGINE, "taskPayload": {"simulate": "fail"}}])
+    sim.clock.advance(10)
+    assert hub.get(failing.id).state is State.FAILED
+
+
+def _nulls(value: Any, where: str = "") -> list[str]:
+    if value is None:
+        return [where or "the body"]
+    if isinstance(value, dict):
+        return [n for k, v in value.items() for n in _nulls(v, f"{where}.{k}")]
+    if isinstance(value, list):
+        return [n for i, v in enumerate(value) for n in _nulls(v, f"{where}[{i}]")]
+    return []
+
+
+def test_no_answer_holds_a_null(sim: Simulation, hub: TaskHub) -> None:
+    """The spec types failureReason, failureDetail, jobConfigJSON, completedDateTime,
+    payloadJSON, taskOutputSON and error as (non-nullable) strings or objects: a field with no
+    value is left out, for pending, running, complete and failed tasks alike."""
+    s: Any = sim.simulator
+    key = {"Authorization": f"Bearer {s.token}"}
+    pending = hub.submit(tasks=[{"engineId": OUTPUT_WRITER, "ioFolders": [{"mode": "chunk"}]}])
+    failing = submit(hub, {"simulate": "fail"})
+    bodies = [hub.get(pending.id).raw]
+    sim.clock.advance(1)
+    bodies.append(hub.get(failing.id).raw)
+    sim.clock.advance(10)
+    for path in (
+        f"/proc/job/{pending.id}/detail",
+        f"/proc/job/{failing.id}/detail",
+        f"/proc/task/{pending.subtasks[0].id}/detail",
+        "/proc/jobs",
+        "/admin/engines",
+        f"/proc/job/{pending.id}/outputs",
+    ):
+        bodies.append(requests.get(sim.url + path, headers=key, timeout=5).json())
+    update = {"taskIDs": [pending.subtasks[0].id], "taskStatus": "running"}
+    bodies.append(
+        requests.post(
+            sim.url + "/proc/tasks/update_status", json=update, headers=key, timeout=5
+        ).json()
+    )
+    assert [n for b in bodies for n in _nulls(b)] == []
+    task = bodies[0]["tasks"][0]
+    for absent in ("failureReason", "failureDetail", "completedDateTime", "taskOutputSON"):
+        assert absent not in task
+    assert "jobConfigJSON" not in bodies[0] and "error" not in bodies[-1]
+    done = bodies[3]["job"]["tasks"][0]
+    assert (done["failureReason"], done["taskStatus"]) == ("bad_data", "failed")
+
+
+@pytest.mark.parametrize("empty", [None, "", "absent"])
+def test_the_adapter_reads_a_missing_value_as_null_empty_or_absent(
+    hub: TaskHub, empty: Any
+) -> None:
+    """Whatever a server sends for a field without a value (null, "" or nothing), the Task is
+    the same; FailureReasonEnum's ``none`` is no reason either."""
+    fields = (
+        "failureReason",
+        "failureDetail",
+        "completedDateTime",
+        "startedDateTime",
+        "payloadJSON",
+        "taskPayloadJSON",
+        "taskOutputSON",
+    )
+    task: dict[str, Any] = {
+        "internalTaskID": "8a8f9d7e-3b5c-4d1e-9f0a-1b2c3d4e5f60",
+        "internalJobID": "e1484460-7cb5-4cab-87ea-436c4768904f",
+        "engineID": ENGINE,
+        "taskStatus": "complete",
+        "createdDateTime": "2020-02-07T19:11:12Z",
+    }
+    job: dict[str, Any] = {
+        "internalJobID": "e1484460-7cb5-4cab-87ea-436c4768904f",
+        "jobStatus": "complete",
+        "createdDateTime": "2020-02-07T19:11:12Z",
+        "tasks": [task],
+    }
+    if empty != "absent":
+        task.update(dict.fromkeys(fields, empty))
+        job.update(dict.fromkeys(("jobConfigJSON", "completedDateTime"), empty))
+    parsed = hub.adapter.parse(job)
+    (sub,) = parsed.subtasks
+    assert (sub.state, sub.status.reason, sub.status.message) == (State.SUCCEEDED, None, None)
+    assert (sub.output, sub.params, sub.started_at, sub.finished_at) == (None, {}, None, None)
+    assert (parsed.params, parsed.finished_at) == ({}, None)
+    none = hub.adapter.parse_task({**task, "failureReason": "none"})  # type: ignore[attr-defined]
+    assert none.status.reason is None
+
+
+def test_internal_organization_id_is_sent_only_when_configured(sim: Simulation) -> None:
+    """The spec requires ``internalOrganizationID``; every documented create example omits it
+    and the server takes the token's organization. taskhub sends it only when
+    ``organization_id`` is set; the simulator accepts both and answers with the job's."""
+    s: Any = sim.simulator
+    with sim.connect() as plain:
+        job = submit(plain)
+    assert "internalOrganizationID" not in json.loads(sim.requests[0].body)["jobs"][0]
+    assert job.params["internalOrganizationID"] == s.organization
+    mine = "5b1e3c1e-8b53-4a52-9f7e-6a7d1c0e1f22"
+    with sim.connect(organization_id=mine) as configured:
+        job = submit(configured)
+    create = next(r for r in sim.requests[::-1] if r.path.endswith("/proc/job/create"))
+    assert json.loads(create.body)["jobs"][0]["internalOrganizationID"] == mine
+    assert job.params["internalOrganizationID"] == mine
+    with sim.connect(organization_id="acme") as wrong, pytest.raises(InvalidRequest) as info:
+        submit(wrong)
+    assert "internalOrganizationID is not a UUID" in str(info.value)

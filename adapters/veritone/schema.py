@@ -4,6 +4,14 @@ It covers every document taskhub sends and the documented examples (jobs, tasks,
 the engine flow): type, field, argument and enum names follow aiWARE's ``/v3/graphql`` API, so
 a document that would fail there (a quoted enum, an unknown field, an undeclared variable)
 fails here the same way.
+
+Every type here is the published production SDL's (veritone/docs ``schema.graphql``, September
+2019) with the same field types, argument lists, defaults and enum values, and every input
+type has all of its published fields; output types keep only the fields the simulator serves.
+The only differences are what later documentation adds: TaskStatus ``paused``, JobStatus
+``failed``, createJob ``target`` / ``routes``, CreateTask ``ioFolders`` /
+``executionPreferences``, and the ``Task.ioFolders`` / ``Job.routes`` that aiWARE 3 examples
+select (tests/test_veritone_schema.py diffs the two when the reference file is present).
 """
 
 from __future__ import annotations
@@ -41,6 +49,7 @@ enum JobDateTimeField { createdDateTime modifiedDateTime }
 enum TaskDateTimeField { createdDateTime modifiedDateTime }
 enum IOFolderMode { stream chunk }
 enum IOFolderType { input output }
+enum EngineState { active disabled pending deleted draft ready }
 
 type Query {
   job(id: ID!): Job
@@ -122,7 +131,7 @@ type Task {
   engine: Engine
   jobId: ID
   job: Job
-  buildId: String
+  buildId: ID
   sourceAssetId: ID
   mediaLengthSec: Int
   mediaStorageBytes: Int
@@ -157,9 +166,9 @@ type Engine {
   id: ID!
   name: String
   displayName: String
-  categoryId: ID
+  categoryId: String
   category: EngineCategory
-  state: String
+  state: EngineState
 }
 
 type EngineCategory { id: ID! name: String description: String }
@@ -187,7 +196,8 @@ type TemporalDataObject {
          includeVirtualMediaAsset: Boolean = true): AssetList
   assetCount: Int!
   primaryAsset(assetType: String!): Asset
-  tasks(id: ID, offset: Int = 0, limit: Int = 30, hasSourceAsset: Boolean): TaskList
+  tasks(id: ID, offset: Int = 0, limit: Int = 30, hasSourceAsset: Boolean,
+        dateTimeFilter: [TaskDateTimeFilter]): TaskList
   jobs: JobList
   details(path: String): JSON
   jsondata: JSON
@@ -324,6 +334,7 @@ input UploadEngineResult {
   outputString: String
   output: JSON
   file: UploadedFile
+  fileData: SetAssetFileData
   uri: String
   filename: String
   assetType: String
@@ -340,15 +351,28 @@ input UserLogin { userName: String! password: String! }
 input CreateTDO {
   startDateTime: DateTime!
   stopDateTime: DateTime!
+  source: String
   status: String = "downloaded"
   name: String
   description: String
-  source: String
+  isPublic: Boolean
+  parentFolderId: ID
+  sourceData: SetTDOSourceData
+  details: JSON
   applicationId: ID
+  contentTemplates: [CreateTDOContentTemplateWithTDO!]
+  addToIndex: Boolean = false
+  thumbnailUrl: String
+  previewUrl: String
+  sourceImageUrl: String
 }
+
+input SetTDOSourceData { taskId: ID sourceId: ID scheduledJobId: ID }
+input CreateTDOContentTemplateWithTDO { schemaId: ID! sdoId: ID data: JSON }
 
 input JobSortField { field: JobOrderField! direction: OrderDirection = desc }
 input JobDateTimeFilter { toDateTime: DateTime fromDateTime: DateTime field: JobDateTimeField! }
+input TaskDateTimeFilter { toDateTime: DateTime fromDateTime: DateTime field: TaskDateTimeField! }
 """
 
 

@@ -39,12 +39,29 @@ from taskhub.testing import Simulator
 
 from .schema import schema as build_schema
 
+#: The one endpoint: every vendor document posts to exactly this path (no trailing slash).
+GRAPHQL_PATH = "/v3/graphql"
 EXTERNAL_ENGINE = "c0e55ab3-8a0c-4b8f-9c4b-0d1d2e3f4a5b"
 DEFAULT_ENGINE = "54525249-da68-4dbf-b6fe-aea9a1aefd4d"
 JSON_LIMIT = 10_000_000
 FILE_LIMIT = 104_857_600
 _TERMINAL = ("complete", "failed", "aborted", "cancelled")
 _ALNUM = string.ascii_letters + string.digits
+
+
+def _ms(value: Any) -> int | None:
+    """A DateTime argument (ISO-8601 text, or epoch milliseconds) in epoch milliseconds."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return int(value)
+    try:
+        stamp = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        raise GqlError("invalid_input", f"not a DateTime: {value!r}") from None
+    if stamp.tzinfo is None:
+        stamp = stamp.replace(tzinfo=timezone.utc)
+    return int(stamp.timestamp() * 1000)
 
 
 class GqlError(Exception):
@@ -145,12 +162,16 @@ class VeritoneSimulator(Simulator):
             DEFAULT_ENGINE: {
                 "id": DEFAULT_ENGINE,
                 "name": "Simulated Transcription",
+                "categoryId": "67cd1a3e",
                 "category": {"id": "67cd1a3e", "name": "Transcription"},
+                "state": "active",
             },
             EXTERNAL_ENGINE: {
                 "id": EXTERNAL_ENGINE,
                 "name": "External Engine",
+                "categoryId": "088a31be",
                 "category": {"id": "088a31be", "name": "Object Detection"},
+                "state": "active",
             },
         }
 
@@ -158,7 +179,7 @@ class VeritoneSimulator(Simulator):
 
     def routes(self) -> Iterable[Rule]:
         return [
-            Rule("/v3/graphql", endpoint="graphql", methods=["POST"]),
+            Rule(GRAPHQL_PATH, endpoint="graphql", methods=["POST"]),
             Rule("/media/<asset_id>/<name>", endpoint="media", methods=["GET"]),
         ]
 
@@ -221,6 +242,9 @@ class VeritoneSimulator(Simulator):
     # -- the HTTP endpoint --------------------------------------------------------------------
 
     def on_graphql(self, request: Request) -> Response:
+        if request.path != GRAPHQL_PATH:
+            # The base router forgives a trailing slash; the real endpoint is this one path.
+            return self.error(404, f"Cannot POST {request.path}")
         kind = (request.mimetype or "").lower()
         upload: dict[str, Any] | None = None
         if kind == "application/json":
@@ -278,9 +302,13 @@ class VeritoneSimulator(Simulator):
         if (
             result.data is None
             and result.errors
-            and all(e.original_error is None for e in result.errors)
+            and all(
+                e.original_error is None or isinstance(e.original_error, GraphQLError)
+                for e in result.errors
+            )
         ):
-            # Variable coercion failed: nothing was executed.
+            # Variable coercion failed (graphql-core keeps the inner GraphQLError of an input
+            # object's coercion as original_error): nothing was executed.
             return self.json(
                 {"errors": [self._error_entry("invalid_input", e.message) for e in result.errors]},
                 400,
@@ -916,6 +944,37 @@ class VeritoneSimulator(Simulator):
                 "count": len(page),
             }
 
+        def tasks(
+            info: Any,
+            id: str | None = None,
+            offset: int = 0,
+            limit: int = 30,
+            dateTimeFilter: list[dict[str, Any] | None] | None = None,
+            **_: Any,
+        ) -> dict[str, Any]:
+            jobs = [self.jobs[j] for j in self.job_order if self.jobs[j].target_id == tdo["id"]]
+            for job in jobs:
+                self.advance(job)
+            rows = [t for j in jobs for t in j.tasks if id is None or t.id == str(id)]
+            for rule in dateTimeFilter or []:
+                if rule is None:
+                    continue
+                low, high = _ms(rule.get("fromDateTime")), _ms(rule.get("toDateTime"))
+                field = "modified" if rule.get("field") == "modifiedDateTime" else "created"
+                rows = [
+                    t
+                    for t in rows
+                    if (low is None or getattr(t, field) >= low)
+                    and (high is None or getattr(t, field) <= high)
+                ]
+            page = rows[offset : offset + limit]
+            return {
+                "records": [self._task_view(t) for t in page],
+                "offset": offset,
+                "limit": limit,
+                "count": len(page),
+            }
+
         return {
             "id": tdo["id"],
             "name": tdo["name"],
@@ -926,6 +985,7 @@ class VeritoneSimulator(Simulator):
             "applicationId": "sim-app",
             "assets": assets,
             "assetCount": len(tdo["assets"]),
+            "tasks": tasks,
         }
 
     def _asset_view(self, asset: dict[str, Any]) -> dict[str, Any]:

@@ -139,7 +139,7 @@ class EdgeAdapter(Adapter):
         params = {
             k: payload[k]
             for k in ("internalOrganizationID", "priority", "jobConfigJSON")
-            if payload.get(k) is not None
+            if payload.get(k) not in (None, "")
         }
         return Task(
             backend=self.backend,
@@ -166,10 +166,13 @@ class EdgeAdapter(Adapter):
     def _task(self, payload: Any) -> Task:
         task_id = _str(payload, "internalTaskID")
         updated = parse_time(payload.get("modifiedDateTime"))
+        # A field without a value may come absent, empty or null (the spec types them as
+        # non-nullable strings); FailureReasonEnum's "none" is no reason either.
+        reason = payload.get("failureReason")
         status = STATUSES.normalize(
             payload.get("taskStatus"),
             "task",
-            reason=payload.get("failureReason") or None,
+            reason=reason if reason and reason != "none" else None,
             message=payload.get("failureDetail") or None,
             updated_at=updated,
         )
@@ -208,7 +211,9 @@ class EdgeAdapter(Adapter):
         **job: Any,
     ) -> Task:
         """``POST /proc/job/create`` with one CreateJobDetail; ``tasks`` take ``engineId`` and
-        ``payload`` (a dict, sent as ``payloadJSON``); routes refer to ``correlationTaskId``."""
+        ``payload`` (a dict, sent as JSON text in both ``payloadJSON`` and ``taskPayloadJSON``,
+        as the jobs quickstart does; ``taskPayload`` sets ``taskPayloadJSON`` apart); routes
+        refer to ``correlationTaskId``."""
         if not isinstance(tasks, builtins.list) or not tasks:
             raise self.invalid("tasks must be a non-empty list", field="tasks", operation="submit")
         built = [self._create_task(n, t) for n, t in enumerate(tasks)]
@@ -291,7 +296,12 @@ class EdgeAdapter(Adapter):
                 f"tasks[{n}] needs engineId", field=f"tasks[{n}]", operation="submit"
             )
         task = {k: v for k, v in spec.items() if k not in ("payload", "taskPayload")}
-        for key, wire in (("payload", "payloadJSON"), ("taskPayload", "taskPayloadJSON")):
+        # The documented examples carry the input in taskPayloadJSON (the Edge install guide
+        # only there, the jobs quickstart in both fields): a payload goes in both.
+        sources = {"payloadJSON": "payload", "taskPayloadJSON": "payload"}
+        if "taskPayload" in spec:
+            sources["taskPayloadJSON"] = "taskPayload"
+        for wire, key in sources.items():
             if key in spec:
                 try:
                     task[wire] = json.dumps(spec[key])
@@ -386,7 +396,8 @@ class EdgeAdapter(Adapter):
             json={"taskIDs": [task_id], "taskStatus": STATUSES.report[state]},
         )
         if isinstance(body, dict) and body.get("success") is False:
-            info = body.get("error") or {}
+            error = body.get("error")
+            info = error if isinstance(error, dict) else {}
             raise TaskhubError(
                 str(info.get("description") or "the status update failed"),
                 vendor=self.vendor,

@@ -7,6 +7,13 @@ completes. A task payload ``{"simulate": "fail"}`` ends it ``failed`` (failureRe
 ``TaskStatusEnum`` word. Auth: ``Authorization: Bearer`` or the spec's ``api_key`` header; a
 known read-only token gets 403. Every answer carries ``X-Aiware-Version`` and
 ``X-Correlation-Id`` (the request's, or a new one).
+
+Request bodies are checked against the OpenAPI 3.15.2 request schemas (:data:`REQUEST_SCHEMAS`,
+transcribed from the spec: types, formats, enums, required fields) and refused with a 400
+``Error``; the one published requirement not enforced is ``CreateJobDetail``'s
+``internalOrganizationID``, which every documented create example leaves out. Answers follow
+the response schemas: a field the spec types as a string (or date-time, or enum) is left out
+when it has no value, never sent as ``null``.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ from __future__ import annotations
 import base64
 import json
 import random
+import re
 import uuid
 from collections.abc import Iterable
 from datetime import datetime, timezone
@@ -42,6 +50,209 @@ STATUSES = (
 _TERMINAL = ("complete", "aborted", "failed", "rejected")
 _CORRELATION = "X-Correlation-Id"
 
+_REF = "#/components/schemas/"
+_STRING: dict[str, Any] = {"type": "string"}
+_INTEGER: dict[str, Any] = {"type": "integer"}
+_BOOLEAN: dict[str, Any] = {"type": "boolean"}
+_UUID: dict[str, Any] = {"format": "uuid", "type": "string"}
+_TIME: dict[str, Any] = {"format": "date-time", "type": "string"}
+_INT64: dict[str, Any] = {"format": "int64", "type": "integer"}
+_JSON_TEXT: dict[str, Any] = {"format": "json", "type": "string"}
+
+
+def _list_of(item: dict[str, Any]) -> dict[str, Any]:
+    return {"items": item, "type": "array"}
+
+
+def _ref(name: str) -> dict[str, Any]:
+    return {"$ref": _REF + name}
+
+
+#: The spec's request schemas (``components.schemas``, descriptions, examples and defaults left
+#: out), which every request body is checked against. ``CreateJobDetail`` omits the published
+#: ``required: [internalOrganizationID]``: the documented examples never send it.
+REQUEST_SCHEMAS: dict[str, dict[str, Any]] = {
+    "CreateJobRequest": {
+        "properties": {"jobs": _list_of(_ref("CreateJobDetail"))},
+        "type": "object",
+    },
+    "CreateJobDetail": {
+        "properties": {
+            "coreID": _UUID,
+            "coreJobID": _STRING,
+            "coreRecordingID": _INT64,
+            "coreSourceID": _INT64,
+            "currentRetries": _INTEGER,
+            "dueDateTime": _TIME,
+            "internalOrganizationID": _UUID,
+            "jobConfigJSON": {"format": "JSON", "type": "string"},
+            "jobStatus": _ref("JobStatusEnum"),
+            "sendOutputToUris": _list_of(_STRING),
+            "taskRoutes": _list_of(_ref("TaskRouteDetail")),
+            "tasks": _list_of(_ref("CreateTaskDetail")),
+        },
+        "type": "object",
+    },
+    "CreateTaskDetail": {
+        "properties": {
+            "coreTaskId": _STRING,
+            "correlationTaskId": _STRING,
+            "dueDateTime": _TIME,
+            "engineId": _UUID,
+            "ioFolders": _list_of(_ref("CreateTaskIOInfo")),
+            "maxEngines": _INTEGER,
+            "maxProcessingSecondsPerWorkItem": _INT64,
+            "maxRetries": _INTEGER,
+            "maxWaitSecondsForChunk": _INT64,
+            "numChunksPerWorkItem": _INT64,
+            "parallelProcessing": _BOOLEAN,
+            "parentMustBeCompleteBeforeStarting": _BOOLEAN,
+            "payloadJSON": _JSON_TEXT,
+            "priority": {"format": "int32", "type": "integer"},
+            "sendOutputToUris": _list_of(_STRING),
+            "taskPayloadJSON": _JSON_TEXT,
+            "taskStatus": _ref("JobStatusEnum"),
+        },
+        "required": ["engineId"],
+        "type": "object",
+    },
+    "CreateTaskIOInfo": {
+        "properties": {
+            "correlationID": _STRING,
+            "mode": _ref("TaskIOModeEnum"),
+            "optionsJSON": _JSON_TEXT,
+            "type": _ref("TaskIOTypeEnum"),
+        },
+        "type": "object",
+    },
+    "TaskRouteDetail": {
+        "properties": {
+            "chunkCallbackEnabled": _BOOLEAN,
+            "endpoint": _UUID,
+            "firstWriteDateTime": _TIME,
+            "lastWriteDateTime": _TIME,
+            "syncEnabled": _BOOLEAN,
+            "syncTimeoutInSeconds": _INTEGER,
+            "taskChildId": _STRING,
+            "taskChildInputCount": _INTEGER,
+            "taskChildInputId": _STRING,
+            "taskChildInputRemainingCount": _INTEGER,
+            "taskChildNumEngines": _INTEGER,
+            "taskParentId": _STRING,
+            "taskParentOutputCount": _INTEGER,
+            "taskParentOutputId": _STRING,
+        },
+        "type": "object",
+    },
+    "TasksStatusUpdateRequest": {
+        "properties": {"taskIDs": _list_of(_UUID), "taskStatus": _ref("TaskStatusEnum")},
+        "type": "object",
+    },
+    "DeleteJobRequest": {
+        "properties": {"jobID": {"format": "string", "type": "string"}},
+        "type": "object",
+    },
+    "JobStatusEnum": {"enum": list(STATUSES), "type": "string"},
+    "TaskStatusEnum": {
+        "enum": [
+            "pending",
+            "queued",
+            "aborted",
+            "failed",
+            "complete",
+            "running",
+            "scheduled",
+            "rejected",
+            "reprocessing",
+        ],
+        "type": "string",
+    },
+    "TaskIOModeEnum": {"enum": ["stream", "chunk"], "type": "string"},
+    "TaskIOTypeEnum": {"enum": ["input", "output"], "type": "string"},
+}
+_TYPES: dict[str, Any] = {
+    "object": dict,
+    "array": list,
+    "string": str,
+    "integer": int,
+    "boolean": bool,
+}
+_UUID_TEXT = re.compile(r"[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
+_RFC3339 = re.compile(r"\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d:\d\d(\.\d+)?([Zz]|[+-]\d\d:\d\d)")
+_RANGES = {"int32": 2**31, "int64": 2**63}
+
+
+def _format_problem(fmt: str, value: Any) -> str | None:
+    """Why ``value`` is not of the spec's ``format`` (None when it is, or is not checked)."""
+    if fmt == "uuid" and not _UUID_TEXT.fullmatch(value):
+        return "is not a UUID"
+    if fmt == "date-time":
+        if not _RFC3339.fullmatch(value):
+            return "is not an RFC 3339 date-time"
+        try:
+            datetime.fromisoformat(value.upper().replace("Z", "+00:00").replace(" ", "T"))
+        except ValueError:
+            return "is not an RFC 3339 date-time"
+    if fmt in _RANGES and not -_RANGES[fmt] <= value < _RANGES[fmt]:
+        return f"is out of the {fmt} range"
+    if fmt.lower() == "json":
+        try:
+            json.loads(value)
+        except ValueError:
+            return "is not JSON text"
+    return None
+
+
+def schema_problem(schema: dict[str, Any], value: Any, where: str) -> str | None:
+    """The first way ``value`` breaks ``schema`` (one of :data:`REQUEST_SCHEMAS` or a part of
+    one), as ``where`` plus what is wrong; None when it conforms. Like the spec, it allows
+    properties it does not name, and (OpenAPI 3.0, nothing here is ``nullable``) no null."""
+    if "$ref" in schema:
+        return schema_problem(REQUEST_SCHEMAS[schema["$ref"].removeprefix(_REF)], value, where)
+    kind = schema.get("type")
+    label = where or "the request body"
+    if value is None:
+        return f"{label} must not be null"
+    if kind in _TYPES and (
+        not isinstance(value, _TYPES[kind]) or (kind == "integer" and isinstance(value, bool))
+    ):
+        return f"{label} must be {'an' if kind[0] in 'aeio' else 'a'} {kind}"
+    if "enum" in schema and value not in schema["enum"]:
+        return f"{label} must be one of {', '.join(schema['enum'])}"
+    if "format" in schema:
+        problem = _format_problem(schema["format"], value)
+        if problem:
+            return f"{label} {problem}"
+    if kind == "array":
+        for n, item in enumerate(value):
+            problem = schema_problem(schema.get("items", {}), item, f"{where}[{n}]")
+            if problem:
+                return problem
+    if kind == "object":
+        for name in schema.get("required", ()):
+            if name not in value:
+                return f"{where}.{name} is required".lstrip(".")
+        for name, part in schema.get("properties", {}).items():
+            if name in value:
+                problem = schema_problem(part, value[name], f"{where}.{name}".lstrip("."))
+                if problem:
+                    return problem
+    return None
+
+
+def _plan(*payloads: str | None) -> str:
+    """What a task's payload asks the simulator to do: ``{"simulate": "fail"}`` ..."""
+    for text in payloads:
+        value = json.loads(text) if text else None
+        if isinstance(value, dict) and isinstance(value.get("simulate"), str):
+            return str(value["simulate"])
+    return "ok"
+
+
+def _present(fields: dict[str, Any]) -> dict[str, Any]:
+    """Only the fields that have a value: the spec types none of them as nullable."""
+    return {k: v for k, v in fields.items() if v is not None}
+
 
 @attrs.define
 class _Task:
@@ -52,6 +263,7 @@ class _Task:
     payload: str | None
     created: int
     plan: str = "ok"
+    task_payload: str | None = None
     status: str = "pending"
     forced: bool = False
     started: int | None = None
@@ -176,7 +388,6 @@ class EdgeSimulator(Simulator):
             "engineType": kind,
             "engineOutputType": kind,
             "engineState": "active",
-            "internalOrganizationID": None,
             "maxRunning": 4,
             "minRunning": 0,
             "parallelProcessing": False,
@@ -303,59 +514,73 @@ class EdgeSimulator(Simulator):
 
     def task_detail(self, task: _Task) -> dict[str, Any]:
         engine = next((e for e in self.engines if e["engineID"] == task.engine_id), {})
-        return {
-            "internalTaskID": task.id,
-            "internalJobID": task.job_id,
-            "internalOrganizationID": self.jobs[task.job_id].organization,
-            "engineID": task.engine_id,
-            "engineName": engine.get("engineName"),
-            "taskStatus": task.status,
-            "failureReason": task.failure_reason,
-            "failureDetail": task.failure_detail,
-            "currentRetries": 0,
-            "maxRetries": 10,
-            "createdDateTime": self._time(task.created),
-            "modifiedDateTime": self._time(task.modified or task.created),
-            "startedDateTime": self._time(task.started),
-            "completedDateTime": self._time(task.completed),
-            "payloadJSON": task.payload,
-            "taskOutputSON": task.output,
-            "ioFolders": [
-                {
-                    "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{task.id}/{n}")),
-                    "correlationId": f.get("correlationID"),
-                    "mode": f.get("mode"),
-                    "type": f.get("type"),
-                    "optionsJSON": f.get("optionsJSON"),
-                }
-                for n, f in enumerate(task.io_folders)
-            ],
-            "chunkCountInfo": {
-                "chunkCompletedCount": 1 if task.status == "complete" else 0,
-                "chunkProducedCount": 1,
-                "chunkRemainingCount": 0,
-                "chunkToProcessCount": 0,
-                "errorCount": 0,
-                "retryCount": 0,
-            },
-        }
+        return _present(
+            {
+                "internalTaskID": task.id,
+                "internalJobID": task.job_id,
+                "internalOrganizationID": self.jobs[task.job_id].organization,
+                "engineID": task.engine_id,
+                "engineName": engine.get("engineName"),
+                "taskStatus": task.status,
+                "failureReason": task.failure_reason,
+                "failureDetail": task.failure_detail,
+                "currentRetries": 0,
+                "maxRetries": 10,
+                "createdDateTime": self._time(task.created),
+                "modifiedDateTime": self._time(task.modified or task.created),
+                "startedDateTime": self._time(task.started),
+                "completedDateTime": self._time(task.completed),
+                "payloadJSON": task.payload,
+                "taskPayloadJSON": task.task_payload,
+                "taskOutputSON": task.output,
+                "ioFolders": [
+                    _present(
+                        {
+                            "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{task.id}/{n}")),
+                            "correlationId": f.get("correlationID"),
+                            "mode": f.get("mode"),
+                            "type": f.get("type"),
+                            "optionsJSON": f.get("optionsJSON"),
+                        }
+                    )
+                    for n, f in enumerate(task.io_folders)
+                ],
+                "chunkCountInfo": {
+                    "chunkCompletedCount": 1 if task.status == "complete" else 0,
+                    "chunkProducedCount": 1,
+                    "chunkRemainingCount": 0,
+                    "chunkToProcessCount": 0,
+                    "errorCount": 0,
+                    "retryCount": 0,
+                },
+            }
+        )
 
     def job_detail(self, job: _Job) -> dict[str, Any]:
-        return {
-            "internalJobID": job.id,
-            "internalOrganizationID": job.organization,
-            "jobStatus": self.job_status(job),
-            "currentRetries": 0,
-            "maxRetries": 0,
-            "priority": 0,
-            "createdDateTime": self._time(job.created),
-            "modifiedDateTime": self._time(job.modified or job.created),
-            "jobConfigJSON": job.config,
-            "tasks": [self.task_detail(t) for t in job.tasks],
-            "taskRoutes": job.routes,
-            "coreRecordingId": 0,
-            "coreSourceId": 0,
-        }
+        status = self.job_status(job)
+        started = [t.started for t in job.tasks if t.started is not None]
+        completed = [t.completed for t in job.tasks if t.completed is not None]
+        return _present(
+            {
+                "internalJobID": job.id,
+                "internalOrganizationID": job.organization,
+                "jobStatus": status,
+                "currentRetries": 0,
+                "maxRetries": 0,
+                "priority": 0,
+                "createdDateTime": self._time(job.created),
+                "modifiedDateTime": self._time(job.modified or job.created),
+                "startedDateTime": self._time(min(started)) if started else None,
+                "completedDateTime": self._time(max(completed))
+                if status in _TERMINAL and completed
+                else None,
+                "jobConfigJSON": job.config,
+                "tasks": [self.task_detail(t) for t in job.tasks],
+                "taskRoutes": job.routes,
+                "coreRecordingId": 0,
+                "coreSourceId": 0,
+            }
+        )
 
     def demo_spec(self) -> dict[str, Any]:
         return {
@@ -375,17 +600,28 @@ class EdgeSimulator(Simulator):
         self._auth(request)
         return self.json({"version": VERSION})
 
+    def _valid(self, request: Request, schema: str, *, required: bool) -> Any:
+        """The request's JSON body, checked against the spec's request schema ``schema``
+        (a 400 ``Error`` when it breaks it, or is absent where the spec requires a body)."""
+        body = self.body(request)
+        if body is None and not required:
+            return None
+        problem = schema_problem(REQUEST_SCHEMAS[schema], body, "")
+        if problem:
+            raise Answer(self.error(400, f"Invalid argument: {problem}"))
+        return body
+
     def on_create(self, request: Request) -> Response:
         self._auth(request, write=True)
-        body = self.body(request)
-        jobs = body.get("jobs") if isinstance(body, dict) else None
+        body = self._valid(request, "CreateJobRequest", required=True)
+        jobs = body.get("jobs")
         if not isinstance(jobs, list) or not jobs:
             return self.error(400, "Invalid argument: jobs must be a non-empty list")
         known = {e["engineID"] for e in self.engines}
         created: list[_Job] = []
         now = self.now_ms()
         for n, spec in enumerate(jobs):
-            tasks = spec.get("tasks") if isinstance(spec, dict) else None
+            tasks = spec.get("tasks")
             if not isinstance(tasks, list) or not tasks:
                 return self.error(400, f"Invalid argument: jobs[{n}].tasks is empty")
             job = _Job(
@@ -399,27 +635,14 @@ class EdgeSimulator(Simulator):
             )
             names: dict[str, str] = {}
             for m, item in enumerate(tasks):
-                engine = item.get("engineId")
-                if not engine:
-                    return self.error(
-                        400, f"Invalid argument: jobs[{n}].tasks[{m}].engineId is required"
-                    )
+                engine = item["engineId"]  # required, a UUID: checked above
                 if engine not in known:
                     return self.error(
                         400, f"Invalid argument: engine {engine} is not available on edge"
                     )
-                payload = item.get("payloadJSON")
-                if payload is not None and not isinstance(payload, str):
-                    return self.error(
-                        400,
-                        f"Invalid argument: jobs[{n}].tasks[{m}].payloadJSON must be a JSON string",
-                    )
-                try:
-                    plan = (json.loads(payload) or {}).get("simulate", "ok") if payload else "ok"
-                except (ValueError, AttributeError):
-                    return self.error(
-                        400, f"Invalid argument: jobs[{n}].tasks[{m}].payloadJSON is not JSON"
-                    )
+                # Both are JSON text (checked above); the documented examples carry the input
+                # in taskPayloadJSON, some in payloadJSON too.
+                payload, task_payload = item.get("payloadJSON"), item.get("taskPayloadJSON")
                 task = _Task(
                     str(self._uuid()),
                     job.id,
@@ -427,7 +650,8 @@ class EdgeSimulator(Simulator):
                     item.get("correlationTaskId") or f"task-{m}",
                     payload,
                     now,
-                    plan=plan if isinstance(plan, str) else "ok",
+                    plan=_plan(payload, task_payload),
+                    task_payload=task_payload,
                     io_folders=list(item.get("ioFolders") or []),
                     modified=now,
                 )
@@ -495,6 +719,7 @@ class EdgeSimulator(Simulator):
 
     def on_delete_job(self, request: Request, job_id: str) -> Response:
         self._auth(request, write=True)
+        self._valid(request, "DeleteJobRequest", required=False)
         job = self._job(job_id)
         del self.jobs[job.id]
         self.order.remove(job.id)
@@ -528,7 +753,6 @@ class EdgeSimulator(Simulator):
                 "limit": limit,
                 "result": [self.job_detail(j) for j in page],
                 "success": True,
-                "error": None,
             }
         )
 
@@ -562,8 +786,8 @@ class EdgeSimulator(Simulator):
 
     def on_update_status(self, request: Request) -> Response:
         self._auth(request, write=True)
-        body = self.body(request)
-        if not isinstance(body, dict) or not isinstance(body.get("taskIDs"), list):
+        body = self._valid(request, "TasksStatusUpdateRequest", required=True)
+        if not isinstance(body.get("taskIDs"), list):
             return self.error(400, "Invalid argument: taskIDs is required")
         status = body.get("taskStatus")
         if status not in STATUSES:
@@ -577,7 +801,7 @@ class EdgeSimulator(Simulator):
             if status in _TERMINAL:
                 task.completed = now
             self.advance(self.jobs[task.job_id])
-        return self.json({"success": True, "error": None})
+        return self.json({"success": True})
 
     def on_engines(self, request: Request) -> Response:
         self._auth(request)
@@ -594,6 +818,5 @@ class EdgeSimulator(Simulator):
                 "limit": limit,
                 "result": page,
                 "success": True,
-                "error": None,
             }
         )
