@@ -605,3 +605,16 @@ def test_engine_fields_and_tdo_tasks_follow_the_published_types(
 
 def _iso(seconds: float) -> str:
     return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def test_a_stateless_worker_cannot_fail_a_finished_task(sim: Simulation, hub: TaskHub) -> None:
+    job = job_of(hub, EXTERNAL_ENGINE)
+    task = job.subtasks[0]
+    hub.report(task.id, State.SUCCEEDED, job_id=job.id, output={"series": [1]})
+    with sim.connect() as fresh:  # a new process, as `taskhub report` is: its Tracker is empty
+        sent = len(sim.requests)
+        with pytest.raises(InvalidTransition, match="already succeeded"):
+            fresh.report(f"veritone:{task.id}", State.FAILED, failure_reason="invalid_data")
+        bodies = [json.loads(r.body) for r in sim.requests[sent:]]
+    assert [b["query"] for b in bodies] == [doc.GET_TASK]  # one read, no update sent
+    assert hub.get(job.id).subtasks[0].state is State.SUCCEEDED

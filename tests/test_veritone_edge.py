@@ -371,3 +371,15 @@ def test_internal_organization_id_is_sent_only_when_configured(sim: Simulation) 
     with sim.connect(organization_id="acme") as wrong, pytest.raises(InvalidRequest) as info:
         submit(wrong)
     assert "internalOrganizationID is not a UUID" in str(info.value)
+
+
+def test_a_stateless_worker_cannot_move_a_finished_task(sim: Simulation, hub: TaskHub) -> None:
+    job = submit(hub)
+    task = job.subtasks[0]
+    hub.report(task.id, State.SUCCEEDED)
+    with sim.connect() as fresh:
+        sent = len(sim.requests)
+        with pytest.raises(taskhub.InvalidTransition, match="already succeeded"):
+            fresh.report(task, State.FAILED)
+        paths = [r.path for r in sim.requests[sent:]]
+    assert paths == [f"/edge/v1/proc/task/{task.id}/detail"]

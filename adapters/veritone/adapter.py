@@ -447,6 +447,16 @@ class VeritoneAdapter(Adapter):
         data = self._graphql(doc.UPDATE_TASK, {"input": update}, "report")
         return parse_task(data.get("updateTask"), self.backend)
 
+    def current(self, task_id: str) -> Task | None:
+        """One task by its own id (``task(id:)``), for ``report`` from a fresh process."""
+        task_id = self.require_id(task_id)
+        data = self._graphql(doc.GET_TASK, {"id": task_id}, "report")
+        if not isinstance(data.get("task"), dict):
+            raise TaskNotFound(
+                f"no task {task_id}", task_id=task_id, vendor=self.vendor, operation="report"
+            )
+        return parse_task(data["task"], self.backend)
+
     # -- assets ----------------------------------------------------------------------------
 
     def assets(self, tdo_id: str, *, types: Iterable[str] | None = None) -> builtins.list[Asset]:

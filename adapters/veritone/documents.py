@@ -65,6 +65,13 @@ mutation RetryJob($id: ID!) {
     + TASK_FIELDS
 )
 
+GET_TASK = (
+    """
+query GetTask($id: ID!) { task(id: $id) { ...TaskFields } }
+"""
+    + TASK_FIELDS
+)
+
 UPDATE_TASK = (
     """
 mutation UpdateTask($input: UpdateTask) { updateTask(input: $input) { ...TaskFields } }

@@ -408,6 +408,14 @@ class EdgeAdapter(Adapter):
         )
         return self.parse_task(detail.get("task") if isinstance(detail, dict) else None)
 
+    def current(self, task_id: str) -> Task | None:
+        """One task by its own id (``GET /proc/task/{id}/detail``), for ``report`` from a
+        fresh process."""
+        detail = self._json(
+            "GET", self.transport.path("proc", "task", self.require_id(task_id), "detail"), "report"
+        )
+        return self.parse_task(detail.get("task") if isinstance(detail, dict) else None)
+
     # -- outputs and engines -----------------------------------------------------------------
 
     def outputs(self, job_id: str) -> builtins.list[Asset]:
