@@ -159,21 +159,43 @@ def test_cancel_is_unsupported_but_deleting_the_asset_fails_the_task(
     assert (failed.state, failed.status.message) == (State.FAILED, DELETED)
 
 
+# Valid /transcode shapes (transcode-payload): an input URL or an S3 object, and S3 or
+# web3.storage credentials; the server makes object-store URLs of them.
+S3_STORAGE = {
+    "type": "s3",
+    "endpoint": "https://storage.example",
+    "bucket": "out",
+    "credentials": {"accessKeyId": "AKIA", "secretAccessKey": "s3cret/key"},
+}
+S3_INPUT = {
+    "type": "s3",
+    "endpoint": "https://storage.example:9000",
+    "bucket": "in",
+    "path": "a.mp4",
+    "credentials": {"accessKeyId": "AKIN", "secretAccessKey": "in-s3cret"},
+}
+
+
 def test_submit_kinds(sim: Simulation, hub: TaskHub) -> None:
     transcode = hub.submit(
         kind="transcode-file",
-        input={"url": "s3+https://AKIA:s3cret@storage.example/in/a.mp4"},
-        storage={"type": "s3", "url": "s3+https://AKIA:s3cret@storage.example/out"},
-        outputs={"hls": {"path": "/hls"}, "mp4": {"path": "/mp4"}},
+        input=S3_INPUT,
+        storage=S3_STORAGE,
+        outputs={"hls": {"path": "/hls"}, "mp4": {"path": "mp4"}},
     )
     assert (transcode.kind, transcode.state) == ("transcode-file", State.PENDING)
-    assert "s3cret" not in json.dumps(transcode.params)  # the server masks credentials
+    params = transcode.params["transcode-file"]
+    assert params["input"] == {"url": "s3+https://***:***@storage.example:9000/in/a.mp4"}
+    assert params["storage"] == {"url": "s3+https://***:***@storage.example/out"}
+    assert params["outputs"] == {"hls": {"path": "/hls"}, "mp4": {"path": "/mp4"}}
+    assert "s3cret" not in json.dumps(transcode.raw)  # the server masks credentials
     clip = hub.submit(kind="clip", playbackId="abcd1234", startTime=1000, endTime=5000)
     assert clip.kind == "clip"
     assert clip.outputs and clip.outputs[0].id
     sim.clock.advance(10)
     done = hub.get(transcode.id)
     assert [a.kind for a in done.outputs] == ["hls", "mp4"]
+    assert done.outputs[0].uri == "s3+https://***:***@storage.example/out/hls/index.m3u8"
 
 
 def test_a_duplicate_url_import_returns_the_existing_task(hub: TaskHub, sim: Simulation) -> None:
@@ -185,7 +207,7 @@ def test_a_duplicate_url_import_returns_the_existing_task(hub: TaskHub, sim: Sim
 TRANSCODE = {
     "kind": "transcode-file",
     "input": {"url": "https://storage.example/in/a.mp4"},
-    "storage": {"type": "s3", "url": "s3+https://storage.example/out"},
+    "storage": S3_STORAGE,
     "outputs": {"hls": {"path": "/hls"}},
 }
 
@@ -509,7 +531,7 @@ def test_the_official_sdk_works_against_the_simulator(sim: Simulation, hub: Task
     hub.submit(
         kind="transcode-file",
         input={"url": "https://x/in.mp4"},
-        storage={"type": "s3", "url": "s3+https://k:s@h/b"},
+        storage=S3_STORAGE,
         outputs={"hls": {"path": "/h"}},
     )
     sim.clock.advance(10)
@@ -574,3 +596,439 @@ def test_webhook_refusals_with_their_reasons() -> None:
         "duplicate event id": "duplicate",
     }
     print(f"\nwebhooks: {len(reasons)} kinds of bad delivery refused: {reasons}")
+
+
+# -- wire fidelity: secrets, request schemas, list quirks, assets, uploads ----------------------
+
+
+def _api(sim: Simulation, method: str, path: str, **kwargs: Any) -> Any:
+    import requests
+
+    headers = {"Authorization": f"Bearer {sim.simulator.api_key}", **kwargs.pop("headers", {})}  # type: ignore[attr-defined]
+    return requests.request(method, sim.url + path, headers=headers, timeout=5, **kwargs)
+
+
+WEB3_PROOF = "EaJlcm9vdHOAZ3ZlcnNpb24BmgIBcRIg2uxHpcPYSWNtifMKFkPC7IEDvFDCxCd3ADViv0coV7SnYX"
+
+
+def test_no_answer_carries_a_storage_secret_and_a_finished_transcode_reads_fine(
+    sim: Simulation,
+) -> None:
+    bodies = [
+        {"input": S3_INPUT, "storage": S3_STORAGE, "outputs": {"hls": {"path": "/h"}}},
+        {
+            "input": {"url": "https://media.example.com/in.mp4"},
+            "storage": {"type": "web3.storage", "credentials": {"proof": WEB3_PROOF}},
+            "outputs": {"mp4": {"path": "/m"}},
+        },
+    ]
+    answers = [_api(sim, "POST", "/transcode", json=body) for body in bodies]
+    assert [a.status_code for a in answers] == [200, 200]
+    first, second = (a.json() for a in answers)
+    assert first["params"]["transcode-file"]["storage"] == {
+        "url": "s3+https://***:***@storage.example/out"
+    }
+    assert second["params"]["transcode-file"]["storage"] == {"url": "w3s://***@/"}
+    seen = [a.text for a in answers]
+    for seconds in (0, 2, 10):  # waiting, running, completed
+        sim.clock.advance(seconds)
+        listed = _api(sim, "GET", "/task")
+        assert listed.status_code == 200
+        seen.append(listed.text)
+        for task in (first, second):
+            one = _api(sim, "GET", f"/task/{task['id']}")
+            assert one.status_code == 200
+            seen.append(one.text)
+    assert [t["status"]["phase"] for t in listed.json()] == ["completed", "completed"]
+    seen += [json.dumps(e) for e in sim.simulator.events()]  # type: ignore[attr-defined]
+    kept = repr(sim.simulator.tasks)  # type: ignore[attr-defined]
+    for secret in ("s3cret/key", "s3cret%2Fkey", "in-s3cret", WEB3_PROOF, "AKIA", "AKIN"):
+        assert not any(secret in text for text in seen), secret
+        assert secret not in kept  # never kept, so never returned
+    assert sim.simulator.crashes == []
+
+
+def _ajv(at: str, path: str, keyword: str, params: dict[str, Any], message: str) -> str:
+    error = {
+        "instancePath": at,
+        "schemaPath": path,
+        "keyword": keyword,
+        "params": params,
+        "message": message,
+    }
+    return json.dumps(error, separators=(",", ":"))
+
+
+def test_transcode_shapes_the_schema_refuses_are_422_with_ajv_errors(sim: Simulation) -> None:
+    # storage {url} (and the {type, url} shape this project's tests once used) is no branch of
+    # storage's oneOf; an s3+https input URL fails the input URL pattern.
+    answer = _api(
+        sim,
+        "POST",
+        "/transcode",
+        json={
+            "input": {"url": "https://media.example.com/in.mp4"},
+            "storage": {"type": "s3", "url": "s3+https://AKIA:s3cret@storage.example/out"},
+            "outputs": {"hls": {"path": "/h"}},
+        },
+    )
+    assert answer.status_code == 422
+    assert answer.json() == {
+        "errors": [
+            _ajv(
+                "/storage",
+                "#/properties/storage/oneOf/0/required",
+                "required",
+                {"missingProperty": "endpoint"},
+                "must have required property 'endpoint'",
+            ),
+            _ajv(
+                "/storage",
+                "#/properties/storage/oneOf/1/required",
+                "required",
+                {"missingProperty": "credentials"},
+                "must have required property 'credentials'",
+            ),
+            _ajv(
+                "/storage",
+                "#/properties/storage/oneOf",
+                "oneOf",
+                {"passingSchemas": None},
+                "must match exactly one schema in oneOf",
+            ),
+        ]
+    }
+    assert "s3cret" not in answer.text
+    s3_url = _api(
+        sim,
+        "POST",
+        "/transcode",
+        json={
+            "input": {"url": "s3+https://AKIA:s3cret@storage.example/in/a.mp4"},
+            "storage": S3_STORAGE,
+            "outputs": {},
+        },
+    )
+    assert s3_url.status_code == 422
+    assert s3_url.json()["errors"][0] == _ajv(
+        "/input/url",
+        "#/properties/input/oneOf/0/properties/url/pattern",
+        "pattern",
+        {"pattern": "^(https?|ipfs|ar)://"},
+        'must match pattern "^(https?|ipfs|ar)://"',
+    )
+    assert json.loads(s3_url.json()["errors"][-1])["keyword"] == "oneOf"
+    assert sim.simulator.tasks == {}  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "first"),
+    [
+        ("/transcode", {}, ("", "#/required", "required")),
+        (
+            "/transcode",
+            {"input": {"url": "https://a/b"}, "storage": S3_STORAGE, "outputs": {"dash": {}}},
+            ("/outputs", "#/properties/outputs/additionalProperties", "additionalProperties"),
+        ),
+        (
+            "/transcode",
+            {
+                "input": {"url": "https://a/b c.mp4"},
+                "storage": S3_STORAGE,
+                "outputs": {},
+            },
+            ("/input/url", "#/properties/input/oneOf/0/properties/url/format", "format"),
+        ),
+        (
+            "/transcode",
+            {
+                "input": {"url": "https://a/b"},
+                "storage": S3_STORAGE,
+                "outputs": {},
+                "profiles": [{"bitrate": 100}],
+            },
+            (
+                "/profiles/0/bitrate",
+                "#/properties/profiles/items/properties/bitrate/minimum",
+                "minimum",
+            ),
+        ),
+        (
+            "/asset/upload/url",
+            {"name": "x", "url": "ftp://h/x"},
+            ("/url", "#/properties/url/pattern", "pattern"),
+        ),
+        (
+            "/asset/upload/url",
+            {"name": "x", "url": "https://h/x", "tags": []},
+            ("", "#/additionalProperties", "additionalProperties"),
+        ),
+        ("/asset/request-upload", {"name": 5}, ("/name", "#/properties/name/type", "type")),
+        (
+            "/asset/request-upload",
+            {"name": "x", "storage": {"ipfs": "yes"}},
+            ("/storage/ipfs", "#/properties/storage/properties/ipfs/oneOf/0/type", "type"),
+        ),
+        (
+            "/clip",
+            {"playbackId": "p", "startTime": "0"},
+            ("/startTime", "#/properties/startTime/type", "type"),
+        ),
+        ("/clip", [], ("", "#/type", "type")),
+    ],
+)
+def test_every_create_body_is_held_to_its_schema(
+    sim: Simulation, path: str, body: Any, first: tuple[str, str, str]
+) -> None:
+    answer = _api(sim, "POST", path, json=body)
+    assert answer.status_code == 422
+    errors = [json.loads(e) for e in answer.json()["errors"]]
+    assert (errors[0]["instancePath"], errors[0]["schemaPath"], errors[0]["keyword"]) == first
+    assert sim.simulator.tasks == {}  # type: ignore[attr-defined]
+
+
+def test_bodies_the_schema_allows_are_accepted(sim: Simulation) -> None:
+    ok = [
+        (
+            "/transcode",
+            {"input": S3_INPUT, "storage": S3_STORAGE, "outputs": {"fmp4": {"path": ""}}},
+        ),
+        (
+            "/transcode",
+            {
+                "input": {"url": "ipfs://bafy/in.mp4"},
+                "storage": {"type": "web3.storage", "credentials": {"proof": WEB3_PROOF}},
+                "outputs": {"hls": {"path": "h"}},
+                "profiles": [{"bitrate": 3_000_000, "width": 1280, "height": 720, "name": "720p"}],
+                "creatorId": "me",
+                "c2pa": True,
+                "targetSegmentSizeSecs": 6,
+            },
+        ),
+        ("/asset/upload/url", {"name": "x", "url": "ar://tx", "storage": {"ipfs": True}}),
+        ("/asset/request-upload", {"name": "x", "creatorId": {"type": "unverified", "value": "u"}}),
+        ("/clip", {"playbackId": "p", "startTime": 0, "endTime": 10.5, "name": "n"}),
+    ]
+    for path, body in ok:
+        answer = _api(sim, "POST", path, json=body)
+        assert answer.status_code in (200, 201), (path, answer.text)
+    fmp4 = _api(sim, "GET", "/task?order=createdAt-false").json()[0]
+    assert fmp4["params"]["transcode-file"]["outputs"] == {"fmp4": {"path": "/"}}
+    # Not JSON: the server's parser leaves the body empty, so the schema sees {}.
+    plain = _api(
+        sim, "POST", "/asset/upload/url", data="name=x", headers={"Content-Type": "text/plain"}
+    )
+    assert plain.status_code == 422
+    assert json.loads(plain.json()["errors"][0])["params"] == {"missingProperty": "name"}
+    primitive = _api(sim, "POST", "/clip", data="5", headers={"Content-Type": "application/json"})
+    assert primitive.status_code == 400
+
+
+def test_checks_after_the_schema(sim: Simulation) -> None:
+    base64_key = _api(
+        sim,
+        "POST",
+        "/asset/upload/url",
+        json={"name": "x", "url": "https://h/x", "encryption": {"encryptedKey": "not base64"}},
+    )
+    assert (base64_key.status_code, base64_key.json()) == (
+        422,
+        {"errors": ['"encryptedKey" must be valid base64']},
+    )
+    no_policy = _api(
+        sim,
+        "POST",
+        "/asset/request-upload",
+        json={"name": "x", "encryption": {"encryptedKey": "AAAA"}},
+    )
+    assert (no_policy.status_code, no_policy.json()) == (
+        400,
+        {"errors": ["a playbackPolicy is required when using encryption"]},
+    )
+    encrypted = _api(
+        sim,
+        "POST",
+        "/asset/request-upload",
+        json={
+            "name": "x",
+            "encryption": {"encryptedKey": "AAAA"},
+            "playbackPolicy": {"type": "jwt"},
+        },
+    )
+    assert encrypted.status_code == 200
+    assert "AAAA" not in encrypted.text
+    assert encrypted.json()["asset"]["source"] == {
+        "type": "directUpload",
+        "encryption": {"key": "***"},
+    }
+    clip = _api(sim, "POST", "/clip", json={"playbackId": "p", "startTime": 10, "endTime": 10})
+    assert (clip.status_code, clip.json()) == (
+        422,
+        {"errors": ["endTime must occur after startTime"]},
+    )
+
+
+def test_list_quirks_order_filters_limit(sim: Simulation, hub: TaskHub) -> None:
+    for n in range(3):
+        upload(hub, f"https://m.example/{n}.mp4")
+        sim.clock.advance(0.01)
+    # An unknown order field is ignored, not refused; with nothing left the order is by id.
+    ignored = _api(sim, "GET", "/task?order=phase-true,createdAt-false")
+    assert ignored.status_code == 200
+    assert [t["createdAt"] for t in ignored.json()] == sorted(
+        t["createdAt"] for t in ignored.json()
+    )
+    by_id = _api(sim, "GET", "/task?order=phase-true")
+    assert [t["id"] for t in by_id.json()] == sorted(t["id"] for t in by_id.json())
+    # A filter without a value is a 400, before the field is even looked at.
+    no_value = _api(sim, "GET", '/task?filters=[{"id":"type"}]')
+    assert (no_value.status_code, no_value.json()) == (
+        400,
+        {"errors": ['error parsing filters: Error: missing filter value for id "type"']},
+    )
+    eq = _api(sim, "GET", '/task?filters=[{"id":"createdAt","value":{"eq":1}}]')
+    assert eq.json() == {"errors": ['error parsing filters: Error: unknown comparison: "eq"']}
+    since = ignored.json()[1]["createdAt"]
+    newer = _api(sim, "GET", f'/task?filters=[{{"id":"createdAt","value":{{"gte":{since}}}}}]')
+    assert len(newer.json()) == 2
+    # limit is read as parseInt reads it: 2abc is 2, and the next link keeps it as sent.
+    two = _api(sim, "GET", "/task?limit=2abc")
+    assert len(two.json()) == 2
+    assert "limit=2abc" in two.headers["Link"] and "cursor=skip2" in two.headers["Link"]
+    assert len(_api(sim, "GET", "/task?limit=abc").json()) == 3  # not a number: 20
+    assert len(_api(sim, "GET", "/task?limit=0").json()) == 3
+
+
+def test_assets_list_get_update_and_delete(sim: Simulation, hub: TaskHub) -> None:
+    tasks = [upload(hub, f"https://m.example/{n}.mp4") for n in range(3)]
+    assets = [t.outputs[0].id for t in tasks]
+    listed = _api(sim, "GET", "/asset?limit=2&order=createdAt-true")
+    assert [a["id"] for a in listed.json()] == assets[:0:-1]
+    assert "cursor=skip2" in listed.headers["Link"]
+    rest = _api(sim, "GET", "/asset?limit=2&order=createdAt-true&cursor=skip2")
+    assert [a["id"] for a in rest.json()] == assets[:1]
+    assert "Link" not in rest.headers  # unlike tasks, a short asset page has no next link
+    by_url = _api(sim, "GET", "/asset?sourceUrl=https://m.example/1.mp4")
+    assert [a["id"] for a in by_url.json()] == [assets[1]]
+    not_ready = _api(sim, "PATCH", f"/asset/{assets[0]}", json={"name": "renamed"})
+    assert (not_ready.status_code, not_ready.json()) == (422, {"errors": ["asset is not ready"]})
+    sim.clock.advance(10)
+    renamed = _api(sim, "PATCH", f"/asset/{assets[0]}", json={"name": "renamed"})
+    assert (renamed.status_code, renamed.json()["name"]) == (200, "renamed")
+    bad = _api(sim, "PATCH", f"/asset/{assets[0]}", json={"storage": {"s3": {}}})
+    assert bad.status_code == 422
+    # Deleting twice is a 400; a deleted asset is gone from reads and listings.
+    assert _api(sim, "DELETE", f"/asset/{assets[2]}").status_code == 204
+    twice = _api(sim, "DELETE", f"/asset/{assets[2]}")
+    assert (twice.status_code, twice.json()) == (400, {"errors": ["asset is already deleted"]})
+    gone = _api(sim, "GET", f"/asset/{assets[2]}")
+    assert (gone.status_code, gone.json()) == (404, {"errors": ["Asset not found"]})
+    assert assets[2] not in [a["id"] for a in _api(sim, "GET", "/asset").json()]
+    import requests
+
+    key = {"Authorization": f"Bearer {sim.simulator.other_api_key}"}  # type: ignore[attr-defined]
+    assert requests.get(sim.url + f"/asset/{assets[0]}", headers=key, timeout=5).status_code == 404
+    assert (
+        requests.delete(sim.url + f"/asset/{assets[0]}", headers=key, timeout=5).status_code == 403
+    )
+    assert requests.get(sim.url + "/asset", headers=key, timeout=5).json() == []
+
+
+def test_an_ipfs_storage_update_spawns_an_export_task(sim: Simulation, hub: TaskHub) -> None:
+    asset_id = upload(hub).outputs[0].id
+    sim.clock.advance(10)
+    updated = _api(sim, "PATCH", f"/asset/{asset_id}", json={"storage": {"ipfs": True}})
+    assert updated.status_code == 200
+    storage = updated.json()["storage"]
+    export_id = storage["status"]["tasks"]["pending"]
+    assert storage == {
+        "ipfs": {"spec": {}},
+        "status": {"phase": "waiting", "tasks": {"pending": export_id}},
+    }
+    export = hub.get(export_id)
+    assert (export.kind, export.raw["inputAssetId"], export.params) == (
+        "export",
+        asset_id,
+        {"export": {"ipfs": {}}},
+    )
+    same = _api(sim, "PATCH", f"/asset/{asset_id}", json={"storage": {"ipfs": {"spec": {}}}})
+    assert same.json()["storage"]["status"]["tasks"] == {"pending": export_id}  # no new task
+    sim.clock.advance(10)
+    done = _api(sim, "GET", f"/asset/{asset_id}").json()["storage"]
+    assert done["status"] == {"phase": "ready", "tasks": {"last": export_id}}
+    cid = hub.get(export_id).output["export"]["ipfs"]["videoFileCid"]  # type: ignore[index]
+    assert (done["ipfs"]["cid"], done["ipfs"]["url"]) == (cid, f"ipfs://{cid}")
+    listed = _api(sim, "GET", f"/asset?cid={cid}")
+    assert [a["id"] for a in listed.json()] == [asset_id]
+    removed = _api(sim, "PATCH", f"/asset/{asset_id}", json={"storage": {"ipfs": False}})
+    assert (removed.status_code, removed.json()) == (
+        400,
+        {"errors": ["Cannot remove asset from IPFS"]},
+    )
+
+
+def test_a_direct_upload_starts_its_task_once(sim: Simulation, hub: TaskHub) -> None:
+    import requests
+
+    created = _api(sim, "POST", "/asset/request-upload", json={"name": "d"}).json()
+    assert created["url"].startswith(sim.url + "/asset/upload/direct?token=")
+    assert hub.get(created["task"]["id"]).status.raw == "pending"
+    assert requests.put(created["url"], data=b"bytes", timeout=5).status_code == 200
+    assert hub.get(created["task"]["id"]).status.raw == "waiting"
+    again = requests.put(created["url"], data=b"bytes", timeout=5)
+    assert (again.status_code, again.json()) == (
+        422,
+        {"errors": ["asset has already been uploaded"]},
+    )
+    forged = requests.put(sim.url + "/asset/upload/direct?token=forged", data=b"x", timeout=5)
+    assert forged.status_code == 403
+
+
+def test_a_resumable_tus_upload_at_the_tus_endpoint(sim: Simulation, hub: TaskHub) -> None:
+    import requests
+
+    created = _api(sim, "POST", "/asset/request-upload", json={"name": "t"}).json()
+    endpoint = created["tusEndpoint"]
+    assert endpoint.startswith(sim.url + "/asset/upload/tus?token=")  # /api/asset/upload/tus
+    tus = {"Tus-Resumable": "1.0.0"}
+    assert requests.post(endpoint, headers={"Upload-Length": "6"}, timeout=5).status_code == 412
+    made = requests.post(endpoint, headers={**tus, "Upload-Length": "6"}, timeout=5)
+    assert made.status_code == 201
+    location = made.headers["Location"]
+    assert location.startswith(sim.url + "/asset/upload/tus/")
+    octets = {**tus, "Content-Type": "application/offset+octet-stream"}
+    first = requests.patch(
+        location, data=b"abc", headers={**octets, "Upload-Offset": "0"}, timeout=5
+    )
+    assert (first.status_code, first.headers["Upload-Offset"]) == (204, "3")
+    assert hub.get(created["task"]["id"]).status.raw == "pending"  # not all bytes yet
+    stale = requests.patch(
+        location, data=b"def", headers={**octets, "Upload-Offset": "0"}, timeout=5
+    )
+    assert stale.status_code == 409
+    head = requests.head(location, headers=tus, timeout=5)
+    assert (head.headers["Upload-Offset"], head.headers["Upload-Length"]) == ("3", "6")
+    last = requests.patch(
+        location, data=b"def", headers={**octets, "Upload-Offset": "3"}, timeout=5
+    )
+    assert (last.status_code, last.headers["Upload-Offset"]) == (204, "6")
+    assert hub.get(created["task"]["id"]).status.raw == "waiting"
+    asset = _api(sim, "GET", f"/asset/{created['asset']['id']}").json()
+    assert asset["status"]["phase"] == "waiting"
+    late = requests.post(endpoint, headers={**tus, "Upload-Length": "6"}, timeout=5)
+    assert late.status_code == 422
+
+
+def test_a_lost_transcode_of_an_s3_input_is_found_by_its_object_store_url(
+    sim: Simulation,
+) -> None:
+    # The server keeps an S3 input as its (masked) object-store URL; the lookup after an
+    # unknown outcome builds the same URL from the submitted spec, so it finds the task.
+    spec = {**TRANSCODE, "input": S3_INPUT}
+    with sim.connect(timeout=0.3) as hub:
+        sim.inject("delay", seconds=1.0, path="/transcode$")
+        with pytest.raises(OutcomeUnknown) as lost:
+            hub.submit(**spec)
+        assert lost.value.lookup["source"] == "s3+https://***:***@storage.example:9000/in/a.mp4"
+        found = hub.adapter.find_submitted(lost.value.lookup)
+        assert found is not None and {found.id} == set(sim.simulator.tasks)  # type: ignore[attr-defined]

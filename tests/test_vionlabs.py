@@ -249,3 +249,161 @@ def test_parse_from_links_or_explicit_id(hub: TaskHub) -> None:
         hub.parse({"status": "done"})
     with pytest.raises(taskhub.MalformedResponse):
         hub.parse(["done"])
+
+
+# -- wire fidelity: routing on the decoded path, request bodies as FastAPI/Pydantic check them --
+
+
+def _raw(sim: Simulation, method: str, path: str, **kwargs: Any) -> Any:
+    import requests
+
+    key = sim.simulator.api_key  # type: ignore[attr-defined]
+    return requests.request(method, f"{sim.url}{path}?key={key}", timeout=5, **kwargs)
+
+
+def test_an_encoded_slash_is_decoded_before_routing_so_the_task_is_unreachable() -> None:
+    # The API's framework routes on the decoded path: series%2F7 is series/7 by then, which
+    # matches no route. Even a task that exists for the item "series/7" cannot be reached.
+    with simulate("vionlabs", auto_products=(("markers", "1"),)) as sim:
+        ingest(sim, "series/7")
+        assert ("series/7", "markers", "1") in sim.simulator.tasks  # type: ignore[attr-defined]
+        for method in ("GET", "POST", "DELETE"):
+            answer = _raw(sim, method, "/tasks/catalog-item/series%2F7/product/markers/version/1")
+            assert (answer.status_code, answer.json()) == (404, {"detail": "Not Found"})
+        # A literal "%2F" in an id (sent as %252F) is one segment and is reached.
+        ingest(sim, "a%2Fb")
+        reached = _raw(sim, "POST", "/tasks/catalog-item/a%252Fb/product/markers/version/1")
+        assert reached.status_code == 200
+        assert reached.json()["_links"]["self"]["href"].startswith("/tasks/catalog-item/a%252Fb/")
+        wrong_method = _raw(sim, "PUT", "/tasks/catalog-item/a/product/markers/version/1")
+        assert (wrong_method.status_code, wrong_method.json()) == (
+            405,
+            {"detail": "Method Not Allowed"},
+        )
+
+
+TASK_PATH = "/tasks/catalog-item/m-1/product/markers/version/1"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "detail"),
+    [
+        (
+            {"json": []},
+            [
+                {
+                    "type": "model_attributes_type",
+                    "loc": ["body"],
+                    "msg": "Input should be a valid dictionary or object to extract fields from",
+                    "input": [],
+                }
+            ],
+        ),
+        (
+            {"data": b'{"priority": ', "headers": {"Content-Type": "application/json"}},
+            [
+                {
+                    "type": "json_invalid",
+                    "loc": ["body", 13],
+                    "msg": "JSON decode error",
+                    "input": {},
+                    "ctx": {"error": "Expecting value"},
+                }
+            ],
+        ),
+        (
+            {"data": b"priority=low", "headers": {"Content-Type": "text/plain"}},
+            [
+                {
+                    "type": "model_attributes_type",
+                    "loc": ["body"],
+                    "msg": "Input should be a valid dictionary or object to extract fields from",
+                    "input": "priority=low",
+                }
+            ],
+        ),
+        (
+            {"json": {"priority": "urgent"}},
+            [
+                {
+                    "type": "enum",
+                    "loc": ["body", "priority"],
+                    "msg": "Input should be 'low', 'medium' or 'high'",
+                    "input": "urgent",
+                    "ctx": {"expected": "'low', 'medium' or 'high'"},
+                }
+            ],
+        ),
+        ({"json": {"priority": None}}, "enum"),
+        ({"json": {"priority": 1}}, "enum"),
+    ],
+)
+def test_the_create_body_is_validated_as_fastapi_does(
+    sim: Simulation, kwargs: dict[str, Any], detail: Any
+) -> None:
+    ingest(sim)
+    answer = _raw(sim, "POST", TASK_PATH, **kwargs)
+    assert answer.status_code == 422
+    if isinstance(detail, str):
+        assert [p["type"] for p in answer.json()["detail"]] == [detail]
+    else:
+        assert answer.json() == {"detail": detail}
+    assert sim.simulator.tasks == {}  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {},  # no body: the default priority
+        {"data": b"null", "headers": {"Content-Type": "application/json"}},  # JSON null
+        {"json": {}},
+        {"json": {"priority": "high", "note": "unknown fields are ignored"}},
+        {"data": b'{"priority":"medium"}', "headers": {"Content-Type": "application/vnd.x+json"}},
+    ],
+)
+def test_valid_create_bodies_are_accepted(sim: Simulation, kwargs: dict[str, Any]) -> None:
+    ingest(sim)
+    answer = _raw(sim, "POST", TASK_PATH, **kwargs)
+    assert (answer.status_code, answer.json()["status"]) == (200, "pending")
+
+
+def test_path_and_body_problems_come_in_one_answer_path_first(sim: Simulation) -> None:
+    answer = _raw(
+        sim, "POST", "/tasks/catalog-item/m/product/mood/version/1", json={"priority": "x"}
+    )
+    assert answer.status_code == 422
+    assert [(p["type"], p["loc"]) for p in answer.json()["detail"]] == [
+        ("enum", ["path", "product"]),
+        ("enum", ["body", "priority"]),
+    ]
+    assert answer.json()["detail"][0]["msg"].endswith("'vertical_conversion' or 'scene_tags'")
+
+
+def test_a_malformed_body_is_refused_before_the_key_is_checked(sim: Simulation) -> None:
+    import requests
+
+    answer = requests.post(sim.url + TASK_PATH, data=b"{", timeout=5)  # no key at all
+    assert answer.status_code == 422
+    assert answer.json()["detail"][0]["type"] == "json_invalid"
+    assert requests.post(sim.url + TASK_PATH, json={}, timeout=5).status_code == 401
+
+
+def test_the_catalog_item_body_reports_every_problem(sim: Simulation) -> None:
+    answer = _raw(sim, "PUT", "/catalog/v1/item", json={"id": "", "type": "movie", "title": 7})
+    assert answer.status_code == 422
+    assert [(p["type"], p["loc"]) for p in answer.json()["detail"]] == [
+        ("string_too_short", ["body", "id"]),
+        ("enum", ["body", "type"]),
+        ("string_type", ["body", "title"]),
+    ]
+    missing = _raw(sim, "PUT", "/catalog/v1/item", json={"type": "episode"})
+    assert [(p["type"], p["loc"]) for p in missing.json()["detail"]] == [
+        ("missing", ["body", "id"]),
+        ("missing", ["body", "title"]),
+    ]
+    assert missing.json()["detail"][0]["input"] == {"type": "episode"}
+    empty = _raw(sim, "PUT", "/catalog/v1/item")
+    assert empty.json() == {
+        "detail": [{"type": "missing", "loc": ["body"], "msg": "Field required", "input": None}]
+    }
+    assert sim.simulator.items == {}  # type: ignore[attr-defined]

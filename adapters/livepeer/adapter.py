@@ -35,7 +35,7 @@ from taskhub.model import Asset, Task
 from taskhub.polling import PollPolicy
 from taskhub.states import State
 
-from .parse import asset_from, mask_credentials, parse_task
+from .parse import asset_from, mask_credentials, masked_object_store_url, parse_task
 from .statuses import STATUSES
 
 
@@ -379,8 +379,13 @@ def _source(kind: str, spec: Mapping[str, Any]) -> str | None:
         return f"{strategy.get('playbackId')}@{strategy.get('startTime')}"
     if kind == "transcode-file":
         source = spec.get("input")
-        url = source.get("url") if isinstance(source, dict) else None
-        return mask_credentials(str(url)) if url else None
+        if not isinstance(source, dict):
+            return None
+        url = source.get("url")
+        if url:
+            return mask_credentials(str(url))
+        # An S3 input object: the server stores the object-store URL it makes of it, masked.
+        return masked_object_store_url(source)
     return None
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -122,3 +123,32 @@ def mask_credentials(url: str) -> str:
         return url
     host = parts.netloc.rsplit("@", 1)[1]
     return urlunsplit((parts.scheme, f"***:***@{host}", *parts[2:]))
+
+
+def masked_object_store_url(storage: Mapping[str, Any]) -> str | None:
+    """An S3-like ``{endpoint, bucket, credentials[, path]}`` object as Livepeer shows the URL
+    it makes of it: ``s3+https://***:***@host/bucket[/path]`` (the credentials masked, the
+    endpoint's path dropped, its default port left out, as ``new URL(endpoint).host`` gives).
+    None when a part is missing or the endpoint has no host.
+    """
+    endpoint, bucket = storage.get("endpoint"), storage.get("bucket")
+    if not isinstance(endpoint, str) or not isinstance(bucket, str) or not bucket:
+        return None
+    try:
+        parts = urlsplit(endpoint)
+        port = parts.port
+    except ValueError:
+        return None
+    host = parts.hostname or ""
+    scheme = parts.scheme.lower()
+    if not host or scheme not in ("http", "https"):
+        return None
+    if ":" in host:
+        host = f"[{host}]"
+    if port is not None and port != {"http": 80, "https": 443}[scheme]:
+        host = f"{host}:{port}"
+    url = f"s3+{scheme}://***:***@{host}/{bucket}"
+    path = storage.get("path")
+    if isinstance(path, str):
+        url += path if path.startswith("/") else f"/{path}"
+    return url

@@ -1,4 +1,4 @@
-"""A Livepeer Studio simulator: the task API and the endpoints that spawn tasks.
+"""A Livepeer Studio simulator: the task API, the asset API and the endpoints that spawn tasks.
 
 Lifecycle (on the simulator's clock): create -> ``pending`` -> ``waiting`` (at once) ->
 ``running`` after ``waiting_s`` with progress rising, capped at 0.99 -> ``completed`` after
@@ -13,17 +13,29 @@ Lifecycle (on the simulator's clock): create -> ``pending`` -> ``waiting`` (at o
 A manual retry (``POST /task/{id}/retry``) of a failed task succeeds. ``cancelled`` never
 occurs; deleting the output asset fails a running task with "task cancelled, asset has been
 deleted".
+
+Requests are held to the published schema as the server's validator (Ajv) holds them: a body
+that fails it is a 422 ``{"errors": [<JSON-encoded Ajv error>, ...]}``. A transcode's
+``storage`` (and an S3 ``input``) become the object-store URL the server makes of them, kept
+with the credentials already masked (``s3+https://***:***@host/bucket``, ``w3s://***@/``): no
+answer can carry a secret. Assets are listed (``GET /asset``), read, updated (``PATCH``; a new
+``storage.ipfs`` spawns an ``export`` task) and deleted. A request-upload's bytes arrive by
+``PUT`` to its ``url`` or through the tus protocol at its ``tusEndpoint``
+(``/api/asset/upload/tus``); either starts its task.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
 import json
 import random
 import re
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote_plus, unquote_to_bytes, urlsplit
 
 import attrs
 import requests
@@ -32,7 +44,7 @@ from werkzeug.wrappers import Request, Response
 
 from taskhub.testing import Answer, Simulator
 
-from .parse import mask_credentials
+from .parse import mask_credentials, masked_object_store_url
 from .webhooks import sign
 
 RETRIABLE = "internal error processing file"
@@ -43,20 +55,44 @@ FATAL = (
 DELETED = "task cancelled, asset has been deleted"
 MAX_RETRIES = 2
 TYPES = ("upload", "export", "export-data", "transcode-file", "clip")
-_URL = re.compile(r"^(https?|ipfs|ar)://")
-_FILTER_FIELDS = {
-    "id",
-    "name",
-    "createdAt",
-    "updatedAt",
-    "userId",
-    "user.email",
-    "type",
-    "inputAssetId",
-    "outputAssetId",
-    "projectId",
+IPFS_GATEWAY = "https://ipfs.livepeer.studio/ipfs/"
+TUS_VERSION = "1.0.0"
+
+#: Fields ``order`` and ``filters`` know, and how the server compares them: ``text`` (equal),
+#: ``int`` (a number: equal, or ``{gt|gte|lt|lte: n}``), ``full-text`` (case-blind substring).
+_TASK_FIELDS = {
+    "id": "text",
+    "name": "full-text",
+    "createdAt": "int",
+    "updatedAt": "int",
+    "userId": "text",
+    "user.email": "full-text",
+    "type": "text",
+    "inputAssetId": "text",
+    "outputAssetId": "text",
+    "projectId": "text",
 }
-_INT_FIELDS = {"createdAt", "updatedAt"}
+_ASSET_FIELDS = {
+    "id": "text",
+    "name": "full-text",
+    "objectStoreId": "text",
+    "createdAt": "int",
+    "updatedAt": "int",
+    "userId": "text",
+    "creatorId": "text",
+    "playbackId": "text",
+    "playbackRecordingId": "text",
+    "projectId": "text",
+    "phase": "text",
+    "user.email": "full-text",
+    "cid": "text",
+    "nftMetadataCid": "text",
+    "sourceUrl": "text",
+    "sourceSessionId": "text",
+    "sourceAssetId": "text",
+    "sourceType": "text",
+    "sourcePlaybackId": "text",
+}
 
 
 @attrs.define
@@ -75,8 +111,338 @@ class _Task:
     manual_retries: int = 0
 
 
+@attrs.define
+class _Upload:
+    """A resumable (tus) upload: its task, announced length and bytes received so far."""
+
+    task: str
+    length: int
+    offset: int = 0
+
+
+# -- request bodies, checked as the server's schema validator (Ajv) checks them -----------------
+#
+# The published schema (livepeer/studio packages/api/src/schema/api-schema.yaml, merged with
+# db-schema.yaml, which adds objectStoreId and catalystPipelineStrategy to some payloads) is
+# compiled by Ajv with its defaults: the first problem stops each (sub)schema, keywords run
+# type, then enum/oneOf, then required, additionalProperties and properties (in declaration
+# order), and a failed ``oneOf`` reports every branch's problem and then its own. Each problem
+# is sent as a JSON-encoded string in ``{"errors": [...]}`` with status 422.
+
+_Schema = dict[str, Any]
+
+_STRING: _Schema = {"type": "string"}
+_NUMBER: _Schema = {"type": "number"}
+_BOOLEAN: _Schema = {"type": "boolean"}
+_MEDIA_URL: _Schema = {"type": "string", "format": "uri", "pattern": "^(https?|ipfs|ar)://"}
+_ENDPOINT: _Schema = {"type": "string", "format": "uri", "pattern": "^http(s)?://"}
+
+
+def _object(
+    properties: dict[str, _Schema], required: tuple[str, ...] = (), *, typed: bool = True
+) -> _Schema:
+    schema: _Schema = {"additionalProperties": False, "properties": properties}
+    if required:
+        schema = {"required": list(required), **schema}
+    return {"type": "object", **schema} if typed else schema
+
+
+_CREDENTIALS = _object(
+    {"accessKeyId": _STRING, "secretAccessKey": _STRING}, ("accessKeyId", "secretAccessKey")
+)
+_PROFILE = _object(
+    {
+        "width": {"type": "integer", "minimum": 128},
+        "name": {"type": "string", "minLength": 1, "maxLength": 500},
+        "height": {"type": "integer", "minimum": 128},
+        "bitrate": {"type": "integer", "minimum": 400},
+        "quality": {"type": "integer", "minimum": 0, "maximum": 44},
+        "fps": {"type": "integer", "minimum": 0},
+        "fpsDen": {"type": "integer", "minimum": 1},
+        "gop": _STRING,
+        "profile": {
+            "type": "string",
+            "enum": ["H264Baseline", "H264Main", "H264High", "H264ConstrainedHigh"],
+        },
+        "encoder": {"type": "string", "enum": ["H.264", "HEVC", "VP8", "VP9"]},
+    },
+    ("bitrate",),
+)
+_CREATOR_ID: _Schema = {
+    "oneOf": [
+        _object(
+            {"type": {"type": "string", "enum": ["unverified"]}, "value": _STRING},
+            ("type", "value"),
+        ),
+        _STRING,
+    ]
+}
+_PLAYBACK_POLICY: _Schema = {
+    **_object(
+        {
+            "type": {
+                "type": "string",
+                "enum": ["public", "jwt", "webhook", "lit_signing_condition"],
+            },
+            "webhookId": _STRING,
+            "webhookContext": {"type": "object"},
+            "refreshInterval": _NUMBER,
+            "allowedOrigins": {"type": "array", "items": _STRING},
+            "unifiedAccessControlConditions": {"type": "array", "items": {"type": "object"}},
+            "resourceId": _object(
+                dict.fromkeys(("baseUrl", "path", "orgId", "role", "extraData"), _STRING),
+                ("baseUrl", "path", "orgId", "role", "extraData"),
+            ),
+        },
+        ("type",),
+    ),
+    "type": ["object", "null"],
+}
+_IPFS_SPEC = _object(
+    {
+        "nftMetadataTemplate": {"type": "string", "enum": ["file", "player"]},
+        "nftMetadata": {"type": "object"},
+    }
+)
+_ASSET_STORAGE = _object(
+    {
+        "ipfs": {
+            "oneOf": [
+                _object({"spec": {"oneOf": [{"type": "null"}, _IPFS_SPEC]}}),
+                _BOOLEAN,
+                {"type": "null"},
+            ]
+        }
+    }
+)
+_ENCRYPTION = _object({"encryptedKey": _STRING}, ("encryptedKey",))
+_PIPELINE: _Schema = {
+    "type": "string",
+    "enum": [
+        "catalyst",
+        "catalyst_ffmpeg",
+        "background_external",
+        "background_mist",
+        "fallback_external",
+        "external",
+    ],
+}
+_ASSET_COMMON: dict[str, _Schema] = {
+    "name": _STRING,
+    "staticMp4": _BOOLEAN,
+    "playbackPolicy": _PLAYBACK_POLICY,
+    "creatorId": _CREATOR_ID,
+    "storage": _ASSET_STORAGE,
+}
+_ASSET_TAIL: dict[str, _Schema] = {
+    "encryption": _ENCRYPTION,
+    "c2pa": _BOOLEAN,
+    "profiles": {"type": ["array", "null"], "items": _PROFILE},
+    "targetSegmentSizeSecs": _NUMBER,
+    "objectStoreId": _STRING,
+    "catalystPipelineStrategy": _PIPELINE,
+}
+#: new-asset-payload (``POST /asset/request-upload``).
+NEW_ASSET = _object({**_ASSET_COMMON, **_ASSET_TAIL}, ("name",), typed=False)
+#: new-asset-from-url-payload (``POST /asset/upload/url``).
+NEW_ASSET_FROM_URL = _object(
+    {**_ASSET_COMMON, "url": _MEDIA_URL, **_ASSET_TAIL}, ("name", "url"), typed=False
+)
+#: asset-patch-payload (``PATCH /asset/{id}``).
+ASSET_PATCH = _object(
+    {
+        "name": _STRING,
+        "creatorId": _CREATOR_ID,
+        "playbackPolicy": _PLAYBACK_POLICY,
+        "storage": _ASSET_STORAGE,
+    }
+)
+_S3_INPUT = _object(
+    {
+        "type": {"type": "string", "enum": ["s3"]},
+        "endpoint": _ENDPOINT,
+        "bucket": _STRING,
+        "path": _STRING,
+        "credentials": _CREDENTIALS,
+    },
+    ("type", "endpoint", "bucket", "path", "credentials"),
+)
+_S3_STORAGE = _object(
+    {
+        "type": {"type": "string", "enum": ["s3"]},
+        "endpoint": _ENDPOINT,
+        "bucket": _STRING,
+        "credentials": _CREDENTIALS,
+    },
+    ("type", "endpoint", "bucket", "credentials"),
+)
+_WEB3_STORAGE = _object(
+    {
+        "type": {"type": "string", "enum": ["web3.storage"]},
+        "credentials": _object({"proof": _STRING}, ("proof",)),
+    },
+    ("type", "credentials"),
+)
+_OUTPUT = _object({"path": _STRING}, ("path",))
+#: transcode-payload (``POST /transcode``).
+TRANSCODE = _object(
+    {
+        "input": {"oneOf": [_object({"url": _MEDIA_URL}, ("url",)), _S3_INPUT]},
+        "storage": {"oneOf": [_S3_STORAGE, _WEB3_STORAGE]},
+        "outputs": _object({"hls": _OUTPUT, "mp4": _OUTPUT, "fmp4": _OUTPUT}),
+        "profiles": {"type": "array", "items": _PROFILE},
+        "targetSegmentSizeSecs": _NUMBER,
+        "creatorId": _CREATOR_ID,
+        "c2pa": _BOOLEAN,
+        "catalystPipelineStrategy": _PIPELINE,
+    },
+    ("input", "storage", "outputs"),
+    typed=False,
+)
+#: clip-payload (``POST /clip``).
+CLIP = _object(
+    {
+        "playbackId": _STRING,
+        "startTime": _NUMBER,
+        "endTime": _NUMBER,
+        "name": _STRING,
+        "sessionId": _STRING,
+    },
+    ("playbackId", "startTime"),
+)
+
+# RFC 3986 ``URI`` (absolute, with a scheme): the ``uri`` format Ajv's formats check.
+_PCHAR = r"(?:[a-z0-9\-._~!$&'()*+,;=:@]|%[0-9a-f]{2})"
+_URI = re.compile(
+    r"[a-z][a-z0-9+\-.]*:"
+    r"(?://(?:(?:[a-z0-9\-._~!$&'()*+,;=:]|%[0-9a-f]{2})*@)?"
+    r"(?:\[[0-9a-f:.]+\]|(?:[a-z0-9\-._~!$&'()*+,;=]|%[0-9a-f]{2})*)(?::[0-9]*)?"
+    rf"(?:/{_PCHAR}*)*"
+    rf"|/(?:{_PCHAR}+(?:/{_PCHAR}*)*)?"
+    rf"|{_PCHAR}+(?:/{_PCHAR}*)*"
+    r"|)"
+    rf"(?:\?(?:{_PCHAR}|[/?])*)?"
+    rf"(?:#(?:{_PCHAR}|[/?])*)?",
+    re.IGNORECASE,
+)
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return "array" if isinstance(value, list) else "object"
+
+
+def _is_type(name: str, value: Any) -> bool:
+    kind = _json_type(value)
+    if name == "integer":
+        return kind == "number" and float(value).is_integer()
+    return kind == name
+
+
+def _same(a: Any, b: Any) -> bool:
+    """JSON equality (``True`` is not ``1``)."""
+    return _json_type(a) == _json_type(b) and a == b
+
+
+def _problem(at: str, path: str, keyword: str, params: dict[str, Any], message: str) -> str:
+    """One Ajv error object, JSON-encoded as the server sends it."""
+    error = {
+        "instancePath": at,
+        "schemaPath": f"{path}/{keyword}",
+        "keyword": keyword,
+        "params": params,
+        "message": message,
+    }
+    return json.dumps(error, separators=(",", ":"), ensure_ascii=False)
+
+
+def schema_errors(schema: _Schema, data: Any, at: str = "", path: str = "#") -> list[str]:
+    """What Ajv (``allErrors: false``) reports for ``data``: empty when it is valid."""
+    if "type" in schema:
+        types = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
+        if not any(_is_type(t, data) for t in types):
+            message = f"must be {','.join(types)}"
+            return [_problem(at, path, "type", {"type": schema["type"]}, message)]
+    if "enum" in schema and not any(_same(data, v) for v in schema["enum"]):
+        message = "must be equal to one of the allowed values"
+        return [_problem(at, path, "enum", {"allowedValues": schema["enum"]}, message)]
+    if "oneOf" in schema:
+        found: list[str] = []
+        passing: list[int] = []
+        for n, branch in enumerate(schema["oneOf"]):
+            problems = schema_errors(branch, data, at, f"{path}/oneOf/{n}")
+            found += problems
+            if not problems:
+                passing.append(n)
+        if len(passing) != 1:
+            params: dict[str, Any] = {"passingSchemas": passing[:2] or None}
+            message = "must match exactly one schema in oneOf"
+            return [*found, _problem(at, path, "oneOf", params, message)]
+    kind = _json_type(data)
+    if kind == "number":
+        if "maximum" in schema and data > schema["maximum"]:
+            limit = schema["maximum"]
+            params = {"comparison": "<=", "limit": limit}
+            return [_problem(at, path, "maximum", params, f"must be <= {limit}")]
+        if "minimum" in schema and data < schema["minimum"]:
+            limit = schema["minimum"]
+            params = {"comparison": ">=", "limit": limit}
+            return [_problem(at, path, "minimum", params, f"must be >= {limit}")]
+    if kind == "string":
+        if "maxLength" in schema and len(data) > schema["maxLength"]:
+            limit = schema["maxLength"]
+            message = f"must NOT have more than {limit} characters"
+            return [_problem(at, path, "maxLength", {"limit": limit}, message)]
+        if "minLength" in schema and len(data) < schema["minLength"]:
+            limit = schema["minLength"]
+            message = f"must NOT have fewer than {limit} characters"
+            return [_problem(at, path, "minLength", {"limit": limit}, message)]
+        if "pattern" in schema and not re.search(schema["pattern"], data):
+            pattern = schema["pattern"]
+            message = f'must match pattern "{pattern}"'
+            return [_problem(at, path, "pattern", {"pattern": pattern}, message)]
+        if schema.get("format") == "uri" and not _URI.fullmatch(data):
+            return [_problem(at, path, "format", {"format": "uri"}, 'must match format "uri"')]
+    if kind == "array" and "items" in schema:
+        for n, item in enumerate(data):
+            problems = schema_errors(schema["items"], item, f"{at}/{n}", f"{path}/items")
+            if problems:
+                return problems
+    if kind == "object":
+        for name in schema.get("required", ()):
+            if name not in data:
+                params = {"missingProperty": name}
+                message = f"must have required property '{name}'"
+                return [_problem(at, path, "required", params, message)]
+        properties = schema.get("properties", {})
+        if schema.get("additionalProperties") is False:
+            for name in data:
+                if name not in properties:
+                    params = {"additionalProperty": name}
+                    message = "must NOT have additional properties"
+                    return [_problem(at, path, "additionalProperties", params, message)]
+        for name, sub in properties.items():
+            if name in data:
+                where = f"{at}/{_pointer(name)}"
+                problems = schema_errors(sub, data[name], where, f"{path}/properties/{name}")
+                if problems:
+                    return problems
+    return []
+
+
+def _pointer(name: str) -> str:
+    return name.replace("~", "~0").replace("/", "~1")
+
+
 class LivepeerSimulator(Simulator):
-    """Livepeer Studio's task API, faithful to status codes, shapes and lifecycle."""
+    """Livepeer Studio's task and asset APIs, faithful to status codes, shapes and lifecycle."""
 
     vendor = "livepeer"
     base_path = "/api"
@@ -109,6 +475,7 @@ class LivepeerSimulator(Simulator):
         self.assets: dict[str, dict[str, Any]] = {}
         self.deleted_assets: set[str] = set()
         self.uploads: dict[str, str] = {}  # direct-upload token -> task id
+        self.tus: dict[str, _Upload] = {}  # tus upload id -> upload
         self.webhook_id = str(self._uuid())
 
     # -- framework hooks -----------------------------------------------------------------------
@@ -118,10 +485,15 @@ class LivepeerSimulator(Simulator):
             Rule("/task", endpoint="list_tasks", methods=["GET"]),
             Rule("/task/<task_id>", endpoint="get_task", methods=["GET"]),
             Rule("/task/<task_id>/retry", endpoint="retry_task", methods=["POST"]),
+            Rule("/asset", endpoint="list_assets", methods=["GET"]),
             Rule("/asset/request-upload", endpoint="request_upload", methods=["POST"]),
             Rule("/asset/upload/url", endpoint="upload_url", methods=["POST"]),
             Rule("/asset/upload/direct", endpoint="direct_upload", methods=["PUT"]),
+            Rule("/asset/upload/tus", endpoint="tus_create", methods=["POST"]),
+            Rule("/asset/upload/tus/<upload_id>", endpoint="tus_head", methods=["HEAD"]),
+            Rule("/asset/upload/tus/<upload_id>", endpoint="tus_patch", methods=["PATCH"]),
             Rule("/asset/<asset_id>", endpoint="get_asset", methods=["GET"]),
+            Rule("/asset/<asset_id>", endpoint="update_asset", methods=["PATCH"]),
             Rule("/asset/<asset_id>", endpoint="delete_asset", methods=["DELETE"]),
             Rule("/transcode", endpoint="transcode", methods=["POST"]),
             Rule("/clip", endpoint="clip", methods=["POST"]),
@@ -155,23 +527,24 @@ class LivepeerSimulator(Simulator):
             raise Answer(self.error(400, "projectId as query param not supported"))
         return user
 
-    def _validate(self, body: Any, required: tuple[str, ...]) -> dict[str, Any]:
+    def _payload(self, request: Request, schema: dict[str, Any]) -> dict[str, Any]:
+        """The JSON body, held to ``schema`` (422 with Ajv's errors when it fails).
+
+        As the server's JSON parser: a body that is not ``application/json`` is read as ``{}``;
+        JSON that is not an object or array is a 400. An array passes the schemas that declare
+        no type on the server (and then breaks its handler); the simulator refuses it as not
+        an object instead.
+        """
+        body: Any = {}
+        if request.mimetype == "application/json" and request.get_data(cache=True):
+            body = self.body(request)
+            if not isinstance(body, (dict, list)):
+                raise Answer(self.error(400, "request body is not valid JSON"))
         if not isinstance(body, dict):
-            raise Answer(
-                self.error(422, json.dumps({"keyword": "type", "message": "must be object"}))
-            )
-        missing = [f for f in required if f not in body]
-        if missing:
-            problems = [
-                json.dumps(
-                    {
-                        "keyword": "required",
-                        "params": {"missingProperty": f},
-                        "message": f"must have required property '{f}'",
-                    }
-                )
-                for f in missing
-            ]
+            problem = _problem("", "#", "type", {"type": "object"}, "must be object")
+            raise Answer(self.json({"errors": [problem]}, 422))
+        problems = schema_errors(schema, body)
+        if problems:
             raise Answer(self.json({"errors": problems}, 422))
         return body
 
@@ -212,22 +585,65 @@ class LivepeerSimulator(Simulator):
         return task
 
     def _new_asset(
-        self, user: str, name: str, source: dict[str, Any], task: _Task
+        self, user: str, body: dict[str, Any], source: dict[str, Any], task: _Task
     ) -> dict[str, Any]:
         asset_id = str(self._uuid())
         asset: dict[str, Any] = {
             "id": asset_id,
-            "name": name,
+            "name": body.get("name"),
             "source": source,
             "playbackId": f"{self.rng.getrandbits(48):012x}",
             "userId": user,
             "projectId": self.project,
             "createdAt": self.now_ms(),
         }
+        for key in ("profiles", "staticMp4", "playbackPolicy"):
+            if body.get(key) is not None:
+                asset[key] = body[key]
+        if body.get("creatorId") is not None:
+            asset["creatorId"] = _creator_id(body["creatorId"])
+        storage = _storage_state(body.get("storage"))
+        if storage is not None:
+            asset["storage"] = storage
+        if asset.get("name") is None:
+            asset["name"] = f"clip-{asset['playbackId']}"
         self.assets[asset_id] = asset
         task.output_asset = asset_id
         asset["_task"] = task.id
         return asset
+
+    def _asset_checks(self, body: dict[str, Any], base64_message: str) -> None:
+        """What the server checks in an asset payload after the schema, in its order."""
+        encryption = body.get("encryption") or {}
+        key = encryption.get("encryptedKey")
+        if key and not _canonical_base64(key):
+            raise Answer(self.error(422, base64_message))
+        if body.get("objectStoreId"):
+            # The simulator has no object stores: the server's lookup throws, unhandled.
+            raise Answer(self.error(500, "Internal server error: Error"))
+        if isinstance(body.get("profiles"), list) and not body["profiles"]:
+            raise Answer(self.error(400, "assets must have at least one profile"))
+        policy = body.get("playbackPolicy")
+        if isinstance(policy, dict) and policy.get("type") == "webhook":
+            webhook = policy.get("webhookId", "undefined")
+            raise Answer(self.error(400, f"webhook {webhook} not found"))  # no webhooks here
+        if key and not policy:
+            raise Answer(self.error(400, "a playbackPolicy is required when using encryption"))
+
+    @staticmethod
+    def _upload_params(body: dict[str, Any], url: str | None) -> dict[str, Any]:
+        """``params.upload`` as the server writes it (the encryption key already gone)."""
+        params: dict[str, Any] = {} if url is None else {"url": url}
+        if body.get("c2pa") is not None:
+            params["c2pa"] = body["c2pa"]
+        if body.get("encryption"):
+            params["encryption"] = _encryption_without_key()
+        params["thumbnails"] = True
+        if body.get("profiles"):
+            params["profiles"] = body["profiles"]
+        if body.get("targetSegmentSizeSecs") is not None:
+            params["targetSegmentSizeSecs"] = body["targetSegmentSizeSecs"]
+        return params
 
     # -- the lifecycle, computed from the clock ----------------------------------------------
 
@@ -313,42 +729,108 @@ class LivepeerSimulator(Simulator):
 
     def _output(self, task: _Task) -> dict[str, Any]:
         if task.type == "transcode-file":
-            base = task.params["transcode-file"]["storage"]["url"]
-            outputs = task.params["transcode-file"]["outputs"]
-            out: dict[str, Any] = {"baseUrl": base}
+            params = task.params.get("transcode-file") or {}
+            outputs = params.get("outputs") or {}
+            out: dict[str, Any] = {"baseUrl": (params.get("storage") or {}).get("url", "")}
             if "hls" in outputs:
                 out["hls"] = {"path": f"{outputs['hls']['path'].rstrip('/')}/index.m3u8"}
             if "mp4" in outputs:
                 out["mp4"] = [{"path": f"{outputs['mp4']['path'].rstrip('/')}/static720p0.mp4"}]
             return {"transcodeFile": out}
+        if task.type == "export":
+            cid, metadata = _cid(task.id, "video"), _cid(task.id, "metadata")
+            return {
+                "export": {
+                    "ipfs": {
+                        "videoFileCid": cid,
+                        "videoFileUrl": f"ipfs://{cid}",
+                        "videoFileGatewayUrl": IPFS_GATEWAY + cid,
+                        "nftMetadataCid": metadata,
+                        "nftMetadataUrl": f"ipfs://{metadata}",
+                        "nftMetadataGatewayUrl": IPFS_GATEWAY + metadata,
+                    }
+                }
+            }
+        spec = self._asset_spec(task)
+        if self.sdk_safe_outputs:
+            asset = self.assets.get(task.output_asset or "", {})
+            spec = {"id": asset.get("id"), "source": asset.get("source"), **spec}
+        return {"upload" if task.type == "upload" else "clip": {"assetSpec": spec}}
+
+    def _asset_spec(self, task: _Task) -> dict[str, Any]:
+        """What the worker reports about the file it made (the same on every read)."""
         asset = self.assets.get(task.output_asset or "", {})
-        spec: dict[str, Any] = {
+        return {
             "name": asset.get("name", "output"),
             "type": "video",
             "size": 1_048_576,
-            "hash": [{"hash": f"{self.rng.getrandbits(128):032x}", "algorithm": "md5"}],
+            "hash": [{"hash": hashlib.sha256(task.id.encode()).hexdigest(), "algorithm": "sha256"}],
             "videoSpec": {"format": "mp4", "duration": 60.0},
         }
-        if self.sdk_safe_outputs:
-            spec = {"id": asset.get("id"), "source": asset.get("source"), **spec}
-        return {"upload" if task.type == "upload" else "clip": {"assetSpec": spec}}
 
     def asset_view(self, asset: dict[str, Any]) -> dict[str, Any]:
         body = {k: v for k, v in asset.items() if not k.startswith("_")}
         task = self.tasks.get(asset.get("_task", ""))
-        phase, updated = "waiting", asset["createdAt"]
+        status: dict[str, Any] = {"phase": "waiting", "updatedAt": asset["createdAt"]}
         if task is not None:
-            status = self.status(task)
+            current = self.status(task)
             phase = {"running": "processing", "completed": "ready", "failed": "failed"}.get(
-                status["phase"], "uploading" if status["phase"] == "pending" else "waiting"
+                current["phase"], "uploading" if current["phase"] == "pending" else "waiting"
             )
-            updated = status["updatedAt"]
+            status = {"phase": phase, "updatedAt": current["updatedAt"]}
+            if phase == "processing" and "progress" in current:
+                status["progress"] = current["progress"]
+            if phase == "failed" and "errorMessage" in current:
+                status["errorMessage"] = current["errorMessage"]
+            if phase == "ready":
+                body.update({k: v for k, v in self._asset_spec(task).items() if k != "name"})
         if asset["id"] in self.deleted_assets:
-            phase = "deleting"
-        body["status"] = {"phase": phase, "updatedAt": updated}
+            status = {"phase": "deleting", "updatedAt": asset.get("deletedAt", status["updatedAt"])}
+        body["status"] = status
+        storage = self._storage_view(asset)
+        if storage is not None:
+            body["storage"] = storage
         return body
 
-    # -- endpoints ---------------------------------------------------------------------------
+    def _storage_view(self, asset: dict[str, Any]) -> dict[str, Any] | None:
+        """``asset.storage`` with its IPFS export state, as the export tasks have left it."""
+        exports: list[str] = asset.get("_exports", [])
+        storage = asset.get("storage")
+        if not exports:
+            return storage if isinstance(storage, dict) else None
+        tasks = [self.tasks[i] for i in exports]
+        latest = tasks[-1]
+        done = [t for t in tasks[:-1] if self.status(t)["phase"] == "completed"]
+        previous = done[-1] if done else None
+        ipfs: dict[str, Any] = {"spec": latest.params["export"]["ipfs"]}
+        if previous is not None:
+            ipfs = {"spec": previous.params["export"]["ipfs"], **_ipfs_files(previous.id)}
+        current = self.status(latest)
+        kept: dict[str, str] = {"last": previous.id} if previous else {}
+        if current["phase"] == "completed":
+            files = {**_ipfs_files(latest.id), "updatedAt": current["updatedAt"]}
+            ipfs = {"spec": latest.params["export"]["ipfs"], **files}
+            state: dict[str, Any] = {"phase": "ready", "tasks": {"last": latest.id}}
+        elif current["phase"] == "failed":
+            # The spec goes back to the last exported one; with none, the new spec stays.
+            state = {
+                "phase": "reverted" if previous else "failed",
+                "errorMessage": current.get("errorMessage", RETRIABLE),
+                "tasks": {**kept, "failed": latest.id},
+            }
+        else:
+            ipfs["spec"] = latest.params["export"]["ipfs"]
+            tasks_now = {**kept, "pending": latest.id}
+            state = {"phase": "waiting", "tasks": tasks_now}
+            if current["phase"] == "running":  # the worker's progress reports
+                state = {"phase": "processing", "progress": current["progress"], "tasks": tasks_now}
+        return {**(storage if isinstance(storage, dict) else {}), "ipfs": ipfs, "status": state}
+
+    def _live_asset(self, asset_id: str) -> dict[str, Any] | None:
+        asset = self.assets.get(asset_id)
+        return None if asset is None or asset_id in self.deleted_assets else asset
+
+    # -- tasks -------------------------------------------------------------------------------
 
     def on_get_task(self, request: Request, task_id: str) -> Response:
         user = self._user(request)
@@ -377,58 +859,23 @@ class LivepeerSimulator(Simulator):
 
     def on_list_tasks(self, request: Request) -> Response:
         user = self._user(request)
-        args = request.args
-        try:
-            limit = int(args.get("limit", "20"))
-        except ValueError:
-            limit = 20
-        limit = 20 if limit < 1 else min(limit, 1000)
         now = self.now_ms()
-        rows = self._filtered(user, args.get("filters"), now)
-        rows = self._ordered(rows, args.get("order") or "updatedAt-true,createdAt-true", now)
-        cursor = args.get("cursor")
-        if cursor == "undefined":
-            return self.json([])
-        if cursor and cursor.startswith("skip"):
-            try:
-                offset = int(cursor[4:])
-            except ValueError:
-                return self.error(400, "invalid cursor")
-            page = rows[offset : offset + limit]
-        else:
-            offset = 0
-            if cursor:
-                rows = [r for r in rows if r.id > cursor]
-            page = rows[:limit]
-        headers: dict[str, str] = {}
-        if page:
-            next_cursor = f"skip{offset + limit}" if len(page) == limit else "undefined"
-            headers["Link"] = f'<{self._link(request, next_cursor)}>; rel="next"'
-        if args.get("count"):
-            headers["X-Total-Count"] = str(len(rows))
-        return self.json([self.view(t, now) for t in page], 200, headers)
-
-    def _filtered(self, user: str, raw: str | None, now: int) -> list[_Task]:
         rows = [self.tasks[i] for i in self.order if self.tasks[i].user == user]
-        if not raw:
-            return rows
-        try:
-            filters = json.loads(raw)
-            assert isinstance(filters, list)
-        except (ValueError, AssertionError):
-            raise Answer(self.error(400, "error parsing filters: invalid JSON")) from None
-        for item in filters:
-            field, value = item.get("id"), item.get("value")
-            if field not in _FILTER_FIELDS:
-                raise Answer(
-                    self.error(400, f'error parsing filters: Error: unknown field: "{field}"')
-                )
-            if isinstance(value, dict) and ("eq" in value or field not in _INT_FIELDS):
-                raise Answer(self.error(400, "error parsing filters: unsupported operator"))
-            rows = [t for t in rows if _match(self._field(t, field, now), value)]
-        return rows
 
-    def _field(self, task: _Task, field: str, now: int) -> Any:
+        def value(task: _Task, field: str) -> Any:
+            return self._task_field(task, field, now)
+
+        return self._find(
+            request,
+            rows,
+            _TASK_FIELDS,
+            value,
+            lambda t: self.view(t, now),
+            [],
+            link_short_page=True,
+        )
+
+    def _task_field(self, task: _Task, field: str, now: int) -> Any:
         if field == "updatedAt":
             return self.status(task, now)["updatedAt"]
         if field == "createdAt":
@@ -442,122 +889,399 @@ class LivepeerSimulator(Simulator):
             "outputAssetId": task.output_asset,
         }.get(field)
 
-    def _ordered(self, rows: list[_Task], order: str, now: int) -> list[_Task]:
-        keys: list[tuple[str, bool]] = []
-        for part in order.split(","):
-            name, _, direction = part.strip().rpartition("-")
-            if name not in _FILTER_FIELDS:
-                raise Answer(self.error(400, f'error parsing order: unknown field: "{name}"'))
-            keys.append((name, direction == "true"))
-        if keys[:1] == [("createdAt", True)] or keys[:1] == [("createdAt", False)]:
-            # Creation order is already known: no need to compute every status to sort.
-            return rows[::-1] if keys[0][1] else list(rows)
-        for name, descending in reversed(keys):
-            rows.sort(key=lambda t: _sortable(self._field(t, name, now)), reverse=descending)
-        return rows
+    # -- listing: filters, order, offset paging, the Link header ---------------------------
 
-    def _link(self, request: Request, cursor: str) -> str:
-        parts = urlsplit(request.url)
-        query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "cursor"]
-        return urlunsplit((*parts[:3], urlencode([*query, ("cursor", cursor)]), ""))
+    def _find(
+        self,
+        request: Request,
+        rows: list[Any],
+        fields: dict[str, str],
+        value: Callable[[Any, str], Any],
+        show: Callable[[Any], dict[str, Any]],
+        extra_filters: list[tuple[str, Any]],
+        *,
+        link_short_page: bool,
+    ) -> Response:
+        """One page of ``rows`` as the server's list endpoints answer it.
+
+        ``limit`` reads as JavaScript's ``parseInt`` does (``2abc`` is 2; not a number or
+        below 1 is 20; at most 1000). An ``order`` part that is not ``<known field>-<dir>`` is
+        ignored, and with none left the order is by id. ``filters`` is a JSON array of
+        ``{id, value}``: a missing ``value`` or an unknown field is a 400. The task list links
+        every non-empty page (a short one to ``cursor=undefined``); the asset list links only
+        a full page.
+        """
+        args = request.args
+        limit = _js_int(args.get("limit", ""))
+        limit = 20 if limit is None or limit < 1 else min(limit, 1000)
+        for field, wanted in [*self._filters(args.get("filters"), fields), *extra_filters]:
+            rows = [r for r in rows if _matches(fields[field], value(r, field), wanted)]
+        order = args.get("order") or "updatedAt-true,createdAt-true"
+        rows = _ordered(rows, _order_keys(order, fields), fields, value)
+        cursor = args.get("cursor") or ""
+        offset = 0
+        if "skip" in cursor:
+            skipped = cursor.replace("skip", "", 1)
+            if not skipped.isdigit():
+                return self.error(400, "invalid cursor")
+            offset = int(skipped)
+        elif cursor:
+            rows = [r for r in rows if str(value(r, "id")) > cursor]
+        page = rows[offset : offset + limit]
+        next_cursor = f"skip{offset + limit}" if len(page) == limit else None
+        headers: dict[str, str] = {}
+        if page and (next_cursor or link_short_page):
+            headers["Link"] = f'<{_next_href(request, next_cursor or "undefined")}>; rel="next"'
+        if page and args.get("count"):
+            headers["X-Total-Count"] = str(len(rows))
+        return self.json([show(r) for r in page], 200, headers)
+
+    def _filters(self, raw: str | None, fields: dict[str, str]) -> list[tuple[str, Any]]:
+        """``filters`` parsed as the server's ``parseFilters`` does (400 when it cannot)."""
+        if not raw:
+            return []
+
+        def refuse(reason: str) -> Answer:
+            return Answer(self.error(400, f"error parsing filters: {reason}"))
+
+        try:
+            text = _decode_uri_component(raw)
+        except ValueError:
+            raise refuse("URIError: URI malformed") from None
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise refuse(f"SyntaxError: {exc}") from None
+        if not isinstance(data, list):
+            raise refuse("Error: must be an array")
+        out: list[tuple[str, Any]] = []
+        for item in data:
+            if item is None:
+                raise refuse("TypeError: Cannot read properties of null (reading 'id')")
+            if not isinstance(item, (dict, list)):
+                raise refuse(
+                    f"TypeError: Cannot use 'in' operator to search for 'value' in {_js_str(item)}"
+                )
+            entry: dict[str, Any] = item if isinstance(item, dict) else {}
+            field = _js_str(entry["id"]) if "id" in entry else "undefined"
+            if "value" not in entry:
+                raise refuse(f'Error: missing filter value for id "{field}"')
+            if field not in fields:
+                raise refuse(f'Error: unknown field: "{field}"')
+            wanted = entry["value"]
+            if fields[field] == "int" and isinstance(wanted, dict):
+                for key in wanted:
+                    if key not in ("gt", "gte", "lt", "lte"):
+                        raise refuse(f'Error: unknown comparison: "{key}"')
+            out.append((field, wanted))
+        return out
+
+    # -- assets ------------------------------------------------------------------------------
+
+    def on_list_assets(self, request: Request) -> Response:
+        user = self._user(request)
+        rows = [
+            self.assets[i]
+            for i in self.assets
+            if self.assets[i]["userId"] == user and i not in self.deleted_assets
+        ]
+        shown: dict[str, dict[str, Any]] = {}
+
+        def view(asset: dict[str, Any]) -> dict[str, Any]:
+            if asset["id"] not in shown:
+                shown[asset["id"]] = self.asset_view(asset)
+            return shown[asset["id"]]
+
+        def value(asset: dict[str, Any], field: str) -> Any:
+            return _asset_field(view(asset), field)
+
+        # playbackId, sourceUrl and phase may also come as query parameters of their own.
+        extra = [
+            (field, _decode_uri_component(request.args[field]))
+            for field in ("playbackId", "sourceUrl", "phase")
+            if field in request.args
+        ]
+        cid = request.args.get("cid")
+        if cid:
+            rows = [
+                a
+                for a in rows
+                if value(a, "cid") == cid or value(a, "sourceUrl") == f"ipfs://{cid}"
+            ]
+        return self._find(request, rows, _ASSET_FIELDS, value, view, extra, link_short_page=False)
+
+    def on_get_asset(self, request: Request, asset_id: str) -> Response:
+        user = self._user(request)
+        asset = self._live_asset(asset_id)
+        if asset is None:
+            return self.error(404, "Asset not found")
+        if asset["userId"] != user:
+            return self.error(404, "not found")
+        return self.json(self.asset_view(asset))
+
+    def on_update_asset(self, request: Request, asset_id: str) -> Response:
+        user = self._user(request)
+        body = self._payload(request, ASSET_PATCH)
+        asset = self.assets.get(asset_id)
+        if asset is None or asset["userId"] != user:
+            return self.error(404, "asset not found")
+        if self.asset_view(asset)["status"]["phase"] != "ready":
+            return self.error(422, "asset is not ready")
+        spec_changed: dict[str, Any] | None = None
+        storage = _storage_state(body.get("storage"))
+        if storage is not None and "ipfs" in storage:
+            new_spec = storage["ipfs"]["spec"]
+            current = (self._storage_view(asset) or {}).get("ipfs", {}).get("spec")
+            if not _same_json(new_spec, current):
+                if not new_spec and new_spec != {}:
+                    return self.error(400, "Cannot remove asset from IPFS")
+                self._capacity(user)
+                spec_changed = new_spec
+        policy = body.get("playbackPolicy")
+        if policy is not None:
+            if _private(policy) != _private(asset.get("playbackPolicy")):
+                return self.error(
+                    422, "cannot update playback policy from private to public or vice versa"
+                )
+            if isinstance(policy, dict) and policy.get("type") == "webhook":
+                return self.error(400, f"webhook {policy.get('webhookId', 'undefined')} not found")
+        if spec_changed is not None:
+            task = self._new_task(user, "export", {"export": {"ipfs": spec_changed}}, "")
+            task.input_asset = asset_id
+            asset.setdefault("_exports", []).append(task.id)
+        if body.get("name") is not None:
+            asset["name"] = body["name"]
+        if policy is not None:
+            asset["playbackPolicy"] = policy
+        if body.get("creatorId") is not None:
+            asset["creatorId"] = _creator_id(body["creatorId"])
+        return self.json(self.asset_view(asset), 200)
+
+    def on_delete_asset(self, request: Request, asset_id: str) -> Response:
+        user = self._user(request)
+        asset = self.assets.get(asset_id)
+        if asset is None:
+            return self.error(404, "Asset not found")
+        if asset["userId"] != user:
+            return self.error(403, "users may only delete their own assets")
+        if asset_id in self.deleted_assets:
+            return self.error(400, "asset is already deleted")
+        self.deleted_assets.add(asset_id)
+        asset["deletedAt"] = self.now_ms()
+        task = self.tasks.get(asset.get("_task", ""))
+        if task is not None and self.status(task)["phase"] in ("pending", "waiting", "running"):
+            task.failed_at = (self.now_ms(), DELETED)
+        return Response(status=204)
 
     def on_upload_url(self, request: Request) -> Response:
         user = self._user(request)
-        body = self._validate(self.body(request), ("name", "url"))
-        if not isinstance(body["url"], str) or not _URL.match(body["url"]):
-            problem = {
-                "keyword": "pattern",
-                "instancePath": "/url",
-                "message": 'must match pattern "^(https?|ipfs|ar)://"',
-            }
-            return self.json({"errors": [json.dumps(problem)]}, 422)
+        body = self._payload(request, NEW_ASSET_FROM_URL)
+        self._asset_checks(body, '"encryptedKey" must be valid base64')
+        url = body["url"]
         for task in self.tasks.values():
             if (
                 task.user == user
                 and task.type == "upload"
-                and task.params["upload"].get("url") == body["url"]
+                and task.params["upload"].get("url") == url
+                and task.output_asset in self.assets
             ):
                 asset = self.assets[task.output_asset or ""]
                 return self.json({"asset": self.asset_view(asset), "task": {"id": task.id}}, 200)
         self._capacity(user)
-        params = {k: v for k, v in body.items() if k not in ("name",)}
-        task = self._new_task(user, "upload", {"upload": params}, body["url"])
-        asset = self._new_asset(user, body["name"], {"type": "url", "url": body["url"]}, task)
+        task = self._new_task(user, "upload", {"upload": self._upload_params(body, url)}, url)
+        source: dict[str, Any] = {"type": "url", "url": url}
+        if body.get("encryption"):
+            source["encryption"] = _encryption_without_key()
+        asset = self._new_asset(user, body, source, task)
         return self.json({"asset": self.asset_view(asset), "task": {"id": task.id}}, 201)
 
     def on_request_upload(self, request: Request) -> Response:
         user = self._user(request)
-        body = self._validate(self.body(request), ("name",))
+        body = self._payload(request, NEW_ASSET)
+        self._asset_checks(body, "encryptedKey must be valid base64")
         self._capacity(user)
-        task = self._new_task(user, "upload", {"upload": {}}, body["name"], pending=True)
-        asset = self._new_asset(user, body["name"], {"type": "directUpload"}, task)
-        token = f"{self.rng.getrandbits(64):016x}"
+        params = {"upload": self._upload_params(body, None)}
+        task = self._new_task(user, "upload", params, body["name"], pending=True)
+        source: dict[str, Any] = {"type": "directUpload"}
+        if body.get("encryption"):
+            source["encryption"] = _encryption_without_key()
+        asset = self._new_asset(user, body, source, task)
+        token = f"{self.rng.getrandbits(128):032x}"
         self.uploads[token] = task.id
-        url = f"{self.root_url}{self.base_path}/asset/upload/direct?token={token}"
+        base = f"{self.root_url}{self.base_path}/asset/upload"
         return self.json(
             {
-                "url": url,
-                "tusEndpoint": f"{self.root_url}/upload/tus?token={token}",
+                "url": f"{base}/direct?token={token}",
+                "tusEndpoint": f"{base}/tus?token={token}",
                 "asset": self.asset_view(asset),
                 "task": {"id": task.id},
             },
             200,
         )
 
-    def on_direct_upload(self, request: Request) -> Response:
-        task_id = self.uploads.pop(request.args.get("token", ""), None)
+    def _pending_upload(self, token: str | None) -> _Task:
+        """The task a direct or tus upload token stands for, while it still awaits its bytes."""
+        if not token:
+            raise Answer(
+                self.error(
+                    403, "Invalid signed upload URL: JsonWebTokenError: jwt must be provided"
+                )
+            )
+        task_id = self.uploads.get(token)
         if task_id is None:
-            return self.error(404, "not found")
-        self.tasks[task_id].started = self.now_ms()
+            raise Answer(
+                self.error(403, "Invalid signed upload URL: JsonWebTokenError: jwt malformed")
+            )
+        task = self.tasks[task_id]
+        if task.output_asset not in self.assets or task.output_asset in self.deleted_assets:
+            raise Answer(self.error(404, "asset not found"))
+        if task.started is not None:
+            raise Answer(self.error(422, "asset has already been uploaded"))
+        return task
+
+    def on_direct_upload(self, request: Request) -> Response:
+        task = self._pending_upload(request.args.get("token"))
+        request.get_data()  # the file; the object store would keep it
+        task.started = self.now_ms()
         return Response(status=200)
+
+    # -- resumable uploads: the tus 1.0.0 protocol at the request-upload's tusEndpoint -------
+
+    def _tus_answer(self, status: int, text: str = "", headers: Any = None) -> Response:
+        response = Response(text, status, headers=dict(headers or {}), content_type="text/plain")
+        response.headers["Tus-Resumable"] = TUS_VERSION
+        return response
+
+    def _tus_version(self, request: Request) -> None:
+        if request.headers.get("Tus-Resumable") != TUS_VERSION:
+            raise Answer(
+                self._tus_answer(412, "Unsupported version\n", {"Tus-Version": TUS_VERSION})
+            )
+
+    def on_tus_create(self, request: Request) -> Response:
+        token = request.args.get("token")
+        if not token:
+            return self.error(401, "Missing uploadToken metadata from /request-upload API")
+        task = self._pending_upload(token)
+        self._tus_version(request)
+        length = request.headers.get("Upload-Length", "")
+        if not length.isdigit():
+            return self._tus_answer(400, "Upload-Length or Upload-Defer-Length header required\n")
+        upload_id = f"{self.rng.getrandbits(128):032x}"
+        upload = _Upload(task.id, int(length))
+        self.tus[upload_id] = upload
+        headers = {"Location": f"{self.root_url}{self.base_path}/asset/upload/tus/{upload_id}"}
+        data = request.get_data()
+        if data and request.mimetype == "application/offset+octet-stream":  # creation-with-upload
+            if len(data) > upload.length:
+                return self._tus_answer(413, "upload's size exceeded\n")
+            upload.offset = len(data)
+            headers["Upload-Offset"] = str(upload.offset)
+        self._tus_finish(upload)
+        return self._tus_answer(201, "", headers)
+
+    def on_tus_head(self, request: Request, upload_id: str) -> Response:
+        self._tus_version(request)
+        upload = self.tus.get(upload_id)
+        if upload is None:
+            return self._tus_answer(404)
+        headers = {
+            "Upload-Offset": str(upload.offset),
+            "Upload-Length": str(upload.length),
+            "Cache-Control": "no-store",
+        }
+        return self._tus_answer(200, "", headers)
+
+    def on_tus_patch(self, request: Request, upload_id: str) -> Response:
+        self._tus_version(request)
+        upload = self.tus.get(upload_id)
+        if upload is None:
+            return self._tus_answer(404, "The file for this url was not found\n")
+        if request.mimetype != "application/offset+octet-stream":
+            return self._tus_answer(415, "Content-Type must be application/offset+octet-stream\n")
+        offset = request.headers.get("Upload-Offset", "")
+        if not offset.isdigit():
+            return self._tus_answer(400, "Upload-Offset header required\n")
+        if int(offset) != upload.offset:
+            return self._tus_answer(409, "Upload-Offset conflict\n")
+        data = request.get_data()
+        if upload.offset + len(data) > upload.length:
+            return self._tus_answer(413, "upload's size exceeded\n")
+        upload.offset += len(data)
+        self._tus_finish(upload)
+        return self._tus_answer(204, "", {"Upload-Offset": str(upload.offset)})
+
+    def _tus_finish(self, upload: _Upload) -> None:
+        task = self.tasks[upload.task]
+        if upload.offset == upload.length and task.started is None:
+            task.started = self.now_ms()
+
+    # -- transcode and clip ------------------------------------------------------------------
 
     def on_transcode(self, request: Request) -> Response:
         user = self._user(request)
-        body = self._validate(self.body(request), ("input", "storage", "outputs"))
+        body = self._payload(request, TRANSCODE)
         self._capacity(user)
-        params = json.loads(json.dumps(body))
-        for key in ("input", "storage"):
-            if isinstance(params.get(key), dict) and isinstance(params[key].get("url"), str):
-                params[key]["url"] = mask_credentials(params[key]["url"])
-        source = str((body.get("input") or {}).get("url", ""))
-        task = self._new_task(user, "transcode-file", {"transcode-file": params}, source)
+        source = body["input"]
+        if "url" in source:
+            input_url = mask_credentials(source["url"])
+        else:
+            input_url = self._object_store_url(source)
+        storage = body["storage"]
+        if storage["type"] == "web3.storage":
+            storage_url = "w3s://***@/"  # the UCAN proof is the credential: never kept
+        else:
+            storage_url = self._object_store_url(storage)
+        outputs = json.loads(json.dumps(body["outputs"]))
+        for output in outputs.values():
+            if not output["path"].startswith("/"):
+                output["path"] = "/" + output["path"]
+        params: dict[str, Any] = {
+            "input": {"url": input_url},
+            "storage": {"url": storage_url},
+            "outputs": outputs,
+        }
+        for key in ("profiles", "targetSegmentSizeSecs", "creatorId", "c2pa"):
+            if key in body:
+                params[key] = body[key]
+        task = self._new_task(user, "transcode-file", {"transcode-file": params}, input_url)
         first = self.view(task, task.created)
         first.pop("scheduledAt", None)
         first["status"] = {"phase": "pending", "updatedAt": task.created}
         return self.json(first, 200)
 
+    def _object_store_url(self, storage: dict[str, Any]) -> str:
+        """The server's ``toObjectStoreUrl``, kept masked; its refusals are unhandled (500)."""
+        credentials = storage["credentials"]
+        if not storage["bucket"] or not all(credentials.values()):
+            raise Answer(self.error(500, "Internal server error: Error"))
+        url = masked_object_store_url(storage)
+        if url is None:  # an endpoint URL the server cannot parse
+            raise Answer(self.error(500, "Internal server error: TypeError"))
+        return url
+
     def on_clip(self, request: Request) -> Response:
         user = self._user(request)
-        body = self._validate(self.body(request), ("playbackId", "startTime"))
+        body = self._payload(request, CLIP)
+        end = body.get("endTime")
+        if isinstance(end, (int, float)) and end <= body["startTime"]:
+            return self.error(422, "endTime must occur after startTime")
         self._capacity(user)
+        session = body.get("sessionId") or str(self._uuid())
         params = {
             "clipStrategy": {
                 "playbackId": body["playbackId"],
                 "startTime": body["startTime"],
-                "endTime": body.get("endTime"),
-            }
+                **({"endTime": end} if end is not None else {}),
+            },
+            "sessionId": session,
         }
         task = self._new_task(user, "clip", {"clip": params}, str(body["playbackId"]))
-        asset = self._new_asset(user, body.get("name") or "clip", {"type": "clip"}, task)
-        return self.json({"asset": self.asset_view(asset), "task": {"id": task.id}}, 200)
+        source = {"type": "clip", "playbackId": body["playbackId"], "sessionId": session}
+        asset = self._new_asset(user, {"name": body.get("name") or None}, source, task)
+        return self.json({"task": {"id": task.id}, "asset": self.asset_view(asset)}, 200)
 
-    def on_get_asset(self, request: Request, asset_id: str) -> Response:
-        user = self._user(request)
-        asset = self.assets.get(asset_id)
-        if asset is None or asset["userId"] != user:
-            return self.error(404, "not found")
-        return self.json(self.asset_view(asset))
-
-    def on_delete_asset(self, request: Request, asset_id: str) -> Response:
-        user = self._user(request)
-        asset = self.assets.get(asset_id)
-        if asset is None or asset["userId"] != user:
-            return self.error(404, "not found")
-        self.deleted_assets.add(asset_id)
-        task = self.tasks.get(asset.get("_task", ""))
-        if task is not None and self.status(task)["phase"] in ("pending", "waiting", "running"):
-            task.failed_at = (self.now_ms(), DELETED)
-        return Response(status=204)
+    # -- for tests and demos -----------------------------------------------------------------
 
     def demo_spec(self) -> dict[str, Any]:
         return {
@@ -636,17 +1360,239 @@ class LivepeerSimulator(Simulator):
         return statuses
 
 
-def _sortable(value: Any) -> tuple[int, Any]:
-    return (0, 0) if value is None else (1, value)
+# -- what the server's helpers do, in Python -----------------------------------------------------
 
 
-def _match(actual: Any, wanted: Any) -> bool:
-    if isinstance(wanted, dict):
-        ops = {
-            "gt": lambda a, b: a > b,
-            "gte": lambda a, b: a >= b,
-            "lt": lambda a, b: a < b,
-            "lte": lambda a, b: a <= b,
-        }
-        return all(actual is not None and ops[k](actual, v) for k, v in wanted.items() if k in ops)
-    return bool(actual == wanted)
+def _js_int(text: str) -> int | None:
+    """JavaScript's ``parseInt(text)``: leading digits (``2abc`` is 2), ``0x`` hex; else None."""
+    match = re.match(r"\s*([+-]?)(?:0[xX]([0-9a-fA-F]+)|([0-9]+))", text)
+    if match is None:
+        return None
+    sign, hexa, digits = match.groups()
+    number = int(hexa, 16) if hexa else int(digits)
+    return -number if sign == "-" else number
+
+
+def _js_str(value: Any) -> str:
+    """``String(value)`` in JavaScript, for the server's error messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, list):
+        return ",".join("" if v is None else _js_str(v) for v in value)
+    if isinstance(value, dict):
+        return "[object Object]"
+    return str(value)
+
+
+def _decode_uri_component(text: str) -> str:
+    """``decodeURIComponent``: ValueError on a stray ``%`` or bytes that are not UTF-8."""
+    if re.search(r"%(?![0-9a-fA-F]{2})", text):
+        raise ValueError("URI malformed")
+    try:
+        return unquote_to_bytes(text).decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValueError("URI malformed") from None
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _ilike(actual: str, pattern: str) -> bool:
+    """SQL ``ILIKE``: ``%`` any run, ``_`` one character, case-blind."""
+    parts = ("." if c == "_" else ".*" if c == "%" else re.escape(c) for c in pattern)
+    return re.fullmatch("".join(parts), actual, re.IGNORECASE | re.DOTALL) is not None
+
+
+def _matches(kind: str, actual: Any, wanted: Any) -> bool:
+    """One ``filters`` entry against one row's value, as the server's SQL compares them."""
+    if actual is None:
+        return False
+    if kind == "full-text":
+        return _ilike(str(actual), f"%{_js_str(wanted)}%")
+    if kind == "int":
+        have = _number(actual)
+        if isinstance(wanted, dict):
+            ops: dict[str, Callable[[float, float], bool]] = {
+                "gt": lambda a, b: a > b,
+                "gte": lambda a, b: a >= b,
+                "lt": lambda a, b: a < b,
+                "lte": lambda a, b: a <= b,
+            }
+            limits = {k: _number(v) for k, v in wanted.items()}
+            return have is not None and all(
+                lim is not None and ops[k](have, lim) for k, lim in limits.items()
+            )
+        want = _number(wanted)
+        return have is not None and want is not None and have == want
+    if wanted is None or isinstance(wanted, (dict, list)):
+        return False
+    return _js_str(actual) == _js_str(wanted)
+
+
+def _order_keys(order: str, fields: dict[str, str]) -> list[tuple[str, bool]]:
+    """``parseOrder``: ``<field>-<true|false>`` parts; anything else is ignored; none: by id."""
+    keys = []
+    for part in order.split(","):
+        bits = part.split("-")
+        if len(bits) == 2 and bits[0] in fields:
+            keys.append((bits[0], bits[1] == "true"))
+    return keys or [("id", False)]
+
+
+def _ordered(
+    rows: list[Any],
+    keys: list[tuple[str, bool]],
+    fields: dict[str, str],
+    value: Callable[[Any, str], Any],
+) -> list[Any]:
+    """Sorted as the server's SQL sorts: numbers with a missing value as 0, text nulls last.
+
+    Rows that tie on every key (the simulated clock can stand still) stay in creation order,
+    newest first when the first key is descending: SQL leaves ties unordered; this is stable.
+    """
+    if len(keys) == 1 and keys[0][0] == "createdAt":
+        # Rows come in creation order, which the clock (never set back) keeps sorted: no need
+        # to sort (or to look at) 100,000 tasks for every page of a walk.
+        return rows[::-1] if keys[0][1] else list(rows)
+    rows = rows[::-1] if keys[0][1] else list(rows)
+    for field, descending in reversed(keys):
+        if fields[field] == "int":
+            rows.sort(key=lambda r: _number(value(r, field)) or 0.0, reverse=descending)
+        elif descending:
+            rows.sort(key=lambda r: _nulls_last(value(r, field), True), reverse=True)
+        else:
+            rows.sort(key=lambda r: _nulls_last(value(r, field), False))
+    return rows
+
+
+def _nulls_last(value: Any, descending: bool) -> tuple[bool, str]:
+    present = value is not None
+    return (
+        (present, "" if value is None else str(value))
+        if descending
+        else (
+            not present,
+            "" if value is None else str(value),
+        )
+    )
+
+
+def _next_href(request: Request, cursor: str) -> str:
+    """``makeNextHREF``: the request URL with ``cursor`` set, the query re-serialized as a
+    WHATWG URLSearchParams does."""
+    parts = urlsplit(request.url)
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    query: list[tuple[str, str]] = []
+    placed = False
+    for key, val in pairs:
+        if key == "cursor":
+            if not placed:
+                query.append((key, cursor))
+                placed = True
+            continue
+        query.append((key, val))
+    if not placed:
+        query.append(("cursor", cursor))
+    encoded = "&".join(f"{_form(k)}={_form(v)}" for k, v in query)
+    return f"{parts.scheme}://{parts.netloc}{parts.path}?{encoded}"
+
+
+def _form(text: str) -> str:
+    return quote_plus(text, safe="*").replace("~", "%7E")
+
+
+def _asset_field(asset: dict[str, Any], field: str) -> Any:
+    """An asset's value for one of the asset list's ``order``/``filters`` fields."""
+    source = asset.get("source") or {}
+    ipfs = (asset.get("storage") or {}).get("ipfs") or {}
+    return {
+        "id": asset.get("id"),
+        "name": asset.get("name"),
+        "createdAt": asset.get("createdAt"),
+        "updatedAt": (asset.get("status") or {}).get("updatedAt"),
+        "userId": asset.get("userId"),
+        "creatorId": (asset.get("creatorId") or {}).get("value"),
+        "playbackId": asset.get("playbackId"),
+        "projectId": asset.get("projectId"),
+        "phase": (asset.get("status") or {}).get("phase"),
+        "cid": ipfs.get("cid"),
+        "nftMetadataCid": (ipfs.get("nftMetadata") or {}).get("cid"),
+        "sourceUrl": source.get("url"),
+        "sourceSessionId": source.get("sessionId"),
+        "sourceAssetId": source.get("assetId"),
+        "sourceType": source.get("type"),
+        "sourcePlaybackId": source.get("playbackId"),
+    }.get(field)
+
+
+def _storage_state(storage: Any) -> dict[str, Any] | None:
+    """``storageInputToState``: ``ipfs: true`` is ``{spec: {}}``, false or null ``{spec: null}``."""
+    if not isinstance(storage, dict) or "ipfs" not in storage:
+        return None
+    ipfs = storage["ipfs"]
+    if isinstance(ipfs, bool) or not ipfs:
+        ipfs = {"spec": {} if ipfs else None}
+    elif "spec" not in ipfs:
+        ipfs = {"spec": {}}
+    return {**storage, "ipfs": ipfs}
+
+
+def _creator_id(value: Any) -> Any:
+    """``mapInputCreatorId``: a plain string is an unverified creator id."""
+    return {"type": "unverified", "value": value} if isinstance(value, str) else value
+
+
+def _canonical_base64(text: str) -> bool:
+    """``isValidBase64``: decoding and encoding again gives the same text."""
+    try:
+        return base64.b64encode(base64.b64decode(text, validate=True)).decode() == text
+    except (binascii.Error, ValueError):
+        return False
+
+
+def _encryption_without_key() -> dict[str, Any]:
+    """An encryption object as answers show it: the key replaced, ``encryptedKey`` (write-only)
+    removed."""
+    return {"key": "***"}
+
+
+def _cid(task_id: str, what: str) -> str:
+    digest = hashlib.sha256(f"{task_id}/{what}".encode()).digest()
+    return "bafybei" + base64.b32encode(digest).decode().lower().rstrip("=")[:52]
+
+
+def _ipfs_files(task_id: str) -> dict[str, Any]:
+    """What an export task's output puts in ``asset.storage.ipfs``."""
+    cid, metadata = _cid(task_id, "video"), _cid(task_id, "metadata")
+    return {
+        "cid": cid,
+        "url": f"ipfs://{cid}",
+        "gatewayUrl": IPFS_GATEWAY + cid,
+        "nftMetadata": {
+            "cid": metadata,
+            "url": f"ipfs://{metadata}",
+            "gatewayUrl": IPFS_GATEWAY + metadata,
+        },
+    }
+
+
+def _same_json(a: Any, b: Any) -> bool:
+    return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+
+
+def _private(policy: Any) -> bool:
+    return isinstance(policy, dict) and policy.get("type") != "public"

@@ -6,13 +6,20 @@ by the catalog item: not in the catalog -> "Asset not found in the provided S3 l
 ``asset_url`` containing ``corrupt`` -> "Probe failed with error = …"; containing ``short`` ->
 "Asset shorter than the minimum required length.". The status word a failed task shows and the
 one DELETE answers with are not published; they are the settings ``failure_status`` and
-``deactivated_status``. Validation errors are FastAPI's 422 ``{"detail": [...]}``.
+``deactivated_status``. Validation errors are FastAPI's 422 ``{"detail": [...]}``, each entry
+``{type, loc, msg, input[, ctx]}`` in Pydantic v2's words, path and body problems together.
+
+Routing is on the decoded path, as the API's framework (FastAPI on an ASGI server) does: a
+``%2F`` inside an inventory id becomes a ``/`` before routing, so no route matches (404
+``{"detail": "Not Found"}``).
 """
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Iterable
+from email.message import Message
 from typing import Any
 from urllib.parse import quote
 
@@ -43,9 +50,9 @@ class VionlabsSimulator(Simulator):
     """Vionlabs' Tasks and Catalog APIs."""
 
     vendor = "vionlabs"
-    # Ids may hold any character; taskhub percent-encodes each path segment, so route on the
-    # raw path (a "/" inside an inventory id stays inside its segment).
-    raw_paths = True
+    # The API's framework routes on the decoded path: "%2F" inside an id is a "/" by then, so
+    # such an id cannot be reached (404). The base class routes on PATH_INFO, decoded likewise.
+    raw_paths = False
 
     def __init__(
         self,
@@ -86,6 +93,8 @@ class VionlabsSimulator(Simulator):
         ]
 
     def error(self, status: int, message: str, headers: Any = None) -> Response:
+        # An unmatched route or method gets the framework's own words (Starlette's).
+        message = _FRAMEWORK.get(message, message)
         return self.json({"detail": message}, status, headers)
 
     def client_options(self, url: str) -> dict[str, Any]:
@@ -109,21 +118,53 @@ class VionlabsSimulator(Simulator):
         value: Any,
         ctx: dict[str, Any] | None = None,
     ) -> Answer:
-        problem: dict[str, Any] = {"loc": loc, "msg": msg, "type": kind, "input": value}
-        if ctx:
-            problem["ctx"] = ctx
-        return Answer(self.json({"detail": [problem]}, 422))
+        return self._unprocessable([_problem(loc, msg, kind, value, ctx)])
+
+    def _unprocessable(self, problems: list[dict[str, Any]]) -> Answer:
+        return Answer(self.json({"detail": problems}, 422))
 
     def _product(self, product: str) -> None:
-        if product not in PRODUCTS:
-            expected = ", ".join(f"'{p}'" for p in PRODUCTS)
-            raise self._invalid(
-                ["path", "product"],
-                f"Input should be {expected}",
-                "enum",
-                product,
-                {"expected": expected},
-            )
+        problem = _product_problem(product)
+        if problem is not None:
+            raise self._unprocessable([problem])
+
+    def _json_body(self, request: Request) -> Any:
+        """The body as FastAPI reads it for a JSON body parameter.
+
+        No bytes: no body (``None``). A JSON content type, or none at all: parsed as JSON
+        (undecodable JSON is a 422 ``json_invalid`` at the position the decoder stopped). Any
+        other content type: the raw bytes, which then fail the model as "not a dictionary".
+        """
+        raw = request.get_data(cache=True)
+        if not raw:
+            return None
+        content_type = request.headers.get("Content-Type")
+        if content_type:
+            message = Message()
+            message["content-type"] = content_type
+            subtype = message.get_content_subtype()
+            if message.get_content_maintype() != "application" or not (
+                subtype == "json" or subtype.endswith("+json")
+            ):
+                return raw
+        try:
+            return json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise self._unprocessable(
+                [
+                    _problem(
+                        ["body", exc.pos],
+                        "JSON decode error",
+                        "json_invalid",
+                        {},
+                        {"error": exc.msg},
+                    )
+                ]
+            ) from None
+        except ValueError:  # not text at all: FastAPI's generic answer
+            raise Answer(
+                self.json({"detail": "There was an error parsing the body"}, 400)
+            ) from None
 
     def status(self, task: _Task) -> tuple[str, str | None]:
         """(status word, error) of ``task`` now."""
@@ -204,22 +245,21 @@ class VionlabsSimulator(Simulator):
     def on_create_task(
         self, request: Request, inventory_id: str, product: str, version: str
     ) -> Response:
+        # FastAPI reads the body before it resolves anything else, then reports every path and
+        # body problem in one answer (path first). The body model is optional: no body, or
+        # JSON null, means the default priority; unknown fields are ignored.
+        body = self._json_body(request)
         self._auth(request)
-        self._product(product)
-        raw = request.get_data()
-        body = self.body(request) if raw else None
+        problems = [p for p in (_product_problem(product),) if p is not None]
+        priority = "low"
         if body is not None and not isinstance(body, dict):
-            raise self._invalid(["body"], "Input should be a valid dictionary", "dict_type", body)
-        priority = (body or {}).get("priority", "low")
-        if priority not in self.priorities:
-            expected = ", ".join(f"'{p}'" for p in self.priorities)
-            raise self._invalid(
-                ["body", "priority"],
-                f"Input should be {expected}",
-                "enum",
-                priority,
-                {"expected": expected},
-            )
+            problems.append(_problem(["body"], _NOT_A_MODEL, "model_attributes_type", _shown(body)))
+        elif body is not None:
+            priority = body.get("priority", "low")
+            if priority not in self.priorities:
+                problems.append(_enum_problem(["body", "priority"], priority, self.priorities))
+        if problems:
+            raise self._unprocessable(problems)
         key = (inventory_id, product, version)
         task = self.tasks.get(key)
         if task is None or task.deactivated:
@@ -227,12 +267,6 @@ class VionlabsSimulator(Simulator):
             task = _Task(inventory_id, product, version, priority, self.now())
             self.tasks[key] = task
         return self._answer(task)
-
-    def body(self, request: Request) -> Any:
-        try:
-            return super().body(request)
-        except Answer:
-            raise self._invalid(["body", 1], "JSON decode error", "json_invalid", None) from None
 
     def on_deactivate_task(
         self, request: Request, inventory_id: str, product: str, version: str
@@ -244,20 +278,15 @@ class VionlabsSimulator(Simulator):
     # -- catalog ---------------------------------------------------------------------------
 
     def on_upsert_item(self, request: Request) -> Response:
+        body = self._json_body(request)
         self._auth(request)
-        body = self.body(request)
+        if body is None:  # the item is a required body
+            raise self._invalid(["body"], "Field required", "missing", None)
         if not isinstance(body, dict):
-            raise self._invalid(["body"], "Input should be a valid dictionary", "dict_type", body)
-        for field in ("id", "type", "title"):
-            if not body.get(field):
-                raise self._invalid(["body", field], "Field required", "missing", body)
-        if body["type"] not in ITEM_TYPES:
-            raise self._invalid(
-                ["body", "type"],
-                "Input should be " + ", ".join(f"'{t}'" for t in ITEM_TYPES),
-                "enum",
-                body["type"],
-            )
+            raise self._invalid(["body"], _NOT_A_MODEL, "model_attributes_type", _shown(body))
+        problems = _item_problems(body)
+        if problems:
+            raise self._unprocessable(problems)
         self.add_item(body)
         return self.json(None)
 
@@ -290,3 +319,65 @@ class VionlabsSimulator(Simulator):
         if item is None or item["type"] != item_type:
             return self.error(404, "Item not found")
         return self.json(item)
+
+
+#: Starlette's answers for an unmatched route or method, for the base class's generic words.
+_FRAMEWORK = {"not found": "Not Found", "method not allowed": "Method Not Allowed"}
+_NOT_A_MODEL = "Input should be a valid dictionary or object to extract fields from"
+
+
+def _problem(
+    loc: list[str | int], msg: str, kind: str, value: Any, ctx: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """One entry of FastAPI's 422 ``detail``, keys in Pydantic v2's order."""
+    problem: dict[str, Any] = {"type": kind, "loc": loc, "msg": msg, "input": value}
+    if ctx:
+        problem["ctx"] = ctx
+    return problem
+
+
+def _expected(values: Iterable[str]) -> str:
+    """Pydantic's list of enum members: ``'a', 'b' or 'c'``."""
+    quoted = [f"'{v}'" for v in values]
+    return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
+
+
+def _enum_problem(loc: list[str | int], value: Any, values: Iterable[str]) -> dict[str, Any]:
+    expected = _expected(values)
+    return _problem(loc, f"Input should be {expected}", "enum", value, {"expected": expected})
+
+
+def _product_problem(product: str) -> dict[str, Any] | None:
+    return None if product in PRODUCTS else _enum_problem(["path", "product"], product, PRODUCTS)
+
+
+def _shown(value: Any) -> Any:
+    """The offending input as FastAPI's JSON encoder shows it (bytes as text)."""
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+
+
+def _item_problems(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every problem of a catalog item body (Pydantic reports them all, in field order)."""
+    problems: list[dict[str, Any]] = []
+    for field in ("id", "type", "title"):
+        value = body.get(field)
+        if field not in body:
+            problems.append(_problem(["body", field], "Field required", "missing", body))
+        elif field == "type":
+            if value not in ITEM_TYPES:
+                problems.append(_enum_problem(["body", "type"], value, ITEM_TYPES))
+        elif not isinstance(value, str):
+            problems.append(
+                _problem(["body", field], "Input should be a valid string", "string_type", value)
+            )
+        elif field == "id" and not value:
+            problems.append(
+                _problem(
+                    ["body", "id"],
+                    "String should have at least 1 character",
+                    "string_too_short",
+                    value,
+                    {"min_length": 1},
+                )
+            )
+    return problems
