@@ -3,22 +3,30 @@
 Each vendor's simulator says what representative work to submit (``demo_spec``) and plays a
 worker's part where the vendor needs one (``demo_step``: Cognite's async task is completed
 through ``report``). The demo submits everything, watches it all with live progress, and
-prints the normalized result.
+prints the normalized result, a one-line summary and what to try next.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import sys
 import time
 from collections.abc import Iterator
-from typing import TextIO
+from typing import Any, TextIO
 
 from taskhub import registry
-from taskhub.display import Progress, as_json, table
+from taskhub.display import LEGEND, Progress, as_json, table
 from taskhub.hub import TaskHub
 from taskhub.model import Task
 from taskhub.testing import Clock, Simulation, simulate
+
+#: What the demo suggests next (the same commands docs/quickstart.md shows).
+NEXT = (
+    "Next: `taskhub simulate --write sim.toml --detach` serves the simulators in the "
+    "background; then `taskhub ls --config sim.toml` lists their tasks and "
+    "`taskhub get BACKEND:ID --config sim.toml` shows one."
+)
 
 
 def demo_vendors() -> list[str]:
@@ -37,6 +45,41 @@ def simulators(vendors: list[str], speed: float) -> Iterator[dict[str, Simulatio
         yield {v: stack.enter_context(simulate(v, clock=Clock(speed=speed))) for v in vendors}
 
 
+def config_text(sims: dict[str, Simulation]) -> str:
+    """A TOML configuration with one backend per running simulator (named after its vendor,
+    the first the default) and a ``[jobs.VENDOR-demo]`` job for each demo spec."""
+    vendors = list(sims)
+    lines = [f'default = "{vendors[0]}"', ""] if vendors else []
+    for vendor, sim in sims.items():
+        lines.append(f'[backends."{vendor}"]')
+        lines.append(f'vendor = "{vendor}"')
+        for key, value in sim.options.items():
+            lines.append(f"{key} = {json.dumps(value)}")
+        lines.append("")
+    for vendor, sim in sims.items():
+        spec = sim.simulator.demo_spec()
+        if spec is not None:
+            lines.append(f'[jobs."{vendor}-demo"]')
+            lines.append(f'backend = "{vendor}"')
+            lines.append(f"spec = {_toml_inline(spec)}")
+            lines.append("")
+    return "\n".join(lines)
+
+
+def _toml_inline(value: Any) -> str:
+    if isinstance(value, dict):
+        return (
+            "{ "
+            + ", ".join(f"{json.dumps(k)} = {_toml_inline(v)}" for k, v in value.items())
+            + " }"
+        )
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_inline(v) for v in value) + "]"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return json.dumps(value)
+
+
 def run(
     *,
     speed: float = 20.0,
@@ -46,12 +89,20 @@ def run(
     err: TextIO | None = None,
 ) -> int:
     """Run the demo; 0 when every task succeeded."""
+    if not speed > 0:
+        raise ValueError("speed must be greater than 0")
     out = out or sys.stdout
     err = err or sys.stderr
+    talk = err if as_json_output else out
     vendors = demo_vendors()
+    started = time.monotonic()
+    talk.write(
+        f"One task on each of {len(vendors)} simulated vendors; {LEGEND}, the other the "
+        "normalized state.\n"
+    )
     with simulators(vendors, speed) as sims:
         hubs = {v: sims[v].connect(poll_interval=0.1, poll_max=0.25) for v in vendors}
-        progress = Progress(err if as_json_output else out)
+        progress = Progress(talk)
         tasks: dict[str, Task] = {}
         for vendor in vendors:
             spec = sims[vendor].simulator.demo_spec()
@@ -81,6 +132,16 @@ def run(
     else:
         out.write("\n" + table(results))
     ok = all(t.state.successful for t in results)
-    if not ok and not as_json_output:
-        out.write("not every task succeeded\n")
+    talk.write(_summary(results, time.monotonic() - started) + "\n")
+    if not as_json_output:
+        talk.write(NEXT + "\n")
     return 0 if ok else 1
+
+
+def _summary(tasks: list[Task], elapsed: float) -> str:
+    done = [t for t in tasks if t.state.successful]
+    line = f"{len(done)} of {len(tasks)} tasks succeeded in {elapsed:.1f} s"
+    others = [f"{t.ref} {t.state.value}" for t in tasks if not t.state.successful]
+    if others:
+        line += f"; not every task succeeded: {', '.join(others)}"
+    return line + "."

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import itertools
 import json
 import os
 import pty
 import select
+import signal
 import subprocess
 import sys
 import time
@@ -14,6 +18,8 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+
+from taskhub import config as taskhub_config
 
 ROOT = Path(__file__).parent.parent
 SCHEMA = json.loads((ROOT / "docs" / "task.schema.json").read_text())
@@ -40,7 +46,7 @@ def test_demo_runs_all_five_vendors_to_succeeded() -> None:
     assert done.returncode == 0, done.stderr
     lines = done.stdout.strip().splitlines()
     header = lines.index(next(line for line in lines if line.startswith("BACKEND")))
-    rows = lines[header + 1 :]
+    rows = lines[header + 1 : -2]  # then the summary and what to try next
     assert {r.split()[0] for r in rows} == {
         "cognite",
         "livepeer",
@@ -49,7 +55,18 @@ def test_demo_runs_all_five_vendors_to_succeeded() -> None:
         "vionlabs",
     }
     assert all(" succeeded " in r for r in rows)
-    assert "-> running" in done.stdout  # one plain line per transition when piped
+    # VENDOR would repeat BACKEND here (each backend is named after its vendor): left out.
+    assert lines[header].split() == ["BACKEND", "ID", "KIND", "STATE", "RAW", "REASON", "PROGRESS"]
+    # One plain line per transition when piped, no cursor codes; the first observation is
+    # "first seen", never a made-up state; a line says what the word in parentheses is.
+    assert "\x1b" not in done.stdout
+    assert "the word in parentheses is the vendor's own status word" in lines[0]
+    assert "vionlabs:demo-film/markers/1.0.1: first seen as queued (pending)" in lines
+    assert "new ->" not in done.stdout and "-> running (" in done.stdout
+    # It ends with a one-line summary and what to try next, listing and getting included.
+    summary, after = lines[-2], lines[-1]
+    assert summary.startswith("5 of 5 tasks succeeded in ")
+    assert after.startswith("Next: ") and "taskhub ls --config" in after and "taskhub get" in after
 
 
 def test_demo_json_validates_against_the_schema() -> None:
@@ -61,10 +78,12 @@ def test_demo_json_validates_against_the_schema() -> None:
         jsonschema.validate(task, SCHEMA)
 
 
-def test_the_progress_display_draws_bars_on_a_terminal() -> None:
+def demo_on_a_terminal(term: str) -> tuple[int, str]:
+    """``taskhub demo`` on a pseudo-terminal whose TERM is ``term``: exit code and output."""
     pid, fd = pty.fork()
     if pid == 0:  # the child runs the command on the pseudo-terminal
-        os.execv(sys.executable, [sys.executable, "-m", "taskhub", "demo"])
+        env = {**os.environ, "TERM": term}
+        os.execve(sys.executable, [sys.executable, "-m", "taskhub", "demo"], env)
     output = b""
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -79,41 +98,93 @@ def test_the_progress_display_draws_bars_on_a_terminal() -> None:
             break
         output += chunk
     _, status = os.waitpid(pid, 0)
-    text = output.decode(errors="replace")
-    assert os.waitstatus_to_exitcode(status) == 0, text
-    assert "\x1b[2K" in text and "\x1b[" in text  # redrawn in place
-    assert "[####################] 100%" in text
+    return os.waitstatus_to_exitcode(status), output.decode(errors="replace")
+
+
+def test_the_progress_display_draws_bars_on_a_terminal() -> None:
+    code, text = demo_on_a_terminal("xterm")
+    assert code == 0, text
+    assert "\x1b[2K" in text and "\x1b[5F" in text  # five lines redrawn in place
+    assert "succeeded (COMPLETED)" in text  # the state and the vendor's word
+    # No simulated vendor reports progress at the end: the bar stays blank, never 100 %.
+    assert "[                    ]" in text and "100%" not in text
     assert "->" not in text  # no transition lines on a terminal
+
+
+def test_a_dumb_terminal_gets_plain_lines_without_cursor_codes() -> None:
+    code, text = demo_on_a_terminal("dumb")
+    assert code == 0, text
+    assert "\x1b" not in text
+    assert ": first seen as " in text and " -> succeeded (" in text
+
+
+def start_detached(config: Path) -> int:
+    """``taskhub simulate --write CONFIG --detach``: returns once the file is written and the
+    simulators serve; the pid of the background process it left."""
+    started = taskhub(
+        "simulate", "--write", str(config), "--speed", "50", "--duration", "300", "--detach"
+    )
+    assert started.returncode == 0, started.stderr
+    return int(started.stdout.split("kill ", 1)[1].split()[0])
+
+
+def stop(pid: int) -> None:
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """``taskhub simulate`` in the background and the configuration it wrote."""
+    """``taskhub simulate --detach`` in the background and the configuration it wrote."""
     config = tmp_path_factory.mktemp("sim") / "taskhub.toml"
+    pid = start_detached(config)
+    yield config
+    stop(pid)
+
+
+def test_simulate_detach_then_a_reader_at_once_does_not_race(tmp_path: Path) -> None:
+    config = tmp_path / "sim.toml"
+    pid = start_detached(config)
+    try:
+        # No waiting, no polling for the file: the very next command reads it.
+        listed = subprocess.run(
+            [sys.executable, "-m", "taskhub", "ls", "--config", str(config)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert listed.returncode == 0, listed.stderr
+        assert listed.stdout.startswith("BACKEND")
+        assert config.stat().st_mode & 0o077 == 0  # it holds the simulators' tokens
+    finally:
+        stop(pid)
+
+
+def test_simulate_in_the_foreground_writes_the_file_whole(tmp_path: Path) -> None:
+    """Without --detach (e.g. `taskhub simulate &`), the file appears complete or not at all."""
+    config = tmp_path / "sim.toml"
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "taskhub",
-            "simulate",
-            "--write",
-            str(config),
-            "--speed",
-            "50",
-            "--duration",
-            "300",
-        ],
+        [sys.executable, "-m", "taskhub", "simulate", "--write", str(config), "--duration", "30"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
-    deadline = time.monotonic() + 60
-    while not config.exists() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert config.exists(), process.stderr.read() if process.stderr else ""
-    yield config
-    process.terminate()
-    process.wait(timeout=30)
+    try:
+        deadline = time.monotonic() + 60
+        while not config.exists() and time.monotonic() < deadline:
+            time.sleep(0.005)
+        loaded = taskhub_config.load(config)  # the first sight of it already loads
+        assert set(loaded.backends) >= {"cognite", "livepeer", "vionlabs"}
+        assert [p.name for p in tmp_path.iterdir()] == ["sim.toml"]  # no temporary left
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
 
 
 def submit_demo_job(config: Path, vendor: str) -> str:
@@ -134,18 +205,106 @@ def test_backends_and_ls_across_the_simulators(served: Path) -> None:
     listed = taskhub("backends", config=served)
     assert listed.returncode == 0
     assert [line.split()[1] for line in listed.stdout.splitlines()][:1] == ["cognite"]
+    names = taskhub("backends", "--names", config=served).stdout.split()
+    assert names == ["cognite", "livepeer", "veritone", "veritone-edge", "vionlabs"]
     ref = submit_demo_job(served, "livepeer")
     table = taskhub("ls", config=served)
     assert table.returncode == 0, table.stderr
     assert ref.split(":", 1)[1] in table.stdout
-    assert "vionlabs cannot list tasks; skipped" in table.stderr
+    # Vionlabs has no listing: skipped, and stderr says why and what to do instead.
+    assert "vionlabs: nothing listed: vionlabs does not support list" in table.stderr
+    assert "taskhub get vionlabs:ID" in table.stderr
     as_json = json.loads(taskhub("ls", "--format", "json", config=served).stdout)
     for task in as_json:
         jsonschema.validate(task, SCHEMA)
-    csv = taskhub("ls", "--format", "csv", "--backend", "livepeer", config=served).stdout
-    assert csv.splitlines()[0] == "backend,vendor,id,kind,state,raw,reason,progress"
     summary = taskhub("ls", "--summary", config=served).stdout
     assert summary.startswith("BACKEND") and "livepeer" in summary
+
+
+def test_ls_of_a_backend_without_a_listing_says_why_nothing_is_listed(served: Path) -> None:
+    only = taskhub("ls", "--backend", "vionlabs", config=served)
+    assert only.returncode == 1 and only.stdout == ""
+    assert only.stderr.count("\n") == 1
+    assert "the Tasks API has no listing" in only.stderr
+
+
+def test_ls_csv_has_ref_times_duration_and_message_and_blank_progress(served: Path) -> None:
+    ref = submit_demo_job(served, "livepeer")
+    assert taskhub("watch", ref, "--timeout", "60", config=served).returncode == 0
+    out = taskhub("ls", "--format", "csv", "--backend", "livepeer", config=served)
+    assert out.returncode == 0, out.stderr
+    rows = list(csv.DictReader(io.StringIO(out.stdout)))
+    assert list(rows[0]) == [
+        "ref",
+        "backend",
+        "vendor",
+        "id",
+        "kind",
+        "state",
+        "raw",
+        "reason",
+        "progress",
+        "message",
+        "created_at",
+        "started_at",
+        "updated_at",
+        "finished_at",
+        "duration",
+    ]
+    row = next(r for r in rows if r["ref"] == ref)
+    assert row["state"] == "succeeded" and row["raw"] == "completed"
+    assert row["progress"] == ""  # Livepeer sends none once completed: blank, not 100 %
+    assert row["finished_at"].endswith("Z") and row["created_at"].endswith("Z")
+    assert float(row["duration"]) > 0
+    assert row["message"] == ""
+    table = taskhub("ls", "--backend", "livepeer", config=served).stdout
+    assert "100%" not in table
+
+
+def test_ls_summary_honours_the_format(served: Path) -> None:
+    submit_demo_job(served, "livepeer")
+    as_json = json.loads(taskhub("ls", "--summary", "--format", "json", config=served).stdout)
+    by_backend = {row["backend"]: row for row in as_json}
+    assert "vionlabs" not in by_backend  # nothing was listed there
+    livepeer = by_backend["livepeer"]
+    assert livepeer["total"] >= 1
+    assert livepeer["total"] == sum(v for k, v in livepeer.items() if k not in ("backend", "total"))
+    as_csv = list(
+        csv.DictReader(
+            io.StringIO(taskhub("ls", "--summary", "--format", "csv", config=served).stdout)
+        )
+    )
+    assert {r["backend"]: int(r["total"]) for r in as_csv} == {
+        b: r["total"] for b, r in by_backend.items()
+    }
+    assert list(as_csv[0])[:2] == ["backend", "pending"] and list(as_csv[0])[-1] == "total"
+
+
+def test_watch_jsonl_streams_one_object_per_transition(served: Path) -> None:
+    ref = submit_demo_job(served, "livepeer")
+    watched = taskhub("watch", ref, "--format", "jsonl", "--timeout", "60", config=served)
+    assert watched.returncode == 0, watched.stderr
+    records = [json.loads(line) for line in watched.stdout.splitlines()]
+    assert all(set(r) == {"ref", "before", "after", "at", "change", "raw", "task"} for r in records)
+    assert records[0]["before"] is None and records[0]["change"] == "first"
+    assert records[-1]["after"] == "succeeded" and records[-1]["raw"] == "completed"
+    for before, after in itertools.pairwise(records):
+        assert after["before"] == before["after"]
+    for record in records:
+        assert record["ref"] == ref and record["at"].endswith("Z")
+        jsonschema.validate(record["task"], SCHEMA)
+
+
+def test_watch_exits_1_when_a_watched_task_does_not_succeed(served: Path) -> None:
+    ref = submit_demo_job(served, "cognite")
+    assert taskhub("cancel", ref, config=served).returncode == 0
+    watched = taskhub("watch", ref, "--timeout", "60", config=served)
+    assert watched.returncode == 1
+    assert watched.stderr.startswith(f"taskhub: {ref} ended cancelled (TERMINATED)")
+    assert watched.stderr.count("\n") == 1
+    as_jsonl = taskhub("watch", ref, "--format", "jsonl", config=served)
+    assert as_jsonl.returncode == 1
+    assert json.loads(as_jsonl.stdout.splitlines()[-1])["after"] == "cancelled"
 
 
 def test_get_watch_cancel_retry_and_report(served: Path) -> None:
@@ -171,7 +330,7 @@ def test_get_watch_cancel_retry_and_report(served: Path) -> None:
     assert reported.returncode == 0, reported.stderr
     watched = taskhub("watch", ref, "--timeout", "60", config=served)
     assert watched.returncode == 0, watched.stderr
-    assert "-> succeeded" in watched.stdout
+    assert watched.stdout.rstrip().endswith("succeeded (COMPLETED)")
     other = submit_demo_job(served, "cognite")
     cancelled = taskhub("cancel", other, "--reason", "not needed", config=served)
     assert cancelled.returncode == 0 and "cancelled" in cancelled.stdout
@@ -187,7 +346,7 @@ def test_errors_are_one_line_with_documented_exit_codes(served: Path, tmp_path: 
     unknown = taskhub("get", "livepeeer:x", config=served)
     assert unknown.returncode == 2 and "did you mean 'livepeer'" in unknown.stderr
     bad_ref = taskhub("get", "no-colon", config=served)
-    assert bad_ref.returncode == 1 and "expected BACKEND:ID" in bad_ref.stderr
+    assert bad_ref.returncode == 2 and "expected BACKEND:ID" in bad_ref.stderr
     unsupported = taskhub("cancel", "livepeer:x", config=served)
     assert unsupported.returncode == 1 and "deleting the output asset" in unsupported.stderr
     illegal = taskhub("report", "livepeer:x", "succeeded", config=served)
