@@ -11,13 +11,21 @@ import builtins
 import re
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ClassVar
 
 import attrs
 import requests
 
 from taskhub import redact
-from taskhub.errors import InvalidRequest, MalformedResponse, OutcomeUnknown, UnsupportedOperation
+from taskhub.errors import (
+    InvalidRequest,
+    MalformedResponse,
+    OutcomeUnknown,
+    TaskhubError,
+    TaskNotFound,
+    UnsupportedOperation,
+)
 from taskhub.http import Transport
 from taskhub.model import Task
 from taskhub.options import Options, secret, url_field
@@ -213,6 +221,10 @@ class Adapter:
         """As the worker running ``task_id``, tell the vendor its new state."""
         raise self.unsupported("report")
 
+    def check_report(self, task_id: str, state: State, **fields: Any) -> None:
+        """Refuse a report's bad arguments before any request; ``report`` calls it first, and
+        the hub calls it before it reads the task's current state."""
+
     def current(self, task_id: str) -> Task | None:
         """The task a worker reports on (``report``'s id), read by its own id, or None when
         the vendor has no such read; ``report`` from a fresh process checks against it."""
@@ -236,16 +248,52 @@ class Adapter:
         or None if it was not created. Adapters that can tell override this."""
         return None
 
-    def refresh(self, task_ids: Sequence[str]) -> Iterator[Task]:
-        """The current state of many tasks: one get each, unless the vendor can list them."""
-        for task_id in task_ids:
-            yield self.get(task_id)
+    def refresh(self, task_ids: Sequence[str]) -> Iterator[Task | TaskhubError]:
+        """The current state of many tasks, for the refresher's cycle.
+
+        The default reads each by id, ``max_concurrency`` at a time on the hub's connection
+        pool (for a vendor with no listing and no batch read). A vendor that can do better
+        overrides this (a listing: :meth:`refresh_from`; a batch read by id). A task that
+        could not be read is yielded as its error (carrying ``task_id``), so one bad id
+        reaches only its own followers.
+        """
+        return self.read_each(task_ids)
+
+    def read_each(self, task_ids: Sequence[str]) -> Iterator[Task | TaskhubError]:
+        """``get`` each id, up to ``options.max_concurrency`` at once, in the ids' order."""
+        if len(task_ids) <= 1 or self.options.max_concurrency <= 1:
+            for task_id in task_ids:
+                yield self._read_one(task_id)
+            return
+        yield from self._pool().map(self._read_one, task_ids)
+
+    def _read_one(self, task_id: str) -> Task | TaskhubError:
+        try:
+            return self.get(task_id)
+        except TaskNotFound as exc:
+            exc.task_id = exc.task_id or task_id
+            return exc
+
+    def _pool(self) -> ThreadPoolExecutor:
+        pool = self.__dict__.get("_executor")
+        if pool is None:
+            # Threads share the transport's session: its pool holds at least this many
+            # connections (taskhub.watchdog mounts it so).
+            pool = ThreadPoolExecutor(
+                self.options.max_concurrency, thread_name_prefix=f"taskhub-{self.vendor}"
+            )
+            self.__dict__["_executor"] = pool
+        return pool
 
     def refresh_from(
         self, listing: Iterator[Task], task_ids: Sequence[str], *, page: int = 1000
-    ) -> Iterator[Task]:
+    ) -> Iterator[Task | TaskhubError]:
         """``refresh`` through a newest-first listing: read until every id was seen (at most a
-        page more than there are ids), then fetch the ones not found one by one."""
+        page more than there are ids), then read the ones not found by id. For one or two
+        ids, reads by id are cheaper than a page of a thousand, so those go by id at once."""
+        if len(task_ids) <= 2:
+            yield from self.read_each(task_ids)
+            return
         missing = set(task_ids)
         budget = len(missing) + page
         for task in listing:
@@ -255,9 +303,7 @@ class Adapter:
             budget -= 1
             if not missing or budget <= 0:
                 break
-        for task_id in task_ids:
-            if task_id in missing:
-                yield self.get(task_id)
+        yield from self.read_each([t for t in task_ids if t in missing])
 
     def poll_policy(self) -> PollPolicy:
         """The poll schedule: the vendor's default, adjusted by the options."""
@@ -322,7 +368,10 @@ class Adapter:
         return PageGuard(self.vendor, operation, self.options.max_pages)
 
     def close(self) -> None:
-        """Release the HTTP connections."""
+        """Release the HTTP connections (and the threads of concurrent reads)."""
+        pool = self.__dict__.pop("_executor", None)
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
         self.transport.close()
 
     def __repr__(self) -> str:

@@ -48,7 +48,7 @@ import backoff
 import requests
 import urllib3.exceptions
 
-from taskhub import redact, watchdog
+from taskhub import budget, redact, watchdog
 from taskhub.errors import (
     AuthError,
     Conflict,
@@ -400,6 +400,10 @@ class Transport:
         redact.guard_loggers()
         self._rng = random.Random(seed)
         self._sleep = sleep
+        #: Shared by every transport of this backend in the process (taskhub.budget).
+        self.budget = budget.for_backend(
+            vendor, self.base_url, getattr(options, "max_requests_per_second", None)
+        )
 
     def _read_environment_once(self) -> None:
         # requests re-reads proxy and CA-bundle variables on every call (a scan of os.environ
@@ -509,6 +513,7 @@ class Transport:
                 number,
             )
             retry: _Retry | None = None
+            self.budget.acquire(attempt.end, vendor=self.vendor)
             try:
                 return self._send(method, url, kwargs, attempt, read_timeout)
             except _Retry as exc:
@@ -522,7 +527,12 @@ class Transport:
                 # Raised here, outside the except block, so no raw exception is its context.
                 raise error
             log.debug("%s: retrying %s in %.2fs after %s", self.vendor, operation, wait, error)
-            self._sleep(wait)
+            if isinstance(error, RateLimited):
+                # The vendor said "too many" to the backend, not to this caller: every caller
+                # of the backend in this process waits, and this one at the next acquire.
+                self.budget.pause(wait)
+            else:
+                self._sleep(wait)
 
     def _send(
         self,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import copy
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
@@ -30,6 +31,7 @@ from taskhub.errors import (
 )
 from taskhub.model import Task, split_ref
 from taskhub.polling import PollPolicy
+from taskhub.refresh import Refresher, Subscription, Update, refresher_for
 from taskhub.states import State, Tracker, Transition, check_command
 
 #: What every call that addresses one task takes: a Task, a ``"backend:id"`` ref, or an id.
@@ -182,6 +184,7 @@ class TaskHub:
                 operation="report",
             )
         with self._secrets():
+            self.adapter.check_report(task_id, target, **fields)
             current = self.tracker.state(f"{self.backend}:{task_id}")
             if current is None:
                 # A fresh process (the CLI, a stateless worker) knows nothing of the task: one
@@ -234,47 +237,54 @@ class TaskHub:
         deadline = None if timeout is None else start + timeout
         changed_at, last_key = start, None
         progress: float | None = None
-        for delay in (poll or self.poll_policy).delays():
-            with self._secrets():
-                task = self.adapter.get(task_id)
-            transitions = self._observe(task)
-            for transition in transitions:
-                if on_update is not None:
-                    on_update(transition)
-            if (
-                on_progress is not None
-                and not transitions
-                and task.status.progress is not None
-                and task.status.progress != progress
-            ):
-                on_progress(task)
-            progress = task.status.progress
-            if task.state.terminal:
-                return task
-            now = clock.monotonic()
-            key = (task.state, task.status.raw, task.status.progress, task.status.updated_at)
-            if key != last_key:
-                changed_at, last_key = now, key
-            if stale is not None and now - changed_at >= stale:
-                raise StaleTask(
-                    f"{task.ref} has not changed for {now - changed_at:.0f} s "
-                    f"(still {task.state.value})",
-                    task=task,
-                    since=now - changed_at,
-                    vendor=self.vendor,
-                    operation="wait",
-                )
-            if deadline is not None and now + delay > deadline:
-                if now >= deadline:
-                    raise WaitTimeout(
-                        f"{task.ref} is still {task.state.value} after {timeout} s",
-                        task=task,
-                        vendor=self.vendor,
-                        operation="wait",
-                    )
-                delay = deadline - now
-            clock.sleep(delay)
-        raise AssertionError("the poll schedule never ends")
+        task: Task | None = None
+        ref = f"{self.backend}:{task_id}"
+        self.tracker.watch([ref])
+        try:
+            with self.refresher(poll).follow([task_id]) as sub:
+                while True:
+                    stale_at = None if stale is None or task is None else changed_at + stale
+                    limit = _earliest(deadline, stale_at)
+                    update = self._next(sub, limit)
+                    now = clock.monotonic()
+                    if update is not None:
+                        task = self._received(update)
+                        transitions = self._observe(task)
+                        for transition in transitions:
+                            if on_update is not None:
+                                on_update(transition)
+                        if (
+                            on_progress is not None
+                            and not transitions
+                            and task.status.progress is not None
+                            and task.status.progress != progress
+                        ):
+                            on_progress(task)
+                        progress = task.status.progress
+                        if task.state.terminal:
+                            return task
+                        key = (task.state, task.status.raw, progress, task.status.updated_at)
+                        if key != last_key:
+                            changed_at, last_key = now, key
+                    if stale is not None and task is not None and now - changed_at >= stale:
+                        raise StaleTask(
+                            f"{task.ref} has not changed for {now - changed_at:.0f} s "
+                            f"(still {task.state.value})",
+                            task=task,
+                            since=now - changed_at,
+                            vendor=self.vendor,
+                            operation="wait",
+                        )
+                    if deadline is not None and now >= deadline:
+                        state = task.state.value if task is not None else "not read yet"
+                        raise WaitTimeout(
+                            f"{ref} is still {state} after {timeout} s",
+                            task=task,
+                            vendor=self.vendor,
+                            operation="wait",
+                        )
+        finally:
+            self.tracker.unwatch([ref])
 
     def watch(
         self,
@@ -301,31 +311,67 @@ class TaskHub:
                     operation="watch",
                 )
             ids = [self._id(t) for t in task_ids]
-        return self._watch(list(dict.fromkeys(ids)), timeout, poll or self.poll_policy)
+        return self._watch(list(dict.fromkeys(ids)), timeout, poll)
 
     def _watch(
-        self, ids: builtins.list[str], timeout: float | None, policy: PollPolicy
+        self, ids: builtins.list[str], timeout: float | None, policy: PollPolicy | None
     ) -> Iterator[Transition]:
         pending = dict.fromkeys(ids)
         clock = self.clock
         deadline = None if timeout is None else clock.monotonic() + timeout
-        delays = policy.delays()
-        while pending:
-            for task in self.adapter.refresh(list(pending)):
-                yield from self._observe(task)
-                if task.state.terminal:
-                    pending.pop(task.id, None)
-            if not pending:
-                return
-            delay = next(delays)
-            if deadline is not None and clock.monotonic() + delay > deadline:
-                left = ", ".join(f"{self.backend}:{i}" for i in list(pending)[:5])
-                raise WaitTimeout(
-                    f"{len(pending)} tasks still unfinished after {timeout} s ({left})",
-                    vendor=self.vendor,
-                    operation="watch",
-                )
-            clock.sleep(delay)
+        refs = [f"{self.backend}:{i}" for i in ids]
+        if not pending:
+            return
+        self.tracker.watch(refs)
+        try:
+            with self.refresher(policy).follow(ids) as sub:
+                while pending:
+                    update = self._next(sub, deadline)
+                    if update is None:
+                        left = ", ".join(f"{self.backend}:{i}" for i in list(pending)[:5])
+                        raise WaitTimeout(
+                            f"{len(pending)} tasks still unfinished after {timeout} s ({left})",
+                            vendor=self.vendor,
+                            operation="watch",
+                        )
+                    task = self._received(update)
+                    yield from self._observe(task)
+                    if task.state.terminal and task.id in pending:
+                        pending.pop(task.id)
+                        sub.drop(task.id)
+        finally:
+            self.tracker.unwatch(refs)
+
+    def refresher(self, poll: PollPolicy | None = None) -> Refresher:
+        """The process's shared refresher for this backend (``poll``: its schedule; default
+        the vendor's, adjusted by the options) — what ``wait`` and ``watch`` follow tasks
+        through, one read per cycle for every follower in the process."""
+        clock = None if self.clock is SYSTEM else self.clock
+        return refresher_for(self.adapter, policy=poll or self.poll_policy, clock=clock)
+
+    def _next(self, sub: Subscription, until: float | None) -> Update | None:
+        """The subscription's next update, or None once the hub's clock reaches ``until``."""
+        clock = self.clock
+        while True:
+            now = clock.monotonic()
+            if until is not None and now >= until:
+                return None
+            if clock is SYSTEM:
+                wait = None if until is None else until - now
+                # Waking each second keeps the thread answering KeyboardInterrupt.
+                update = sub.get(timeout=1.0 if wait is None else min(wait, 1.0))
+            else:
+                update = sub.get(timeout=0.02)  # virtual time moves in the refresher
+            if update is not None:
+                return update
+
+    def _received(self, update: Update) -> Task:
+        if update.error is not None:
+            # A copy per follower: the same exception object must not be raised in two
+            # threads at once (each raise rewrites its traceback).
+            raise copy.copy(update.error)
+        assert update.task is not None
+        return update.task
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -385,6 +431,11 @@ class TaskHub:
                 vendor=self.vendor,
             )
         return self.adapter.require_id(task_id)
+
+
+def _earliest(*moments: float | None) -> float | None:
+    known = [m for m in moments if m is not None]
+    return min(known) if known else None
 
 
 def _state(value: State | str) -> State:

@@ -103,6 +103,13 @@ class Options:
     max_response_bytes: int = attrs.field(
         default=16 * 1024 * 1024, validator=attrs.validators.gt(0)
     )
+    #: Requests per second to this backend from the whole process (None: no limit); a 429
+    #: pauses every caller of the backend for its Retry-After either way.
+    max_requests_per_second: float | None = attrs.field(
+        default=None, validator=attrs.validators.optional(_positive)
+    )
+    #: How many reads run at once for a vendor that has no batch read (Vionlabs).
+    max_concurrency: int = attrs.field(default=8, validator=attrs.validators.gt(0))
     #: The most pages one listing walk follows before it stops with MalformedResponse.
     max_pages: int = attrs.field(default=10_000, validator=attrs.validators.gt(0))
     #: Verify TLS certificates. Turning this off warns once per hub.

@@ -238,21 +238,26 @@ class Tracker:
     """Follows many tasks; turns each observation into a Transition or nothing.
 
     Thread-safe, so one Tracker can be shared by a poller, a webhook receiver and a dashboard.
-    Memory is bounded: it remembers the ``max_tasks`` most recently observed tasks, the last
-    ``max_history`` transitions of each, and the last ``max_anomalies`` anomalies, so a
-    dashboard that lists for months does not grow without end.
+    Memory is bounded: it remembers the ``max_tasks`` most recently observed tasks — never
+    evicting one that is watched (:meth:`watch`), so a watch of any size keeps its regression
+    guard — the last ``max_history`` transitions of each, and the last ``max_anomalies``
+    anomalies, so a dashboard that lists for months does not grow without end.
     """
 
     def __init__(
         self, *, max_tasks: int = 10_000, max_history: int = 100, max_anomalies: int = 1_000
     ) -> None:
         self._lock = threading.Lock()
-        self._last: OrderedDict[str, Status] = OrderedDict()
+        self._last: dict[str, Status] = {}
+        # The tasks nobody watches, least recently observed first: the ones eviction may drop.
+        self._lru: OrderedDict[str, None] = OrderedDict()
         # Lists, not deques: a deque costs ~600 bytes even holding one transition, and most
         # tasks a dashboard sees have one or two.
         self._history: dict[str, list[Transition]] = {}
         # ref -> the vendor's answer to the commanded retry (None when not given).
         self._retrying: dict[str, Status | None] = {}
+        # ref -> how many followers watch it; watched tasks are never evicted.
+        self._watched: dict[str, int] = {}
         self.max_tasks = max_tasks
         self.max_history = max_history
         self.anomalies: deque[Anomaly] = deque(maxlen=max_anomalies)
@@ -289,22 +294,58 @@ class Tracker:
                 self.anomalies.append(Anomaly(ref, before, status, when))
                 return None
             self._last[ref] = status
-            self._last.move_to_end(ref)
+            if ref not in self._watched:
+                self._lru[ref] = None
+                self._lru.move_to_end(ref)
             if len(self._last) > self.max_tasks:
-                oldest, _ = self._last.popitem(last=False)
-                self._history.pop(oldest, None)
-                self._retrying.pop(oldest, None)
+                self._evict()
             if change is Change.SAME:
                 return None
             self._retrying.pop(ref, None)
-            transition = Transition(
-                ref, before.state if before else None, status.state, when, change, status, task
+            kept = Transition(
+                ref, before.state if before else None, status.state, when, change, status
             )
             history = self._history.setdefault(ref, [])
-            history.append(transition)
+            history.append(kept)
             if len(history) > self.max_history:
                 del history[0]
-            return transition
+            # The history keeps no Task (its raw JSON would multiply memory per task); the
+            # caller's copy carries it.
+            return attrs.evolve(kept, task=task)
+
+    def _evict(self) -> None:
+        """Drop the least recently observed tasks nobody watches (see :meth:`watch`); when
+        every task is watched the bound gives way, never the regression guard."""
+        while len(self._last) > self.max_tasks and self._lru:
+            ref, _ = self._lru.popitem(last=False)
+            self._last.pop(ref, None)
+            self._history.pop(ref, None)
+            self._retrying.pop(ref, None)
+
+    def watch(self, refs: Iterable[str]) -> None:
+        """Keep ``refs`` however many other tasks arrive: a watched task is never evicted,
+        so its regression guard holds for as long as anyone follows it."""
+        with self._lock:
+            for ref in refs:
+                self._watched[ref] = self._watched.get(ref, 0) + 1
+                self._lru.pop(ref, None)
+
+    def unwatch(self, refs: Iterable[str]) -> None:
+        """Undo one :meth:`watch` of each of ``refs``."""
+        with self._lock:
+            for ref in refs:
+                count = self._watched.get(ref, 0) - 1
+                if count > 0:
+                    self._watched[ref] = count
+                else:
+                    self._watched.pop(ref, None)
+                    if ref in self._last:
+                        self._lru[ref] = None
+            if len(self._last) > self.max_tasks:
+                self._evict()
+
+    def __len__(self) -> int:
+        return len(self._last)
 
     def observe_all(self, tasks: Iterable[Task]) -> list[Transition]:
         """Observe each task in turn; return the transitions they made."""
@@ -338,5 +379,6 @@ class Tracker:
         """Drop everything known about ``ref``."""
         with self._lock:
             self._last.pop(ref, None)
+            self._lru.pop(ref, None)
             self._history.pop(ref, None)
             self._retrying.pop(ref, None)

@@ -27,6 +27,7 @@ from taskhub.errors import (
     InvalidTransition,
     MalformedResponse,
     OutcomeUnknown,
+    TaskhubError,
     TaskNotFound,
 )
 from taskhub.http import ErrorInfo, Transport
@@ -257,7 +258,7 @@ class CogniteAdapter(Adapter):
             page = min(page, limit)
         return select(self._pages(query, page), wanted, limit)
 
-    def refresh(self, task_ids: Sequence[str]) -> Iterator[Task]:
+    def refresh(self, task_ids: Sequence[str]) -> Iterator[Task | TaskhubError]:
         """Many executions through list pages of 1000: one request per 1000 executions."""
         return self.refresh_from(self._pages({}, 1000), task_ids)
 

@@ -161,7 +161,7 @@ class LivepeerAdapter(Adapter):
             params["filters"] = json.dumps([{"id": "type", "value": type}], separators=(",", ":"))
         return select(self._pages(params), wanted, limit)
 
-    def refresh(self, task_ids: Sequence[str]) -> Iterator[Task]:
+    def refresh(self, task_ids: Sequence[str]) -> Iterator[Task | TaskhubError]:
         """Many tasks through newest-first pages of 1000: one request per 1000 tasks."""
         return self.refresh_from(
             self._pages({"limit": "1000", "order": "createdAt-true"}), task_ids

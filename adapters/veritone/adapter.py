@@ -299,7 +299,7 @@ class VeritoneAdapter(Adapter):
         page_size = min(_PAGE, limit) if limit and wanted is None else _PAGE
         return select(self._pages(words, page_size), wanted, limit)
 
-    def refresh(self, task_ids: Sequence[str]) -> Iterator[Task]:
+    def refresh(self, task_ids: Sequence[str]) -> Iterator[Task | TaskhubError]:
         """Many jobs through ``jobs`` pages of 1000 (job status only, no tasks)."""
         return self.refresh_from(self._pages(None, 1000), task_ids)
 
@@ -415,8 +415,45 @@ class VeritoneAdapter(Adapter):
     ) -> Task:
         """``updateTask``: running; complete (``output`` as ``outputString``); failed (with
         ``output: {error}`` and, only then, failureReason / failureMessage)."""
-        self.refuse_unknown(extra, "report")
+        self.check_report(
+            task_id,
+            state,
+            job_id=job_id,
+            output=output,
+            error=error,
+            failure_reason=failure_reason,
+            failure_message=failure_message,
+            **extra,
+        )
         word = self.statuses.report[state]
+        update: dict[str, Any] = {"id": task_id, "status": word}
+        if job_id is not None:
+            update["jobId"] = job_id
+        if state is State.SUCCEEDED and output is not None:
+            update["outputString"] = output if isinstance(output, str) else json.dumps(output)
+        if state is State.FAILED:
+            update["output"] = {"error": error or failure_message or "failed"}
+            if failure_reason is not None:
+                update["failureReason"] = failure_reason
+            if failure_message is not None:
+                update["failureMessage"] = failure_message
+        data = self._graphql(doc.UPDATE_TASK, {"input": update}, "report")
+        return parse_task(data.get("updateTask"), self.backend)
+
+    def check_report(
+        self,
+        task_id: str,
+        state: State,
+        *,
+        job_id: str | None = None,
+        output: Any = None,
+        error: str | None = None,
+        failure_reason: str | None = None,
+        failure_message: str | None = None,
+        **extra: Any,
+    ) -> None:
+        """Refuse a report's bad arguments before any request."""
+        self.refuse_unknown(extra, "report")
         if state is not State.FAILED and (failure_reason or failure_message or error):
             raise self.invalid(
                 "error, failure_reason and failure_message go only with State.FAILED",
@@ -433,19 +470,6 @@ class VeritoneAdapter(Adapter):
             raise self.invalid(
                 "failure_message needs failure_reason", field="failure_message", operation="report"
             )
-        update: dict[str, Any] = {"id": task_id, "status": word}
-        if job_id is not None:
-            update["jobId"] = job_id
-        if state is State.SUCCEEDED and output is not None:
-            update["outputString"] = output if isinstance(output, str) else json.dumps(output)
-        if state is State.FAILED:
-            update["output"] = {"error": error or failure_message or "failed"}
-            if failure_reason is not None:
-                update["failureReason"] = failure_reason
-            if failure_message is not None:
-                update["failureMessage"] = failure_message
-        data = self._graphql(doc.UPDATE_TASK, {"input": update}, "report")
-        return parse_task(data.get("updateTask"), self.backend)
 
     def current(self, task_id: str) -> Task | None:
         """One task by its own id (``task(id:)``), for ``report`` from a fresh process."""

@@ -350,7 +350,7 @@ class EdgeAdapter(Adapter):
         # The server filters by one word; a state several words map to is filtered here.
         return select(self._pages(words[0] if len(words) == 1 else None, page), wanted, limit)
 
-    def refresh(self, task_ids: Sequence[str]) -> Iterator[Task]:
+    def refresh(self, task_ids: Sequence[str]) -> Iterator[Task | TaskhubError]:
         """Many jobs through ``/proc/jobs`` pages of 1000 (job status, no outputs)."""
         return self.refresh_from(self._pages(None, 1000), task_ids)
 
@@ -388,7 +388,7 @@ class EdgeAdapter(Adapter):
 
     def report(self, task_id: str, state: State, **extra: Any) -> Task:
         """``POST /proc/tasks/update_status`` for one task, then the task as it is now."""
-        self.refuse_unknown(extra, "report")
+        self.check_report(task_id, state, **extra)
         body = self._json(
             "POST",
             "/proc/tasks/update_status",
@@ -403,12 +403,13 @@ class EdgeAdapter(Adapter):
                 vendor=self.vendor,
                 operation="report",
             )
-        detail = self._json(
-            "GET", self.transport.path("proc", "task", self.require_id(task_id), "detail"), "report"
-        )
-        return self.parse_task(detail.get("task") if isinstance(detail, dict) else None)
+        return self.current(task_id)
 
-    def current(self, task_id: str) -> Task | None:
+    def check_report(self, task_id: str, state: State, **extra: Any) -> None:
+        """Refuse a report's bad arguments before any request (Edge takes none)."""
+        self.refuse_unknown(extra, "report")
+
+    def current(self, task_id: str) -> Task:
         """One task by its own id (``GET /proc/task/{id}/detail``), for ``report`` from a
         fresh process."""
         detail = self._json(

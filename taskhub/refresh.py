@@ -1,0 +1,249 @@
+"""One refresher per backend per process: every follower of a task shares one read per cycle.
+
+``hub.wait`` from many threads, ``hub.watch``, an Airflow triggerer's triggers and the
+dashboard service all register the tasks they follow with the backend's :class:`Refresher`
+(:func:`refresher_for`). Each cycle it reads every registered task at once — through the
+adapter's ``refresh``, the cheapest read the vendor allows (a batched read by id, a listing
+narrowed to what is followed, or bounded concurrent reads) — and hands each observation to
+the followers of that task. It runs in one daemon thread while anything is followed and stops
+when nothing is. Callers inside an event loop await updates (:meth:`Subscription.next_async`)
+without blocking the loop: the refresher completes their futures from its thread.
+
+A cycle's error (after the transport's own retries) reaches every follower as the typed error,
+and the next cycle tries again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import queue
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from taskhub.clock import SYSTEM, Clock
+from taskhub.errors import TaskhubError, VendorUnavailable
+from taskhub.polling import PollPolicy
+
+if TYPE_CHECKING:
+    from taskhub.adapter import Adapter
+    from taskhub.model import Task
+
+log = logging.getLogger("taskhub.refresh")
+
+
+@attrs.frozen
+class Update:
+    """What a follower hears: a fresh observation of one task, or the cycle's error."""
+
+    task: Task | None = None
+    error: TaskhubError | None = None
+
+
+class Subscription:
+    """Some tasks one follower wants to hear about; close it (or use ``with``) when done."""
+
+    def __init__(
+        self,
+        refresher: Refresher,
+        ids: Iterable[str],
+        loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
+        self.refresher = refresher
+        self.ids: set[str] = set(ids)
+        self._loop = loop
+        self._queue: queue.SimpleQueue[Update] = queue.SimpleQueue()
+        self._async: asyncio.Queue[Update] | None = asyncio.Queue() if loop else None
+        self.closed = False
+
+    # -- delivery (refresher thread) ---------------------------------------------------------
+
+    def _deliver(self, update: Update) -> None:
+        if self._loop is not None and self._async is not None:
+            try:
+                self._loop.call_soon_threadsafe(self._async.put_nowait, update)
+            except RuntimeError:  # the loop closed under us: the follower is gone
+                self.closed = True
+        else:
+            self._queue.put(update)
+
+    # -- consumption (follower) ------------------------------------------------------------
+
+    def get(self, timeout: float | None = None) -> Update | None:
+        """The next update, waiting up to ``timeout`` real seconds (None: no update yet)."""
+        try:
+            return self._queue.get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+    async def next_async(self) -> Update:
+        """The next update, awaited in the event loop the subscription was made for."""
+        if self._async is None:
+            raise RuntimeError("this subscription was not made for an event loop (loop=...)")
+        return await self._async.get()
+
+    def drop(self, task_id: str) -> None:
+        """Stop following ``task_id`` (finished, or no longer of interest)."""
+        self.refresher._drop(self, task_id)
+
+    def close(self) -> None:
+        """Stop following everything; the refresher stops when nobody follows anything."""
+        self.refresher._close(self)
+
+    def __enter__(self) -> Subscription:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class Refresher:
+    """Reads every followed task of one backend once per cycle, for all its followers."""
+
+    def __init__(
+        self,
+        adapter: Adapter,
+        *,
+        policy: PollPolicy | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self.adapter = adapter
+        self.policy = policy or adapter.poll_policy()
+        self.clock = clock or SYSTEM
+        self._subs: list[Subscription] = []
+        self._cond = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._fresh = False
+        #: Completed cycles, and the requests the adapter sent in them (for benchmarks).
+        self.cycles = 0
+        self.last_cycle_ids = 0
+
+    def follow(
+        self, ids: Iterable[str], *, loop: asyncio.AbstractEventLoop | None = None
+    ) -> Subscription:
+        """Register ``ids`` for one follower; the next cycle starts promptly for them."""
+        sub = Subscription(self, ids, loop)
+        with self._cond:
+            self._subs.append(sub)
+            self._fresh = True
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._run, name=f"taskhub-refresh-{self.adapter.backend}", daemon=True
+                )
+                self._thread.start()
+            self._cond.notify_all()
+        return sub
+
+    @property
+    def followed(self) -> set[str]:
+        """Every task id some follower follows."""
+        with self._cond:
+            return set().union(*(s.ids for s in self._subs)) if self._subs else set()
+
+    @property
+    def running(self) -> bool:
+        """True while the refresher's thread runs."""
+        thread = self._thread
+        return thread is not None and thread.is_alive()
+
+    def _drop(self, sub: Subscription, task_id: str) -> None:
+        with self._cond:
+            sub.ids.discard(task_id)
+
+    def _close(self, sub: Subscription) -> None:
+        with self._cond:
+            sub.closed = True
+            if sub in self._subs:
+                self._subs.remove(sub)
+            self._cond.notify_all()
+
+    # -- the cycle ---------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        delays = self.policy.delays()
+        while True:
+            with self._cond:
+                self._subs = [s for s in self._subs if not s.closed]
+                if not self._subs:
+                    self._thread = None
+                    # Idle: let the connections go (a later follower opens new ones).
+                    self.adapter.transport.session.close()
+                    return
+                ids = sorted(set().union(*(s.ids for s in self._subs)))
+                self._fresh = False
+            if ids:
+                self._cycle(ids)
+            self._pause(next(delays))
+
+    def _cycle(self, ids: Sequence[str]) -> None:
+        self.last_cycle_ids = len(ids)
+        try:
+            for item in self.adapter.refresh(ids):
+                if isinstance(item, TaskhubError):
+                    # One id the vendor could not read: only its followers hear of it.
+                    self._publish(getattr(item, "task_id", None) or "", Update(error=item))
+                else:
+                    self._publish(item.id, Update(task=item))
+        except TaskhubError as exc:
+            self._publish_all(Update(error=exc))
+        except Exception as exc:  # a bug must not kill the thread silently: followers hear it
+            log.exception("%s: refresh cycle failed", self.adapter.backend)
+            error = VendorUnavailable(
+                f"refresh failed: {type(exc).__name__}: {exc}",
+                vendor=self.adapter.vendor,
+                operation="refresh",
+            )
+            self._publish_all(Update(error=error))
+        self.cycles += 1
+
+    def _publish(self, task_id: str, update: Update) -> None:
+        with self._cond:
+            subs = [s for s in self._subs if task_id in s.ids]
+        for sub in subs:
+            sub._deliver(update)
+
+    def _publish_all(self, update: Update) -> None:
+        with self._cond:
+            subs = [s for s in self._subs if s.ids]
+        for sub in subs:
+            sub._deliver(update)
+
+    def _pause(self, seconds: float) -> None:
+        if self.clock is not SYSTEM:
+            # Virtual time: the pause is instant (the clock moves), and a new follower waits
+            # for the next cycle like any other.
+            self.clock.sleep(seconds)
+            return
+        end = time.monotonic() + seconds
+        with self._cond:
+            while not self._fresh and self._subs:
+                left = end - time.monotonic()
+                if left <= 0:
+                    return
+                self._cond.wait(left)
+
+
+_refreshers: dict[tuple[Any, ...], Refresher] = {}
+_refreshers_lock = threading.Lock()
+
+
+def refresher_for(
+    adapter: Adapter, *, policy: PollPolicy | None = None, clock: Clock | None = None
+) -> Refresher:
+    """The process's refresher for ``adapter``'s backend: hubs with the same backend name,
+    vendor and options share one. It has its own adapter, so it outlives any hub, and closes
+    its connections when nothing is followed."""
+    policy = policy or adapter.poll_policy()
+    options = json.dumps(attrs.asdict(adapter.options), sort_keys=True, default=repr)
+    key = (adapter.vendor, adapter.backend, options, policy, id(clock) if clock else None)
+    with _refreshers_lock:
+        found = _refreshers.get(key)
+        if found is None:
+            own = type(adapter)(adapter.options, backend=adapter.backend)
+            found = _refreshers[key] = Refresher(own, policy=policy, clock=clock)
+        return found
