@@ -113,7 +113,7 @@ def _redacted_uri(value: str | None) -> str:
 
 # Not slotted: attrs then fills a frozen instance's __dict__ directly instead of calling
 # object.__setattr__ per field, which makes construction ~40% cheaper (see bench/p4).
-@attrs.frozen(slots=False)
+@attrs.frozen
 class Status:
     """One normalized status: the state, the vendor's own word, and why."""
 

@@ -62,3 +62,13 @@ def test_p9_hostile_produces_figures(capsys: pytest.CaptureFixture[str]) -> None
     assert figures.scenario == "huge" and figures.outcome
     assert figures.wall is not None and figures.growth is not None
     assert "huge" in capsys.readouterr().out
+
+
+def test_p5d_and_p6b_produce_figures() -> None:
+    import p5d_threads
+    import p6b_tracker
+
+    threads = p5d_threads.run(5)
+    assert threads["finished"] == 5 and threads["cycles"] >= 1
+    tracked = p6b_tracker.run(500)
+    assert tracked["kept"] == 500 and tracked["stale refused"] == 500
