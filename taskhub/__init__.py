@@ -23,7 +23,7 @@ _STATES = ("ACTIVE", "SUCCESSFUL", "TERMINAL", "State", "Tracker", "Transition")
 #: Public name -> the module that defines it.
 _EXPORTS: dict[str, str] = {
     **dict.fromkeys(_ERRORS, "taskhub.errors"),
-    **dict.fromkeys(("TaskHub", "connect", "connect_all", "parse"), "taskhub.hub"),
+    **dict.fromkeys(("TaskHub", "connect", "connect_all", "parse", "watch_all"), "taskhub.hub"),
     **dict.fromkeys(("Asset", "Status", "Task", "parse_time"), "taskhub.model"),
     **dict.fromkeys(_STATES, "taskhub.states"),
     "normalize": "taskhub.registry",
@@ -87,6 +87,7 @@ __all__ = [
     "parse_time",
     "register_adapter",
     "registry",
+    "watch_all",
 ]
 
 
@@ -129,7 +130,7 @@ if TYPE_CHECKING:
         WaitTimeout,
         WebhookRejected,
     )
-    from taskhub.hub import TaskHub, connect, connect_all, parse
+    from taskhub.hub import TaskHub, connect, connect_all, parse, watch_all
     from taskhub.model import Asset, Status, Task, parse_time
     from taskhub.polling import PollPolicy
     from taskhub.registry import normalize, register_adapter

@@ -15,6 +15,8 @@ import builtins
 import contextlib
 import copy
 import os
+import queue
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
@@ -29,7 +31,7 @@ from taskhub.errors import (
     StaleTask,
     WaitTimeout,
 )
-from taskhub.model import Task, split_ref
+from taskhub.model import Task, split_ref, unknown_name
 from taskhub.polling import PollPolicy
 from taskhub.refresh import Refresher, Subscription, Update, refresher_for
 from taskhub.states import State, Tracker, Transition, check_command
@@ -502,6 +504,59 @@ def connect_all(
     """A TaskHub for every configured backend, by name (for dashboards across vendors)."""
     cfg = config if isinstance(config, _config.Config) else _config.load(config)
     return {name: open_backend(backend, config=cfg) for name, backend in cfg.backends.items()}
+
+
+def watch_all(
+    tasks: Iterable[TaskRef],
+    hubs: Mapping[str, TaskHub],
+    *,
+    timeout: float | None = None,
+) -> Iterator[Transition]:
+    """Follow tasks of several backends at once (Tasks or ``"backend:id"`` refs, with
+    ``hubs`` from :func:`connect_all`), yielding every transition as it comes until all are
+    terminal. Each backend's shared refresher reads its tasks; one queue gathers them all."""
+    groups: dict[str, builtins.list[str]] = {}
+    for item in tasks:
+        backend = item.backend if isinstance(item, Task) else split_ref(item)[0]
+        if backend not in hubs:
+            raise ConfigError(unknown_name(backend, list(hubs), "backend"), path="backends")
+        groups.setdefault(backend, []).append(hubs[backend]._id(item))
+    pending = {(b, i) for b, ids in groups.items() for i in ids}
+    if not pending:
+        return
+    sink: queue.SimpleQueue[tuple[Subscription, Update]] = queue.SimpleQueue()
+    owners: dict[int, TaskHub] = {}
+    subs: builtins.list[Subscription] = []
+    deadline = None if timeout is None else time.monotonic() + timeout
+    try:
+        for backend, ids in groups.items():
+            hub = hubs[backend]
+            hub.tracker.watch(f"{backend}:{i}" for i in ids)
+            sub = hub.refresher().follow(dict.fromkeys(ids), sink=sink)
+            owners[id(sub)] = hub
+            subs.append(sub)
+        while pending:
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                shown = ", ".join(f"{b}:{i}" for b, i in sorted(pending)[:5])
+                raise WaitTimeout(
+                    f"{len(pending)} tasks still unfinished after {timeout} s ({shown})"
+                )
+            try:
+                sub, update = sink.get(timeout=1.0 if left is None else min(left, 1.0))
+            except queue.Empty:
+                continue
+            hub = owners[id(sub)]
+            task = hub._received(update)
+            yield from hub._observe(task)
+            if task.state.terminal and (hub.backend, task.id) in pending:
+                pending.discard((hub.backend, task.id))
+                sub.drop(task.id)
+    finally:
+        for sub in subs:
+            sub.close()
+            owner = owners[id(sub)]
+            owner.tracker.unwatch(f"{owner.backend}:{i}" for i in groups[owner.backend])
 
 
 def parse(vendor: str, payload: Any, *, backend: str | None = None) -> Task:

@@ -53,10 +53,12 @@ class Subscription:
         refresher: Refresher,
         ids: Iterable[str],
         loop: asyncio.AbstractEventLoop | None = None,
+        sink: queue.SimpleQueue[tuple[Subscription, Update]] | None = None,
     ) -> None:
         self.refresher = refresher
         self.ids: set[str] = set(ids)
         self._loop = loop
+        self._sink = sink
         self._queue: queue.SimpleQueue[Update] = queue.SimpleQueue()
         self._async: asyncio.Queue[Update] | None = asyncio.Queue() if loop else None
         self.closed = False
@@ -64,7 +66,9 @@ class Subscription:
     # -- delivery (refresher thread) ---------------------------------------------------------
 
     def _deliver(self, update: Update) -> None:
-        if self._loop is not None and self._async is not None:
+        if self._sink is not None:
+            self._sink.put((self, update))
+        elif self._loop is not None and self._async is not None:
             try:
                 self._loop.call_soon_threadsafe(self._async.put_nowait, update)
             except RuntimeError:  # the loop closed under us: the follower is gone
@@ -124,10 +128,19 @@ class Refresher:
         self.last_cycle_ids = 0
 
     def follow(
-        self, ids: Iterable[str], *, loop: asyncio.AbstractEventLoop | None = None
+        self,
+        ids: Iterable[str],
+        *,
+        loop: asyncio.AbstractEventLoop | None = None,
+        sink: queue.SimpleQueue[tuple[Subscription, Update]] | None = None,
     ) -> Subscription:
-        """Register ``ids`` for one follower; the next cycle starts promptly for them."""
-        sub = Subscription(self, ids, loop)
+        """Register ``ids`` for one follower; the next cycle starts promptly for them.
+
+        Updates go to the subscription's own queue, to ``loop`` (for :meth:`next_async`), or
+        into ``sink`` as ``(subscription, update)`` pairs — one sink can gather the
+        subscriptions of several backends (``taskhub.watch_all``).
+        """
+        sub = Subscription(self, ids, loop, sink)
         with self._cond:
             self._subs.append(sub)
             self._fresh = True

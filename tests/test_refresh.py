@@ -213,3 +213,29 @@ def test_wait_and_watch_release_what_they_watch(sim: Simulation) -> None:
         list(hub.watch(tasks, timeout=60, poll=FAST))
         hub.wait(tasks[0], timeout=60, poll=FAST)
         assert hub.tracker._watched == {}
+
+
+def test_watch_all_follows_several_backends_at_once() -> None:
+    with (
+        simulate("livepeer", clock=Clock(speed=20)) as lp,
+        simulate("cognite", clock=Clock(speed=20)) as cdf,
+    ):
+        hubs = taskhub.connect_all(
+            {
+                "backends": {
+                    "media": {"vendor": "livepeer", **lp.options, "poll_interval": 0.05},
+                    "flows": {"vendor": "cognite", **cdf.options, "poll_interval": 0.05},
+                }
+            }
+        )
+        uploads = [
+            hubs["media"].submit(kind="upload", url=f"{URL}?w={n}", name="w") for n in range(3)
+        ]
+        runs = [hubs["flows"].submit(workflow="taskhub-auto", version="1") for _ in range(3)]
+        seen = list(taskhub.watch_all([*uploads, *(r.ref for r in runs)], hubs, timeout=120))
+        for hub in hubs.values():
+            hub.close()
+    finished = {t.ref for t in seen if t.after.terminal}
+    assert finished == {t.ref for t in uploads} | {r.ref for r in runs}
+    with pytest.raises(taskhub.ConfigError, match="unknown backend 'other'"):
+        list(taskhub.watch_all(["other:abc"], hubs))
