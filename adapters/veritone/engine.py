@@ -12,7 +12,8 @@ payload, set the task running, fetch the recording's assets, take the oldest of 
 type, download it, call the function, upload the files it returns as assets, then set the task
 complete with the series as ``outputString``. Any failure sets the task failed with
 ``output: {error}`` and a fitting failureReason, stops, and makes the exit code non-zero. The
-payload's token is registered as a secret the moment it is read, so no log line can show it.
+payload's token becomes a secret of the hub's redaction policy when the hub is opened; the
+function sees the payload without it.
 """
 
 from __future__ import annotations
