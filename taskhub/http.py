@@ -44,7 +44,6 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urljoin, urlsplit
 
 import attrs
-import backoff
 import requests
 import urllib3.exceptions
 
@@ -63,6 +62,7 @@ from taskhub.errors import (
     TaskNotFound,
     VendorUnavailable,
 )
+from taskhub.polling import RETRY
 
 if TYPE_CHECKING:
     from taskhub.options import Options
@@ -71,9 +71,6 @@ log = logging.getLogger("taskhub.http")
 
 #: Statuses that say "try again later" for a request the server did not act on.
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
-#: Upper bound of one jittered wait, in seconds.
-BACKOFF_CAP = 8.0
-BACKOFF_BASE = 0.25
 #: The deepest JSON nesting an API answer may have (real answers stay under 20).
 MAX_JSON_DEPTH = 100
 #: How many same-origin redirects one call follows.
@@ -499,8 +496,7 @@ class Transport:
         call_end = start + self.options.deadline
         # No retry, its wait included, reaches past max_retry_time from the start.
         retry_end = min(call_end, start + self.options.max_retry_time)
-        schedule = backoff.expo(base=2, factor=BACKOFF_BASE, max_value=BACKOFF_CAP)
-        next(schedule)  # backoff's generators start with a priming None
+        schedule = RETRY.delays(self._rng)
         number = 0
         while True:
             number += 1
@@ -521,7 +517,7 @@ class Transport:
             error = retry.error
             wait = retry.retry_after
             if wait is None:
-                wait = self._rng.uniform(0, next(schedule))
+                wait = next(schedule)
             left = retry_end - time.monotonic()
             if number > self.options.max_retries or wait >= left:
                 # Raised here, outside the except block, so no raw exception is its context.
