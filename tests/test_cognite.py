@@ -961,9 +961,9 @@ def test_a_stateless_worker_cannot_move_a_finished_task(sim: Simulation, hub: Ta
     sim.clock.advance(3)
     step = sim.simulator.async_task(run.id)  # type: ignore[attr-defined]
     hub.report(step, State.SUCCEEDED, output={"result": 1})
-    with sim.connect() as fresh:  # a new process: its Tracker knows nothing of the task
-        with pytest.raises(InvalidTransition) as info:
-            fresh.report(step, State.FAILED, retryable=False)
+    # A new process: its Tracker knows nothing of the task.
+    with sim.connect() as fresh, pytest.raises(InvalidTransition) as info:
+        fresh.report(step, State.FAILED, retryable=False)
     assert info.value.http_status in (400, 409)
     after = {t.id: t.state for t in hub.get(run.id).subtasks}
     assert after[step] is State.SUCCEEDED

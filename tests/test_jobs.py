@@ -91,9 +91,9 @@ def test_another_backends_unset_secret_does_not_stop_this_one(sim: Simulation) -
 def test_the_whole_structure_is_still_checked_at_load(sim: Simulation) -> None:
     bad = _config(sim)
     bad["backends"]["archive"]["tiemout"] = 5  # type: ignore[index]
-    with pytest.raises(ConfigError, match="backends.archive: unknown option 'tiemout'"):
+    with pytest.raises(ConfigError, match=r"backends\.archive: unknown option 'tiemout'"):
         config.parse(bad, environ={})
     bad = _config(sim)
     bad["backends"]["archive"]["timeout"] = "soon"  # type: ignore[index]
-    with pytest.raises(ConfigError, match="backends.archive.timeout"):
+    with pytest.raises(ConfigError, match=r"backends\.archive\.timeout"):
         config.parse(bad, environ={"COGNITE_TOKEN": "t" * 20})
