@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import builtins
 import re
+import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from typing import Any, ClassVar
 
 import attrs
@@ -125,6 +127,22 @@ def select(
             return
 
 
+def _epoch_ms(moment: datetime | None) -> int | None:
+    return None if moment is None else int(moment.timestamp() * 1000)
+
+
+@attrs.define
+class Changes:
+    """What :meth:`Adapter.refresh_changed` keeps between cycles."""
+
+    #: Epoch ms on the vendor's clock: every change after it is in the next change listing.
+    mark: int | None = None
+    #: The last observation of each followed task, served again while it does not change.
+    seen: dict[str, Task] = attrs.field(factory=dict)
+    #: Change-only cycles since the last full one.
+    cycles: int = 0
+
+
 class Adapter:
     """One vendor's client. Subclasses set the class attributes and override what they have."""
 
@@ -145,6 +163,9 @@ class Adapter:
     stale_after: ClassVar[float | None] = None
     #: For each operation the vendor lacks, the nearest real alternative, said to the user.
     alternatives: ClassVar[Mapping[str, str]] = {}
+    #: True when ``refresh`` reads less than ``get`` (a listing without outputs or subtasks):
+    #: ``wait`` then reads a finished task once more, whole, before returning it.
+    partial_refresh: ClassVar[bool] = False
     #: What this vendor's task ids look like (checked before any request).
     id_rule: ClassVar[IdRule] = PLAIN_ID
     #: Secret names this vendor uses beyond the common ones (taskhub.redact): headers, query
@@ -253,9 +274,9 @@ class Adapter:
 
         The default reads each by id, ``max_concurrency`` at a time on the hub's connection
         pool (for a vendor with no listing and no batch read). A vendor that can do better
-        overrides this (a listing: :meth:`refresh_from`; a batch read by id). A task that
-        could not be read is yielded as its error (carrying ``task_id``), so one bad id
-        reaches only its own followers.
+        overrides this (a listing: :meth:`refresh_from`, or :meth:`refresh_changed` where it
+        can list what changed; a batch read by id). A task that could not be read is yielded
+        as its error (carrying ``task_id``), so one bad id reaches only its own followers.
         """
         return self.read_each(task_ids)
 
@@ -288,22 +309,138 @@ class Adapter:
     def refresh_from(
         self, listing: Iterator[Task], task_ids: Sequence[str], *, page: int = 1000
     ) -> Iterator[Task | TaskhubError]:
-        """``refresh`` through a newest-first listing: read until every id was seen (at most a
-        page more than there are ids), then read the ones not found by id. For one or two
-        ids, reads by id are cheaper than a page of a thousand, so those go by id at once."""
+        """``refresh`` through a newest-first listing of ``page`` rows a page: read until every
+        id was seen or another page would not pay (:meth:`walk_for`), then read the ones not
+        found by id. For one or two ids, reads by id are cheaper than a page of a thousand, so
+        those go by id at once."""
         if len(task_ids) <= 2:
             yield from self.read_each(task_ids)
             return
         missing = set(task_ids)
-        budget = len(missing) + page
-        for task in listing:
-            if task.id in missing:
-                missing.discard(task.id)
-                yield task
-            budget -= 1
-            if not missing or budget <= 0:
-                break
+        found, _ = self.walk_for(listing, missing, page=page)
+        yield from found
         yield from self.read_each([t for t in task_ids if t in missing])
+
+    @staticmethod
+    def walk_for(
+        listing: Iterable[Task], missing: set[str], *, page: int
+    ) -> tuple[builtins.list[Task], bool]:
+        """The tasks of ``missing`` a listing holds, each removed from ``missing`` when found,
+        and whether the listing was read to its end.
+
+        The walk stops once every id was found, or when the next page would not pay: after
+        ``k`` pages of ``page`` rows, once ``k`` reaches the ids still missing (reading those
+        by id costs no more than the pages that might hold them), so a walk never costs more
+        than twice the reads by id it replaces, and usually a page or two.
+        """
+        found: builtins.list[Task] = []
+        rows = iter(listing)
+        read = 0
+        try:
+            for task in rows:
+                read += 1
+                if task.id in missing:
+                    missing.discard(task.id)
+                    found.append(task)
+                if not missing or (read % page == 0 and read // page >= len(missing)):
+                    return found, False
+            return found, True
+        finally:
+            close = getattr(rows, "close", None)
+            if close is not None:
+                close()  # a generator holding a page: let it go now
+
+    def refresh_changed(
+        self,
+        task_ids: Sequence[str],
+        listing: Callable[[int | None, tuple[int, int] | None], Iterator[Task]],
+        *,
+        page: int = 1000,
+        overlap_ms: int = 2000,
+        resync: int = 10,
+    ) -> Iterator[Task | TaskhubError]:
+        """``refresh`` through a listing the vendor narrows to what changed since a time:
+        ``listing(changed_after, created)`` gives the tasks changed after ``changed_after``
+        (None: every task) and created from ``created[0]`` to ``created[1]`` (None: any time;
+        a listing may apply only the lower bound), ``page`` rows a page; times are epoch ms on
+        the vendor's clock.
+
+        The first cycle, and every ``resync``-th after it (which also notices deleted tasks),
+        walks the listing unfiltered by change — created between the oldest and the newest
+        followed task, once every followed task was seen — until every id was found
+        (:meth:`walk_for`); the rest are read by id. Every other cycle lists only what
+        changed since the high-water mark of the one before, less ``overlap_ms`` (for
+        replication lag and coarse timestamps), and serves a followed task that did not
+        change from its last observation; a followed task never observed is looked for in
+        that listing, then read by id (more than two: looked for in the newest-first listing
+        first). The listing is ordered newest first, by creation or by change. One or two ids
+        are read by id.
+        """
+        if len(task_ids) <= 2:
+            return self.read_each(task_ids)
+        lock = self.__dict__.setdefault("_changes_lock", threading.Lock())
+        with lock:
+            state: Changes = self.__dict__.setdefault("_changes", Changes())
+            return iter(self._changed_cycle(state, task_ids, listing, page, overlap_ms, resync))
+
+    def _changed_cycle(
+        self,
+        state: Changes,
+        task_ids: Sequence[str],
+        listing: Callable[[int | None, tuple[int, int] | None], Iterator[Task]],
+        page: int,
+        overlap_ms: int,
+        resync: int,
+    ) -> builtins.list[Task | TaskhubError]:
+        ids = builtins.list(dict.fromkeys(task_ids))
+        seen = {i: state.seen[i] for i in ids if i in state.seen}
+        born = [_epoch_ms(t.created_at) for t in seen.values()]
+        known = [b for b in born if b is not None]
+        # Bounds by creation only when every followed task's creation is known.
+        window = (min(known), max(known)) if len(known) == len(ids) else None
+        newest = window[1] if window else None
+        tops: builtins.list[int | None] = []  # the newest change on each page read
+        older: builtins.list[int] = []  # the first page with a row no newer than `newest`
+
+        def marked(rows: Iterator[Task]) -> Iterator[Task]:
+            # A page's newest change was made before the page was read. A followed task can
+            # only be listed from the first page holding a task created no later than it
+            # (newest first), so a change it makes after this walk passed it is newer than
+            # every change on the pages up to that one: the next cycle lists changes after
+            # the newest of those. (On a listing newest change first, that is the first page.)
+            for n, task in enumerate(rows):
+                if n % page == 0:
+                    tops.append(None)
+                stamp, created = _epoch_ms(task.updated_at), _epoch_ms(task.created_at)
+                if stamp is not None:
+                    tops[-1] = max(tops[-1] or stamp, stamp)
+                if not older and (newest is None or created is None or created <= newest):
+                    older.append(len(tops))
+                yield task
+
+        missing = set(ids)
+        full = state.mark is None or state.cycles + 1 >= resync
+        if full:
+            found, _ = self.walk_for(marked(listing(None, window)), missing, page=page)
+        else:
+            assert state.mark is not None
+            changes = marked(listing(state.mark - overlap_ms, window))
+            found, complete = self.walk_for(changes, missing, page=page)
+            if complete:  # every change was listed: the others did not change
+                found += [seen[i] for i in ids if i in missing and i in seen]
+                missing -= seen.keys()
+            if len(missing) > 2:
+                more, _ = self.walk_for(listing(None, None), missing, page=page)
+                found += more
+        read: dict[str, Task | TaskhubError] = {t.id: t for t in found}
+        rest = [i for i in ids if i in missing]
+        read.update(zip(rest, self.read_each(rest), strict=True))
+        state.seen = {i: t for i, t in read.items() if isinstance(t, Task)}
+        stamps = [t for t in tops[: older[0] if older else None] if t is not None]
+        if stamps:
+            state.mark = max(state.mark or 0, *stamps)
+        state.cycles = 0 if full else state.cycles + 1
+        return [read[i] for i in ids]
 
     def poll_policy(self) -> PollPolicy:
         """The poll schedule: the vendor's default, adjusted by the options."""

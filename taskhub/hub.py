@@ -264,7 +264,12 @@ class TaskHub:
                             on_progress(task)
                         progress = task.status.progress
                         if task.state.terminal:
-                            return task
+                            if not self.adapter.partial_refresh:
+                                return task
+                            # The shared cycle's cheap read (a listing, a batch) lacks what
+                            # get has (outputs, subtasks): the caller gets the whole task.
+                            with self._secrets():
+                                return self._seen(self.adapter.get(task_id))
                         key = (task.state, task.status.raw, progress, task.status.updated_at)
                         if key != last_key:
                             changed_at, last_key = now, key

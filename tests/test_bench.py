@@ -31,7 +31,7 @@ def test_p5_counts_requests_per_cycle() -> None:
 
     figures = p5_watch.cognite(15)
     assert figures["finished"] == 15
-    assert figures["max per cycle"] == 1
+    assert figures["max per cycle"] <= 2  # a narrowed listing, and one for what just finished
 
 
 def test_p6_measures_the_client_only() -> None:

@@ -344,6 +344,10 @@ def _lifecycle(sim: Simulation, organization: str | None) -> set[str]:
             f"/proc/task/{task_id}/outputs",
         ):
             adapter._json("GET", path, "conformance")
+        ids = [job.id, failing.id, worked.id]
+        list(adapter.refresh(ids))  # a full read, then what changed since (modifiedAfter)
+        sim.clock.advance(1)
+        list(adapter.refresh(ids))
         adapter._call("POST", f"/proc/task/{failing.subtasks[0].id}/delete", "conformance")
         adapter.delete_job(job.id)
         with pytest.raises(TaskNotFound):
@@ -393,6 +397,8 @@ def test_every_exchange_of_a_full_lifecycle_follows_the_spec(
         "POST /proc/tasks/update_status 200",
         "GET /admin/engines 200",
     }
+    listed = [e.query for e in exchanges if e.path.endswith("/proc/jobs")]
+    assert any("modifiedAfter=" in q and "CreatedAfter=" in q for q in listed)
     if organization is None:
         omitted = [p for p in problems if p == f"POST /proc/job/create {NO_ORGANIZATION}"]
         assert len(omitted) == 4  # three submits and the refused one

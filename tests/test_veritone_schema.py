@@ -14,6 +14,7 @@ from graphql import (
     DocumentNode,
     EnumTypeDefinitionNode,
     EnumTypeExtensionNode,
+    FieldNode,
     GraphQLEnumType,
     GraphQLInputObjectType,
     GraphQLInterfaceType,
@@ -26,6 +27,7 @@ from graphql import (
     InputObjectTypeExtensionNode,
     ObjectTypeDefinitionNode,
     ObjectTypeExtensionNode,
+    OperationDefinitionNode,
     build_schema,
     extend_schema,
     parse,
@@ -245,3 +247,29 @@ def test_every_document_the_adapter_sends_validates_against_the_published_sdl(
     document = parse(_operations()[name])
     assert [e.message for e in validate(documented, document)] == []
     assert [e.message for e in validate(simulator_schema(), document)] == []
+
+
+@pytest.mark.parametrize("count", [1, 3, 100, documents.BATCH_MOST])
+def test_the_batched_job_reads_validate_against_the_published_sdl(
+    count: int, documented: GraphQLSchema
+) -> None:
+    """``refresh`` reads many jobs in one document, each under an alias of its own: valid
+    against the published SDL, and against the simulator's schema."""
+    document = parse(documents.job_batch(count))
+    assert [e.message for e in validate(documented, document)] == []
+    assert [e.message for e in validate(simulator_schema(), document)] == []
+    aliases = [
+        s.alias.value if s.alias else None
+        for d in document.definitions
+        if isinstance(d, OperationDefinitionNode)
+        for s in d.selection_set.selections
+        if isinstance(s, FieldNode)
+    ]
+    assert aliases == [f"j{n}" for n in range(count)]
+
+
+def test_a_batch_is_bounded() -> None:
+    with pytest.raises(ValueError, match="a batch reads 1 to"):
+        documents.job_batch(documents.BATCH_MOST + 1)
+    with pytest.raises(ValueError, match="a batch reads 1 to"):
+        documents.job_batch(0)

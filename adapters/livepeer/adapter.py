@@ -110,6 +110,8 @@ class LivepeerAdapter(Adapter):
     secret_fields = ("credentials", "secretAccessKey", "proof", "signature")
 
     options: LivepeerOptions
+    #: Tasks a page of a refresh's listing (the server's most).
+    refresh_page = 1000
 
     def make_transport(self, session: requests.Session | None) -> Transport:
         return Transport(
@@ -162,10 +164,29 @@ class LivepeerAdapter(Adapter):
         return select(self._pages(params), wanted, limit)
 
     def refresh(self, task_ids: Sequence[str]) -> Iterator[Task | TaskhubError]:
-        """Many tasks through newest-first pages of 1000: one request per 1000 tasks."""
-        return self.refresh_from(
-            self._pages({"limit": "1000", "order": "createdAt-true"}), task_ids
-        )
+        """Many tasks through ``GET /task`` pages of ``refresh_page``: only what changed since
+        the last cycle (``updatedAt`` after its high-water mark), created between the oldest
+        and the newest followed task (``createdAt``); a task that did not change is served
+        from its last observation (:meth:`Adapter.refresh_changed`)."""
+        return self.refresh_changed(task_ids, self._changed, page=self.refresh_page)
+
+    def _changed(self, since: int | None, created: tuple[int, int] | None) -> Iterator[Task]:
+        # ``updatedAt`` is status.updatedAt, set by every status write (phase, progress,
+        # retries); both are integer fields (ms), which take {gt|gte|lt|lte: n}, one
+        # comparison to a filter entry.
+        filters: builtins.list[dict[str, Any]] = []
+        if created is not None:
+            filters.append({"id": "createdAt", "value": {"gte": created[0]}})
+            filters.append({"id": "createdAt", "value": {"lte": created[1]}})
+        if since is not None:
+            filters.append({"id": "updatedAt", "value": {"gt": since}})
+        # Changes newest first, so the first page holds the newest change (the next mark);
+        # a full read by creation, which tasks updating during the walk do not reorder.
+        order = "updatedAt-true,createdAt-true" if since is not None else "createdAt-true"
+        params = {"limit": str(self.refresh_page), "order": order}
+        if filters:
+            params["filters"] = json.dumps(filters, separators=(",", ":"))
+        return self._pages(params)
 
     def _pages(self, params: dict[str, str]) -> Iterator[Task]:
         url: str | None = "/task"

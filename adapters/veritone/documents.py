@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 TASK_FIELDS = """
 fragment TaskFields on Task {
   id status jobId engineId engine { id name category { name } }
@@ -26,6 +28,22 @@ query GetJob($id: ID!, $offset: Int, $limit: Int) {
     + JOB_FIELDS
     + TASK_FIELDS
 )
+
+#: The most jobs one ``job_batch`` document reads.
+BATCH_MOST = 1000
+
+
+@functools.lru_cache(maxsize=8)
+def job_batch(count: int) -> str:
+    """A query reading ``count`` jobs by id at once, each under its own alias:
+    ``j0: job(id: $id0) { ...JobFields }`` ... (job status only, no tasks). Partial success
+    is normal: a job that is not found is ``null`` beside a ``not_found`` error entry."""
+    if not 1 <= count <= BATCH_MOST:
+        raise ValueError(f"a batch reads 1 to {BATCH_MOST} jobs, not {count}")
+    variables = ", ".join(f"$id{n}: ID!" for n in range(count))
+    fields = "\n".join(f"  j{n}: job(id: $id{n}) {{ ...JobFields }}" for n in range(count))
+    return f"query GetJobs({variables}) {{\n{fields}\n}}\n" + JOB_FIELDS
+
 
 LIST_JOBS = (
     """

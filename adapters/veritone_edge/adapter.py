@@ -89,7 +89,12 @@ class EdgeAdapter(Adapter):
         "retry": "submit the job again (Edge has no retry operation)",
     }
 
+    # A cycle's listing or batch read lacks the subtasks and outputs get has.
+    partial_refresh = True
+
     options: EdgeOptions
+    #: Jobs a page of a refresh's listing.
+    refresh_page = 1000
 
     def make_transport(self, session: requests.Session | None) -> Transport:
         o = self.options
@@ -351,16 +356,34 @@ class EdgeAdapter(Adapter):
         return select(self._pages(words[0] if len(words) == 1 else None, page), wanted, limit)
 
     def refresh(self, task_ids: Sequence[str]) -> Iterator[Task | TaskhubError]:
-        """Many jobs through ``/proc/jobs`` pages of 1000 (job status, no outputs)."""
-        return self.refresh_from(self._pages(None, 1000), task_ids)
+        """Many jobs through ``/proc/jobs`` pages of ``refresh_page`` (job status, no outputs):
+        only what changed since the last cycle (``modifiedAfter``), created since the oldest
+        followed job (``CreatedAfter``); a job that did not change is served from its last
+        observation (:meth:`Adapter.refresh_changed`)."""
+        return self.refresh_changed(task_ids, self._changed, page=self.refresh_page)
 
-    def _pages(self, word: str | None, page: int) -> Iterator[Task]:
+    def _changed(self, since: int | None, created: tuple[int, int] | None) -> Iterator[Task]:
+        # The spec types the bounds as int64 timestamps without a unit; they are sent in Unix
+        # seconds (as the spec's other timestamps), a second early since "after" is strict and
+        # may compare whole seconds. Were the server to read milliseconds, an "after" bound
+        # would match more, never less; a "before" bound would match nothing, so none is sent.
+        bounds: dict[str, int] = {}
+        if since is not None:
+            bounds["modifiedAfter"] = since // 1000 - 1
+        if created is not None:
+            bounds["CreatedAfter"] = created[0] // 1000 - 1
+        return self._pages(None, self.refresh_page, bounds)
+
+    def _pages(
+        self, word: str | None, page: int, bounds: Mapping[str, int] | None = None
+    ) -> Iterator[Task]:
         offset = 0
         guard = self.pages("list")
         while True:
             params: dict[str, Any] = {"offset": offset, "limit": page, "direction": "DESC"}
             if word:
                 params["status"] = word
+            params.update(bounds or {})
             body = self._json("GET", "/proc/jobs", "list", params=params)
             result = body.get("result") if isinstance(body, dict) else None
             if not isinstance(result, builtins.list):

@@ -6,7 +6,10 @@ completes. A task payload ``{"simulate": "fail"}`` ends it ``failed`` (failureRe
 ``bad_data``); ``"reject"`` ends it ``rejected``. ``POST /proc/tasks/update_status`` sets any
 ``TaskStatusEnum`` word. Auth: ``Authorization: Bearer`` or the spec's ``api_key`` header; a
 known read-only token gets 403. Every answer carries ``X-Aiware-Version`` and
-``X-Correlation-Id`` (the request's, or a new one).
+``X-Correlation-Id`` (the request's, or a new one). ``GET /proc/jobs`` pages by ``offset`` /
+``limit`` and filters by ``status``, ``jobID``, ``organizationID`` and the time bounds
+``modifiedAfter`` / ``modifiedBefore`` / ``CreatedAfter`` / ``CreatedBefore`` (Unix seconds,
+compared strictly; a job's modification time is its last status change).
 
 Request bodies are checked against the OpenAPI 3.15.2 request schemas (:data:`REQUEST_SCHEMAS`,
 transcribed from the spec: types, formats, enums, required fields) and refused with a 400
@@ -23,7 +26,7 @@ import json
 import random
 import re
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from typing import Any
 
@@ -238,6 +241,20 @@ def schema_problem(schema: dict[str, Any], value: Any, where: str) -> str | None
                 if problem:
                     return problem
     return None
+
+
+#: ``/proc/jobs`` filters (veritone-edge.md section 8) and what each keeps. The spec types the
+#: time bounds as int64 timestamps without a unit; the simulator reads Unix seconds, as the
+#: spec's other timestamps are, and compares them strictly ("after", "before").
+_JOB_FILTERS: dict[str, Callable[[_Job, Any], bool]] = {
+    "modifiedAfter": lambda job, ms: (job.modified or job.created) > ms,
+    "modifiedBefore": lambda job, ms: (job.modified or job.created) < ms,
+    "CreatedAfter": lambda job, ms: job.created > ms,
+    "CreatedBefore": lambda job, ms: job.created < ms,
+    "jobID": lambda job, value: job.id == value,
+    "organizationID": lambda job, value: job.organization == value,
+}
+_TIME_FILTERS = frozenset({"modifiedAfter", "modifiedBefore", "CreatedAfter", "CreatedBefore"})
 
 
 def _plan(*payloads: str | None) -> str:
@@ -743,6 +760,20 @@ class EdgeSimulator(Simulator):
             if status not in STATUSES:
                 return self.error(400, f"Invalid argument: unknown status {status!r}")
             rows = [j for j in rows if self.job_status(j) == status]
+        for name, keep in _JOB_FILTERS.items():
+            if name in args:
+                value = args[name]
+                if name in _TIME_FILTERS:
+                    try:
+                        bound: Any = int(value) * 1000
+                    except ValueError:
+                        return self.error(400, f"Invalid argument: {name} must be an integer")
+                else:
+                    try:
+                        bound = str(uuid.UUID(value))
+                    except ValueError:
+                        return self.error(400, f"Invalid argument: {name} must be a uuid")
+                rows = [j for j in rows if keep(j, bound)]
         if args.get("direction", "DESC").upper() == "DESC":
             rows = rows[::-1]
         page = rows[offset : offset + limit]
