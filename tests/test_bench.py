@@ -72,3 +72,16 @@ def test_p5d_and_p6b_produce_figures() -> None:
     assert threads["finished"] == 5 and threads["cycles"] >= 1
     tracked = p6b_tracker.run(500)
     assert tracked["kept"] == 500 and tracked["stale refused"] == 500
+
+
+def test_p5b_produces_requests_per_cycle_for_every_vendor() -> None:
+    import p5b_behind
+
+    for vendor in p5b_behind.VENDORS:
+        figures = p5b_behind.run(vendor, 6, 12, cycles=3, rounds=1, rtt=0.001, apart=False)
+        assert figures["cycles"] >= 3 and figures["errors"] == 0, vendor
+        assert len(figures["per cycle"]) == figures["cycles"]
+        assert figures["first"] >= 1 and figures["steady max"] >= 1, vendor
+        assert figures["goal"] == (8 if vendor == "vionlabs" else 3)
+    walls = [v for k, v in figures.items() if k.startswith("wall")]
+    assert len(walls) == 2 and all(w["ratio"] > 0 for w in walls)
