@@ -268,6 +268,37 @@ def build_parser() -> argparse.ArgumentParser:
     )
     engine.add_argument("--engine-id", help="recorded as the source of the assets it creates")
 
+    serve = sub.add_parser(
+        "serve",
+        help="follow the backends, record into a store, serve a dashboard",
+        parents=[configured],
+        description="Follow the configured backends' tasks, record every transition into a "
+        "store (SQLite file or PostgreSQL URL) and serve a web page, a JSON API, Prometheus "
+        "/metrics, /healthz and webhook intake (POST /webhooks/BACKEND, secret from "
+        "$TASKHUB_WEBHOOK_SECRET_<BACKEND>) until SIGTERM or Ctrl-C. Needs "
+        "pip install 'taskhub[serve]'; see docs/dashboards.md.",
+    )
+    serve.add_argument(
+        "--backend",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="follow only this backend (repeat for more; default: all)",
+    )
+    serve.add_argument(
+        "--db",
+        metavar="URL",
+        default="sqlite:///taskhub.db",
+        help="store URL: sqlite:///FILE or postgresql+psycopg://... (default: %(default)s)",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address (default: %(default)s)")
+    serve.add_argument("--port", type=int, default=8765, help="port (default: %(default)s)")
+    serve.add_argument(
+        "--token",
+        default=os.environ.get("TASKHUB_SERVE_TOKEN"),
+        help="bearer token for the page and the API (default: $TASKHUB_SERVE_TOKEN; none)",
+    )
+
     completion = sub.add_parser(
         "completion",
         help="print a shell completion script",
@@ -356,6 +387,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         "docs": _docs,
         "engine": _engine,
         "completion": _completion,
+        "serve": _serve_command,
     }[args.command]
     return handler(args)
 
@@ -407,6 +439,19 @@ def _demo(args: argparse.Namespace) -> int:
     from taskhub import demo
 
     return demo.run(speed=args.speed, as_json_output=args.json)
+
+
+def _serve_command(args: argparse.Namespace) -> int:
+    from taskhub import serve
+
+    return serve.run(
+        _configured(args),
+        backends=args.backend,
+        db=args.db,
+        host=args.host,
+        port=args.port,
+        token=args.token,
+    )
 
 
 def _simulate(args: argparse.Namespace) -> int:

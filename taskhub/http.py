@@ -47,7 +47,7 @@ import attrs
 import requests
 import urllib3.exceptions
 
-from taskhub import budget, redact, watchdog
+from taskhub import budget, hooks, redact, watchdog
 from taskhub.errors import (
     AuthError,
     Conflict,
@@ -560,12 +560,28 @@ class Transport:
                 failure = exc
         if failure is not None or call.expired:
             self._log(method, url, _outcome(failure, call), attempt.number, t0)
+            if hooks.on_request:
+                hooks.emit(
+                    hooks.on_request,
+                    self.vendor,
+                    attempt.operation,
+                    _outcome(failure, call),
+                    time.monotonic() - t0,
+                )
             if call.expired or call.left() <= 0:
                 raise self._expired(attempt, sent=True)
             assert failure is not None
             raise self._failure(failure, attempt, read_timeout)
         assert response is not None
         self._log(method, url, response.status_code, attempt.number, t0)
+        if hooks.on_request:
+            hooks.emit(
+                hooks.on_request,
+                self.vendor,
+                attempt.operation,
+                response.status_code,
+                time.monotonic() - t0,
+            )
         return self._judge(response, attempt)
 
     def _follow(

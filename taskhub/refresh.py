@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from taskhub import hooks
 from taskhub.clock import SYSTEM, Clock
 from taskhub.errors import TaskhubError, VendorUnavailable
 from taskhub.polling import PollPolicy
@@ -195,6 +196,8 @@ class Refresher:
 
     def _cycle(self, ids: Sequence[str]) -> None:
         self.last_cycle_ids = len(ids)
+        started = time.monotonic()
+        failed = False
         try:
             for item in self.adapter.refresh(ids):
                 if isinstance(item, TaskhubError):
@@ -203,8 +206,10 @@ class Refresher:
                 else:
                     self._publish(item.id, Update(task=item))
         except TaskhubError as exc:
+            failed = True
             self._publish_all(Update(error=exc))
         except Exception as exc:  # a bug must not kill the thread silently: followers hear it
+            failed = True
             log.exception("%s: refresh cycle failed", self.adapter.backend)
             error = VendorUnavailable(
                 f"refresh failed: {type(exc).__name__}: {exc}",
@@ -213,6 +218,15 @@ class Refresher:
             )
             self._publish_all(Update(error=error))
         self.cycles += 1
+        if hooks.on_refresh_cycle:
+            hooks.emit(
+                hooks.on_refresh_cycle,
+                self.adapter.backend,
+                self.adapter.vendor,
+                len(ids),
+                time.monotonic() - started,
+                failed,
+            )
 
     def _publish(self, task_id: str, update: Update) -> None:
         with self._cond:

@@ -1,0 +1,34 @@
+"""Callbacks for observers of the core (metrics, tracing): plain lists of plain functions.
+
+The core calls them, knows nothing of who listens, and never lets a listener's failure reach
+the caller. ``taskhub serve`` appends its Prometheus counters here; anyone else may too.
+
+- :data:`on_request` — ``fn(vendor, operation, outcome, seconds)`` after every HTTP attempt;
+  ``outcome`` is the HTTP status code (int) or a word for a failure without one (``timeout``,
+  ``connection``, ...).
+- :data:`on_unknown_status` — ``fn(vendor, word)`` each time a vendor's status word is not in
+  its table (every time, not once like the warning).
+- :data:`on_refresh_cycle` — ``fn(backend, vendor, ids, seconds, failed)`` after each cycle
+  of a shared refresher.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+log = logging.getLogger("taskhub.hooks")
+
+on_request: list[Callable[[str, str, object, float], None]] = []
+on_unknown_status: list[Callable[[str, str], None]] = []
+on_refresh_cycle: list[Callable[[str, str, int, float, bool], None]] = []
+
+
+def emit(listeners: list[Callable[..., None]], *args: Any) -> None:
+    """Call every listener with ``args``; a listener's exception is logged, never raised."""
+    for listener in list(listeners):
+        try:
+            listener(*args)
+        except Exception:
+            log.exception("a taskhub hook failed")

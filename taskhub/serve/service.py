@@ -1,0 +1,212 @@
+"""The following half of ``taskhub serve``: discover tasks, follow them, record them.
+
+For every backend this replica holds the lease of (:mod:`taskhub.serve.lease`), the service
+reads what to follow — the store's unfinished tasks (whatever submitted them) and, where the
+vendor can list, its listing (unfinished and recently finished) — and follows them through
+the backend's shared refresher. Every observation goes through one :class:`StoreTracker`,
+which records it; a task that finishes is dropped from the refresher.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from taskhub.errors import TaskhubError
+from taskhub.hub import TaskHub
+from taskhub.model import Task
+from taskhub.refresh import Subscription, Update
+from taskhub.store import Store, StoreTracker
+
+from .lease import Leases
+
+log = logging.getLogger("taskhub.serve")
+
+
+class Service:
+    """Follows every task of ``hubs`` whose lease this replica holds, into ``store``."""
+
+    def __init__(
+        self,
+        hubs: Mapping[str, TaskHub],
+        store: Store,
+        *,
+        leases: Leases | None = None,
+        discover_every: float = 30.0,
+        lease_every: float = 1.0,
+        list_limit: int = 500,
+    ) -> None:
+        self.hubs = dict(hubs)
+        self.store = store
+        self.tracker = StoreTracker(store)
+        for hub in self.hubs.values():
+            hub.tracker = self.tracker
+        self.leases = leases or Leases(store)
+        self.discover_every = discover_every
+        self.lease_every = lease_every
+        self.list_limit = list_limit
+        self._sink: queue.SimpleQueue[tuple[Subscription, Update]] = queue.SimpleQueue()
+        self._subs: dict[str, list[Subscription]] = {b: [] for b in self.hubs}
+        self._followed: dict[str, set[str]] = {b: set() for b in self.hubs}
+        self._owner: dict[int, str] = {}
+        #: backend -> the last error reading it (None once a read succeeds again).
+        self.errors: dict[str, str | None] = dict.fromkeys(self.hubs)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._next_discovery: dict[str, float] = {}
+        self.started_at = time.time()
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start following in a background thread."""
+        self._thread = threading.Thread(target=self._run, name="taskhub-serve", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop following; drain what was already heard into the store."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        for backend in list(self._subs):
+            self._release(backend)
+        self._drain(0)
+        self.leases.close()
+
+    @property
+    def polling(self) -> list[str]:
+        """The backends this replica polls now."""
+        return sorted(b for b in self.hubs if self.leases.held(b))
+
+    def followed(self, backend: str) -> int:
+        """How many of ``backend``'s tasks are followed now."""
+        return len(self._followed.get(backend, ()))
+
+    # -- the loop ------------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        next_lease = 0.0
+        while not self._stop.is_set():
+            now = time.monotonic()
+            if now >= next_lease:
+                next_lease = now + self.lease_every
+                for backend in self.hubs:
+                    self._check_lease(backend)
+            for backend in self.polling:
+                if now >= self._next_discovery.get(backend, 0.0):
+                    self._next_discovery[backend] = now + self.discover_every
+                    self._discover(backend)
+            self._drain(0.2)
+
+    def _check_lease(self, backend: str) -> None:
+        had = self.leases.held(backend)
+        has = self.leases.acquire(backend)
+        if has and not had:
+            log.info("%s: this replica polls it now", backend)
+            self._next_discovery[backend] = 0.0
+        elif had and not has:
+            log.info("%s: lease lost; another replica polls it", backend)
+            self._release(backend)
+
+    def _release(self, backend: str) -> None:
+        for sub in self._subs.get(backend, []):
+            sub.close()
+        self._subs[backend] = []
+        self._followed[backend] = set()
+
+    def discover(self, backend: str) -> None:
+        """Find ``backend``'s tasks to follow now (what :meth:`start` does periodically)."""
+        self._discover(backend)
+
+    def _discover(self, backend: str) -> None:
+        hub = self.hubs[backend]
+        ids: list[str] = []
+        try:
+            ids.extend(self.store.unfinished(backend))
+        except Exception as exc:  # the store is away: keep following what we follow
+            log.warning("%s: cannot read the store's unfinished tasks: %s", backend, exc)
+        if "list" in hub.capabilities:
+            try:
+                # hub.list observes every task it yields into the StoreTracker: recorded.
+                for task in hub.list(limit=self.list_limit):
+                    if not task.state.terminal:
+                        ids.append(task.id)
+                self.errors[backend] = None
+            except TaskhubError as exc:
+                self.errors[backend] = f"list: {exc}"
+                log.warning("%s: listing failed: %s", backend, exc)
+        self.follow(backend, ids)
+
+    def follow(self, backend: str, ids: list[str]) -> None:
+        """Follow more of ``backend``'s tasks (ids already followed are ignored)."""
+        new = [i for i in dict.fromkeys(ids) if i not in self._followed[backend]]
+        if not new:
+            return
+        refs = [f"{backend}:{i}" for i in new]
+        self.tracker.preload(refs=refs)
+        self.tracker.watch(refs)
+        self._followed[backend].update(new)
+        sub = self.hubs[backend].refresher().follow(new, sink=self._sink)
+        self._owner[id(sub)] = backend
+        self._subs[backend].append(sub)
+
+    def _drain(self, timeout: float) -> None:
+        """Handle what the refreshers said, waiting up to ``timeout`` for the first word."""
+        end = time.monotonic() + timeout
+        while True:
+            left = end - time.monotonic()
+            try:
+                item = self._sink.get(timeout=left) if left > 0 else self._sink.get_nowait()
+            except queue.Empty:
+                return
+            self._handle(*item)
+
+    def _handle(self, sub: Subscription, update: Update) -> None:
+        backend = self._owner.get(id(sub))
+        if backend is None:
+            return
+        if update.error is not None:
+            self.errors[backend] = str(update.error)
+            return
+        task = update.task
+        assert task is not None
+        self.errors[backend] = None
+        self.observe(task)
+        if task.state.terminal and task.id in self._followed[backend]:
+            self._followed[backend].discard(task.id)
+            sub.drop(task.id)
+            self.tracker.unwatch([task.ref])
+
+    def observe(self, task: Task) -> Any:
+        """Record one observation (a poll's or a webhook's) and its subtasks'."""
+        for subtask in task.subtasks:
+            self.tracker.observe(subtask)
+        return self.tracker.observe(task)
+
+    def health(self) -> dict[str, Any]:
+        """What ``/healthz`` reports."""
+        store_error = self.store.last_error if not self.store.healthy else self.store.ping()
+        backends = {
+            name: {
+                "vendor": hub.vendor,
+                "polling": self.leases.held(name),
+                "followed": self.followed(name),
+                "error": self.errors.get(name),
+            }
+            for name, hub in self.hubs.items()
+        }
+        return {
+            "status": "ok" if store_error is None else "degraded",
+            "store": {
+                "ok": store_error is None,
+                "error": store_error,
+                "pending_writes": self.store.pending,
+                "dialect": self.store.dialect,
+            },
+            "backends": backends,
+            "uptime_seconds": round(time.time() - self.started_at, 1),
+        }

@@ -1,0 +1,19 @@
+"""taskhub.store: the last status of every task and every transition, in SQLite or PostgreSQL.
+
+Needs the ``store`` extra (``pip install 'taskhub[store]'``: SQLAlchemy Core, psycopg 3).
+``Store(url)`` opens (and creates or upgrades) the tables; ``StoreTracker(store)`` is a
+Tracker that reads from and records into it. See docs/dashboards.md.
+"""
+
+from __future__ import annotations
+
+try:
+    import sqlalchemy  # noqa: F401
+except ImportError as exc:  # pragma: no cover - depends on the installation
+    raise ImportError("taskhub.store needs SQLAlchemy: pip install 'taskhub[store]'") from exc
+
+from .schema import VERSION
+from .store import DEFAULT_URL, Recorded, Store
+from .tracker import StoreTracker
+
+__all__ = ["DEFAULT_URL", "VERSION", "Recorded", "Store", "StoreTracker"]

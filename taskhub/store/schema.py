@@ -1,0 +1,129 @@
+"""The store's tables (SQLAlchemy Core), its schema version and the steps that upgrade it.
+
+Every table is prefixed ``taskhub_`` so the store can share a database with other things.
+The tables are meant to be read by BI tools as they are (docs/dashboards.md describes them):
+
+- ``taskhub_tasks`` — one row per task, its last accepted status and its masked task JSON;
+- ``taskhub_transitions`` — every accepted change of state, ``seq`` counting from 1 per task
+  (unique per task, so a transition is never recorded twice);
+- ``taskhub_webhook_events`` — the ids of webhook deliveries already accepted (replays are
+  refused across processes);
+- ``taskhub_schema`` — one row: the schema version.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import sqlalchemy as sa
+
+#: The version this code writes; :func:`upgrade` brings an older database to it.
+VERSION = 2
+
+metadata = sa.MetaData()
+
+schema_table = sa.Table(
+    "taskhub_schema",
+    metadata,
+    sa.Column("version", sa.Integer, nullable=False),
+)
+
+tasks = sa.Table(
+    "taskhub_tasks",
+    metadata,
+    sa.Column("ref", sa.String(512), primary_key=True),
+    sa.Column("backend", sa.String(128), nullable=False),
+    sa.Column("vendor", sa.String(64), nullable=False),
+    sa.Column("task_id", sa.String(384), nullable=False),
+    sa.Column("kind", sa.String(256)),
+    sa.Column("parent_id", sa.String(384)),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("raw", sa.String(256)),
+    sa.Column("reason", sa.String(128)),
+    sa.Column("message", sa.Text),
+    sa.Column("retryable", sa.Boolean),
+    sa.Column("progress", sa.Float),
+    sa.Column("retries", sa.Integer),
+    sa.Column("status_updated_at", sa.DateTime(timezone=True)),
+    sa.Column("created_at", sa.DateTime(timezone=True)),
+    sa.Column("started_at", sa.DateTime(timezone=True)),
+    sa.Column("updated_at", sa.DateTime(timezone=True)),
+    sa.Column("finished_at", sa.DateTime(timezone=True)),
+    sa.Column("first_seen_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("observed_at", sa.DateTime(timezone=True), nullable=False),
+    # How many transitions the task has: the seq of its last one.
+    sa.Column("seq", sa.Integer, nullable=False),
+    # Added in version 2: the masked Task.to_dict() JSON.
+    sa.Column("task_json", sa.Text),
+)
+sa.Index("taskhub_tasks_backend_state", tasks.c.backend, tasks.c.state)
+sa.Index("taskhub_tasks_vendor_state", tasks.c.vendor, tasks.c.state)
+# Added in version 2: the page's default order.
+sa.Index("taskhub_tasks_observed", tasks.c.observed_at)
+
+transitions = sa.Table(
+    "taskhub_transitions",
+    metadata,
+    sa.Column("ref", sa.String(512), primary_key=True),
+    sa.Column("seq", sa.Integer, primary_key=True),
+    sa.Column("backend", sa.String(128), nullable=False),
+    sa.Column("vendor", sa.String(64), nullable=False),
+    sa.Column("from_state", sa.String(16)),
+    sa.Column("to_state", sa.String(16), nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("change", sa.String(16), nullable=False),
+    sa.Column("raw", sa.String(256)),
+    sa.Column("reason", sa.String(128)),
+    sa.Column("message", sa.Text),
+    sa.Column("progress", sa.Float),
+    sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+)
+sa.Index("taskhub_transitions_at", transitions.c.at)
+
+webhook_events = sa.Table(
+    "taskhub_webhook_events",
+    metadata,
+    sa.Column("backend", sa.String(128), primary_key=True),
+    sa.Column("event_id", sa.String(256), primary_key=True),
+    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+
+def _v1_to_v2(conn: sa.Connection) -> None:
+    """Version 2 keeps each task's JSON and orders the page by when a task was observed."""
+    conn.execute(sa.text("ALTER TABLE taskhub_tasks ADD COLUMN task_json TEXT"))
+    conn.execute(sa.text("CREATE INDEX taskhub_tasks_observed ON taskhub_tasks (observed_at)"))
+
+
+#: version -> the step that brings a database at that version to the next one.
+STEPS: dict[int, Callable[[sa.Connection], None]] = {1: _v1_to_v2}
+
+
+def current_version(conn: sa.Connection) -> int | None:
+    """The database's schema version; None for a database with no taskhub tables."""
+    if not sa.inspect(conn).has_table("taskhub_schema"):
+        return None
+    version = conn.execute(sa.select(schema_table.c.version)).scalar()
+    return None if version is None else int(version)
+
+
+def upgrade(conn: sa.Connection) -> int:
+    """Create the tables, or upgrade them step by step to :data:`VERSION`; return the version
+    found (0 for a new database). A database newer than this code is refused."""
+    found = current_version(conn)
+    if found is None:
+        metadata.create_all(conn)
+        conn.execute(schema_table.insert().values(version=VERSION))
+        return 0
+    if found > VERSION:
+        raise RuntimeError(
+            f"the store's schema is version {found}, newer than this taskhub knows ({VERSION}); "
+            "upgrade taskhub"
+        )
+    version = found
+    while version < VERSION:
+        STEPS[version](conn)
+        version += 1
+        conn.execute(schema_table.update().values(version=version))
+    metadata.create_all(conn)  # tables added in a later version (none yet)
+    return found
