@@ -418,3 +418,21 @@ def test_taskhub_serve_stops_cleanly_on_sigterm(running: Running, tmp_path: Path
             proc.kill()
     assert proc.returncode == 0, err
     assert "SIGTERM" in out and "recorded" in out
+
+
+def test_the_grafana_dashboard_queries_only_metrics_the_service_exports(running: Running) -> None:
+    import json
+    import re
+    from pathlib import Path
+
+    board = json.loads(
+        (Path(__file__).parent.parent / "dashboards/grafana-taskhub.json").read_text()
+    )
+    status, text = running.get("/metrics")
+    assert status == 200
+    exported = {f.name for f in text_string_to_metric_families(text)}
+    exported |= {f"{n}_total" for n in exported} | {f"{n}_bucket" for n in exported}
+    queries = [t["expr"] for p in board["panels"] for t in p["targets"]]
+    names = {m for q in queries for m in re.findall(r"\btaskhub_[a-z_]+", q)}
+    assert names and names <= exported, sorted(names - exported)
+    assert board["uid"] == "taskhub" and len(board["panels"]) >= 8
