@@ -1,0 +1,253 @@
+"""P7: 1,000 TaskHubTriggers running at once in one event loop, as one Airflow triggerer runs
+them, against one backend's simulator.
+
+Targets: at most 3 vendor requests per poll cycle (a trigger that polled alone would send
+1,000), the event loop's worst stall under 50 ms, and the CPU one cycle costs.
+
+The simulator runs in a child process with the tasks already submitted, so this process is
+the triggerer alone: its event loop (the triggers and a 5 ms heartbeat that measures how late
+the loop wakes it) and the shared refresher's thread, which reads every followed task once per
+cycle and hands each trigger its task. Requests are counted as this process sends them.
+
+Stalls are also measured without the pauses of Python's full (generation 2) garbage
+collections, which scan the whole heap — Airflow's imports make it large — whichever thread
+sets them off; ``--gc-freeze`` moves everything imported before the run out of their reach
+(``gc.freeze()``), as a triggerer process could after start-up.
+
+Needs Airflow: run it with the Airflow environment's Python (see .ci/run)::
+
+    .venv-airflow/bin/python bench/p7_triggers.py [--count 1000] [--vendor livepeer] [--gc-freeze]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import atexit
+import gc
+import itertools
+import json
+import multiprocessing
+import os
+import queue
+import shutil
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+#: Seconds between refresher cycles (fixed, so cycles are comparable).
+CYCLE = 1.0
+#: Simulated seconds per real second: Livepeer's tasks take 5 simulated seconds, Cognite's
+#: ``taskhub-auto`` about 2.6, so every trigger waits for several cycles.
+SPEEDS = {"livepeer": 0.25, "cognite": 0.15}
+
+
+def serve(vendor: str, count: int, speed: float, ready: Any, stop: Any) -> None:
+    """The child: the vendor's simulator with ``count`` tasks just submitted."""
+    from taskhub.testing import Clock, simulate
+
+    settings = {"max_active": count + 1} if vendor == "livepeer" else {}
+    with simulate(vendor, clock=Clock(speed=speed), **settings) as sim:
+        if vendor == "livepeer":
+            ids = sim.simulator.bulk(count)  # type: ignore[attr-defined]
+        else:
+            with sim.connect() as hub:
+                spec = {"workflow": "taskhub-auto", "version": "1", "input": {"n": 1}}
+                ids = [hub.submit(**spec).id for _ in range(count)]
+        ready.put((sim.options, ids))
+        stop.wait(900)
+
+
+def run(
+    count: int = 1000,
+    vendor: str = "livepeer",
+    speed: float | None = None,
+    *,
+    gc_freeze: bool = False,
+    cycle: float = CYCLE,
+) -> dict[str, Any]:
+    """Start ``count`` triggers on one loop; figures once every one has fired."""
+    if "AIRFLOW_HOME" not in os.environ:
+        home = os.environ["AIRFLOW_HOME"] = tempfile.mkdtemp(prefix="taskhub-p7-")
+        atexit.register(shutil.rmtree, home, ignore_errors=True)
+    import requests
+
+    from taskhub.airflow import TaskHubHook, TaskHubTrigger
+    from taskhub.airflow.connection import secret_option
+
+    if gc_freeze:
+        gc.collect()
+        gc.freeze()
+
+    context = multiprocessing.get_context("spawn")
+    ready, stop = context.Queue(), context.Event()
+    speed = speed or SPEEDS[vendor]
+    child = context.Process(target=serve, args=(vendor, count, speed, ready, stop), daemon=True)
+    child.start()
+    try:
+        options, ids = _started(ready, child)
+        secret = secret_option(vendor)
+        extra = {k: v for k, v in options.items() if k != secret}
+        conn = {
+            "conn_type": "taskhub",
+            "password": options.get(secret),
+            "extra": {"vendor": vendor, **extra, "poll_interval": cycle, "poll_max": cycle},
+        }
+        os.environ["AIRFLOW_CONN_TASKHUB_DEFAULT"] = json.dumps(conn)
+
+        sent = itertools.count()
+        send = requests.adapters.HTTPAdapter.send
+
+        def counted(self: Any, *args: Any, **kwargs: Any) -> Any:
+            next(sent)
+            return send(self, *args, **kwargs)
+
+        requests.adapters.HTTPAdapter.send = counted  # type: ignore[method-assign]
+        try:
+            figures = asyncio.run(_triggerer(TaskHubHook, TaskHubTrigger, ids, sent, cycle))
+        finally:
+            requests.adapters.HTTPAdapter.send = send  # type: ignore[method-assign]
+    finally:
+        stop.set()
+        child.join(30)
+    if gc_freeze:
+        gc.unfreeze()
+    return {"vendor": vendor, "triggers": count, "gc frozen": gc_freeze, **figures}
+
+
+async def _triggerer(
+    hook: Any, trigger: Any, ids: list[str], sent: Any, cycle: float
+) -> dict[str, Any]:
+    hub = await hook().aget_hub()
+    refresher = hub.refresher()
+    marks: list[tuple[int, float, float]] = []  # (requests, cpu, wall) at each cycle start
+    original = refresher.adapter.refresh
+
+    def marked(task_ids: Sequence[str]) -> Iterator[Any]:
+        marks.append((_peek(sent), time.process_time(), time.perf_counter()))
+        return original(task_ids)
+
+    refresher.adapter.refresh = marked
+    stalls: list[tuple[float, float]] = []  # (when the beat slept, how late it woke)
+    beats: list[tuple[float, float]] = []  # (wall, the loop thread's CPU) at each beat
+    done = asyncio.Event()
+
+    async def heartbeat() -> None:
+        while not done.is_set():
+            slept = time.perf_counter()
+            beats.append((slept, time.thread_time()))
+            await asyncio.sleep(0.005)
+            stalls.append((slept, time.perf_counter() - slept - 0.005))
+
+    pauses: list[tuple[float, float]] = []  # (start, end) of each generation-2 collection
+    began: list[float] = []
+
+    def collected(phase: str, info: dict[str, Any]) -> None:
+        if info["generation"] == 2:
+            if phase == "start":
+                began.append(time.perf_counter())
+            elif began:
+                pauses.append((began.pop(), time.perf_counter()))
+
+    gc.callbacks.append(collected)
+    beat = asyncio.ensure_future(heartbeat())
+    started = time.perf_counter()
+    triggers = [trigger("taskhub_default", f"{hub.backend}:{i}") for i in ids]
+    payloads = await asyncio.gather(*(_first_event(t) for t in triggers))
+    elapsed = time.perf_counter() - started
+    done.set()
+    await beat
+    gc.callbacks.remove(collected)
+    marks.append((_peek(sent), time.process_time(), time.perf_counter()))
+    refresher.adapter.refresh = original
+    per_cycle = [b[0] - a[0] for a, b in itertools.pairwise(marks)]
+    cpu = [b[1] - a[1] for a, b in itertools.pairwise(marks)]
+    full = [c for c, n in zip(cpu, per_cycle, strict=True) if n]  # cycles that read
+    late = [d for _, d in stalls]
+    # The loop thread's CPU in each cycle (from the beats that fall in it), the first and
+    # the last cycles left out: they hold the start of every trigger and every event.
+    loop_cpu = []
+    for (_, _, a), (_, _, b) in itertools.pairwise(marks[1:-1]):
+        inside = [cpu for wall, cpu in beats if a <= wall <= b]
+        if len(inside) > 1:
+            loop_cpu.append((inside[-1] - inside[0]) / (b - a) * cycle)
+    clear = [d for t, d in stalls if not any(a <= t + d + 0.005 and t <= b for a, b in pauses)]
+    return {
+        "fired": sum(1 for p in payloads if p["outcome"] == "succeeded"),
+        "seconds": elapsed,
+        "cycles": len(per_cycle),
+        "requests": sum(per_cycle),
+        "max requests per cycle": max(per_cycle, default=0),
+        "median requests per cycle": statistics.median(per_cycle) if per_cycle else 0,
+        "worst stall ms": max(late, default=0.0) * 1000,
+        "p99 stall ms": _quantile(late, 0.99) * 1000,
+        "worst stall outside gc ms": max(clear, default=0.0) * 1000,
+        "full gc pauses": len(pauses),
+        "worst full gc pause ms": max((b - a for a, b in pauses), default=0.0) * 1000,
+        "median cpu ms per cycle": statistics.median(full) * 1000 if full else 0.0,
+        "max cpu ms per cycle": max(full, default=0.0) * 1000,
+        "loop cpu ms per steady cycle": statistics.median(loop_cpu) * 1000 if loop_cpu else 0.0,
+    }
+
+
+def _started(ready: Any, child: Any) -> tuple[dict[str, Any], list[str]]:
+    """What the simulator's process sends once its tasks exist (or why it never will)."""
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        try:
+            found: tuple[dict[str, Any], list[str]] = ready.get(timeout=1)
+            return found
+        except queue.Empty:
+            if not child.is_alive():
+                raise RuntimeError("the simulator's process ended before it was ready") from None
+    raise RuntimeError("the simulator's process was not ready after 600 s")
+
+
+async def _first_event(trigger: Any) -> dict[str, Any]:
+    async for event in trigger.run():
+        payload: dict[str, Any] = event.payload
+        return payload
+    raise RuntimeError("the trigger ended without an event")
+
+
+def _peek(counter: Any) -> int:
+    # itertools.count has no read; its repr is "count(N)".
+    return int(repr(counter)[6:-1])
+
+
+def _quantile(values: list[float], q: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--count", type=int, default=1000)
+    parser.add_argument("--vendor", choices=sorted(SPEEDS), default="livepeer")
+    parser.add_argument("--speed", type=float, default=None, help="simulated s per real s")
+    parser.add_argument("--cycle", type=float, default=CYCLE, help="seconds between cycles")
+    parser.add_argument("--gc-freeze", action="store_true", help="gc.freeze() before the run")
+    args = parser.parse_args(argv)
+    figures = run(args.count, args.vendor, args.speed, gc_freeze=args.gc_freeze, cycle=args.cycle)
+    print(
+        f"P7 {figures['triggers']:,} TaskHubTriggers in one event loop, {figures['vendor']} "
+        f"simulator in a child process, one cycle every {args.cycle:g} s"
+        f"{', after gc.freeze()' if figures['gc frozen'] else ''} "
+        f"(threads: {threading.active_count()}, Python {sys.version.split()[0]})"
+    )
+    for name, value in figures.items():
+        if name in ("vendor", "triggers", "gc frozen"):
+            continue
+        shown = f"{value:,.1f}" if isinstance(value, float) else f"{value:,}"
+        print(f"  {name:<28} {shown}")
+    return figures
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,244 @@
+"""TaskHubTrigger: waits in Airflow's triggerer for one task to finish, without blocking.
+
+Thousands of these run in one triggerer's event loop. None of them sends a request: each
+registers its task with the backend's shared refresher (:mod:`taskhub.refresh`), whose one
+thread reads every followed task of the backend once per cycle — one listing for up to a
+thousand tasks where the vendor has one — and hands the observations to the loop, where each
+trigger is woken when its task changed or ended (:mod:`taskhub.airflow.follow`). The trigger
+only awaits.
+
+Its kwargs are plain (a connection id, a ``"backend:id"`` ref, numbers), so Airflow can store
+it and start it again on another triggerer, where it picks the task up from the ref.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import time
+import weakref
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from taskhub.airflow import events
+from taskhub.airflow._compat import AirflowFailException, BaseTrigger, TriggerEvent
+from taskhub.airflow.follow import TRANSIENT, follow
+from taskhub.airflow.hooks import TaskHubHook
+from taskhub.errors import TaskhubError
+from taskhub.hub import TaskHub
+from taskhub.model import split_ref
+
+log = logging.getLogger("taskhub.airflow")
+
+#: Seconds of nothing but transient read errors after which a trigger gives up.
+UNREACHABLE_AFTER = 900.0
+
+
+class TaskHubTrigger(BaseTrigger):
+    """Fires one event when the task ``ref`` finishes, or when waiting must stop.
+
+    ``conn_id``: the taskhub connection. ``ref``: ``"backend:id"`` as ``task.ref`` gives it.
+    ``deadline``: a Unix time after which it fires ``timeout`` (None: no limit).
+    ``stale_after``: seconds without any change in the task after which it fires ``stale``
+    (None: the backend's ``stale_after`` option, else the vendor's default).
+    ``cancel_on_kill``: when a user kills the deferred task (Airflow ≥ 3.3 calls ``on_kill``),
+    ask the vendor to cancel it, where the vendor can. ``unreachable_after``: seconds for
+    which every read of the task may fail with a transient error (the vendor unavailable,
+    rate limits outlasting the retries) before it fires ``error``; shorter outages are
+    waited out.
+
+    The event's payload is described in :mod:`taskhub.airflow.events`.
+    """
+
+    def __init__(
+        self,
+        conn_id: str,
+        ref: str,
+        deadline: float | None = None,
+        stale_after: float | None = None,
+        cancel_on_kill: bool = True,
+        unreachable_after: float = UNREACHABLE_AFTER,
+    ) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self.conn_id = conn_id
+        self.ref = ref
+        self.deadline = deadline
+        self.stale_after = stale_after
+        self.cancel_on_kill = cancel_on_kill
+        self.unreachable_after = unreachable_after
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                "conn_id": self.conn_id,
+                "ref": self.ref,
+                "deadline": self.deadline,
+                "stale_after": self.stale_after,
+                "cancel_on_kill": self.cancel_on_kill,
+                "unreachable_after": self.unreachable_after,
+            },
+        )
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        yield TriggerEvent(await self.wait())  # type: ignore[no-untyped-call]
+
+    async def wait(self) -> dict[str, Any]:
+        """Follow the task until it finishes or waiting must stop; the event's payload.
+
+        The trigger is woken only when its task ended or could not be read, or when its
+        deadline or staleness is due (see :mod:`taskhub.airflow.follow`), and the event's
+        payload is rendered in turn with the other triggers' (:class:`_Renderer`), so the
+        loop is never held for long."""
+        try:
+            hub = await TaskHubHook(self.conn_id).aget_hub()
+            task_id = self._task_id(hub)
+        except (AirflowFailException, TaskhubError) as exc:
+            return events.stopped(events.ERROR, self.ref, str(exc), error=exc)
+        stale = self.stale_after
+        if stale is None:
+            stale = hub.options.stale_after or hub.adapter.stale_after
+        waiter = follow(hub.refresher(), task_id)
+        try:
+            while True:
+                now = time.monotonic()
+                failing, changed_at = waiter.failing_since, waiter.changed_at
+                update = await waiter.next(
+                    _earliest(
+                        None if self.deadline is None else self.deadline - time.time(),
+                        None if stale is None or changed_at is None else changed_at + stale - now,
+                        None if failing is None else failing + self.unreachable_after - now,
+                    )
+                )
+                now = time.monotonic()
+                if update is not None and update.error is not None:
+                    error = update.error
+                    if not isinstance(error, TRANSIENT):
+                        return await _rendered(
+                            events.stopped,
+                            events.ERROR,
+                            self.ref,
+                            str(error),
+                            hub=hub,
+                            task=waiter.last,
+                            error=error,
+                        )
+                elif update is not None and update.task is not None and update.task.state.terminal:
+                    return await _rendered(events.finished, hub, update.task)
+                last = waiter.last
+                failing, changed_at = waiter.failing_since, waiter.changed_at
+                if failing is not None and now - failing >= self.unreachable_after:
+                    return await _rendered(
+                        events.stopped,
+                        events.ERROR,
+                        self.ref,
+                        f"{self.ref}: every read failed for {now - failing:.0f} s "
+                        f"(unreachable_after={self.unreachable_after:g}): {waiter.last_error}",
+                        hub=hub,
+                        task=last,
+                        error=waiter.last_error,
+                    )
+                if self.deadline is not None and time.time() >= self.deadline:
+                    state = last.state.value if last is not None else "not read yet"
+                    return await _rendered(
+                        events.stopped,
+                        events.TIMEOUT,
+                        self.ref,
+                        f"{self.ref} is still {state} at the operator's timeout",
+                        hub=hub,
+                        task=last,
+                    )
+                if stale is not None and changed_at is not None and now - changed_at >= stale:
+                    state = last.state.value if last is not None else "not read yet"
+                    return await _rendered(
+                        events.stopped,
+                        events.STALE,
+                        self.ref,
+                        f"{self.ref} has not changed for {now - changed_at:.0f} s "
+                        f"(still {state}; stale_after={stale:g})",
+                        hub=hub,
+                        task=last,
+                    )
+        finally:
+            waiter.close()
+
+    async def on_kill(self) -> None:
+        """A user killed the deferred task: cancel the vendor's task (if asked and the vendor
+        can), in a worker thread so the triggerer's loop goes on."""
+        if not self.cancel_on_kill:
+            return
+        hub = await TaskHubHook(self.conn_id).aget_hub()
+        if "cancel" not in hub.capabilities:
+            log.warning("%s: %s cannot cancel a task; it keeps running", self.ref, hub.vendor)
+            return
+        task = await asyncio.to_thread(hub.cancel, self._task_id(hub))
+        log.info("%s: cancel sent (now %s)", self.ref, task.state.value)
+
+    def _task_id(self, hub: TaskHub) -> str:
+        """The vendor id in ``ref``, refused if the ref belongs to another backend (the
+        connection was pointed elsewhere while the task waited)."""
+        backend, task_id = split_ref(self.ref)
+        if backend != hub.backend:
+            raise AirflowFailException(
+                f"{self.ref} belongs to backend {backend!r}, but connection {self.conn_id!r} "
+                f"now opens {hub.backend!r} ({hub.vendor})"
+            )
+        return hub.adapter.require_id(task_id)
+
+
+class _Renderer:
+    """Renders event payloads one after another, yielding to the loop between slices.
+
+    A task's dict takes a fraction of a millisecond to render; a thousand tasks that finish
+    in one cycle would hold the loop for half a second if each trigger rendered its own at
+    once. One renderer per event loop takes them in turn and lets the loop run its timers
+    and I/O every ``SLICE`` seconds of work.
+    """
+
+    SLICE = 0.004
+
+    def __init__(self) -> None:
+        self.queue: asyncio.Queue[
+            tuple[Callable[[], dict[str, Any]], asyncio.Future[dict[str, Any]]]
+        ]
+        self.queue = asyncio.Queue()
+        self.task = asyncio.ensure_future(self._run())
+
+    async def _run(self) -> None:
+        while True:
+            render, done = await self.queue.get()
+            started = time.perf_counter()
+            while True:
+                if not done.done():
+                    try:
+                        done.set_result(render())
+                    except Exception as exc:  # the trigger that asked hears of it
+                        done.set_exception(exc)
+                if self.queue.empty() or time.perf_counter() - started > self.SLICE:
+                    break
+                render, done = self.queue.get_nowait()
+            await asyncio.sleep(0)
+
+
+_renderers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Renderer] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+async def _rendered(
+    render: Callable[..., dict[str, Any]], *args: Any, **kwargs: Any
+) -> dict[str, Any]:
+    """The event's payload, rendered by the loop's renderer (see :class:`_Renderer`)."""
+    loop = asyncio.get_running_loop()
+    renderer = _renderers.get(loop)
+    if renderer is None or renderer.task.done():
+        renderer = _renderers[loop] = _Renderer()
+    done: asyncio.Future[dict[str, Any]] = loop.create_future()
+    renderer.queue.put_nowait((functools.partial(render, *args, **kwargs), done))
+    return await done
+
+
+def _earliest(*seconds: float | None) -> float | None:
+    known = [max(s, 0.0) for s in seconds if s is not None]
+    return min(known) if known else None
