@@ -73,7 +73,7 @@ class Subscription:
             try:
                 self._loop.call_soon_threadsafe(self._async.put_nowait, update)
             except RuntimeError:  # the loop closed under us: the follower is gone
-                self.closed = True
+                self.refresher._close(self)
         else:
             self._queue.put(update)
 
@@ -120,7 +120,10 @@ class Refresher:
         self.adapter = adapter
         self.policy = policy or adapter.poll_policy()
         self.clock = clock or SYSTEM
-        self._subs: list[Subscription] = []
+        # Insertion-ordered sets: closing or finding a follower costs the same with 10,000.
+        self._subs: dict[Subscription, None] = {}
+        # task id -> its followers, so a cycle hands each observation out in one lookup.
+        self._by_id: dict[str, dict[Subscription, None]] = {}
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
         self._fresh = False
@@ -143,7 +146,9 @@ class Refresher:
         """
         sub = Subscription(self, ids, loop, sink)
         with self._cond:
-            self._subs.append(sub)
+            self._subs[sub] = None
+            for task_id in sub.ids:
+                self._by_id.setdefault(task_id, {})[sub] = None
             self._fresh = True
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(
@@ -157,7 +162,7 @@ class Refresher:
     def followed(self) -> set[str]:
         """Every task id some follower follows."""
         with self._cond:
-            return set().union(*(s.ids for s in self._subs)) if self._subs else set()
+            return set(self._by_id)
 
     @property
     def running(self) -> bool:
@@ -168,13 +173,22 @@ class Refresher:
     def _drop(self, sub: Subscription, task_id: str) -> None:
         with self._cond:
             sub.ids.discard(task_id)
+            self._unindex(sub, task_id)
 
     def _close(self, sub: Subscription) -> None:
         with self._cond:
             sub.closed = True
-            if sub in self._subs:
-                self._subs.remove(sub)
+            self._subs.pop(sub, None)
+            for task_id in sub.ids:
+                self._unindex(sub, task_id)
             self._cond.notify_all()
+
+    def _unindex(self, sub: Subscription, task_id: str) -> None:
+        followers = self._by_id.get(task_id)
+        if followers is not None:
+            followers.pop(sub, None)
+            if not followers:
+                del self._by_id[task_id]
 
     # -- the cycle ---------------------------------------------------------------------------
 
@@ -182,13 +196,12 @@ class Refresher:
         delays = self.policy.delays()
         while True:
             with self._cond:
-                self._subs = [s for s in self._subs if not s.closed]
                 if not self._subs:
                     self._thread = None
                     # Idle: let the connections go (a later follower opens new ones).
                     self.adapter.transport.session.close()
                     return
-                ids = sorted(set().union(*(s.ids for s in self._subs)))
+                ids = sorted(self._by_id)
                 self._fresh = False
             if ids:
                 self._cycle(ids)
@@ -230,7 +243,7 @@ class Refresher:
 
     def _publish(self, task_id: str, update: Update) -> None:
         with self._cond:
-            subs = [s for s in self._subs if task_id in s.ids]
+            subs = list(self._by_id.get(task_id, ()))
         for sub in subs:
             sub._deliver(update)
 
