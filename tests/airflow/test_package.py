@@ -2,7 +2,8 @@
 
 The provider-info function and ``import taskhub.airflow`` must import no Airflow (Airflow
 calls the first while it configures itself); a connection's fields become a hub with no
-Airflow at all. Where Airflow is installed, it finds the provider through its entry point.
+Airflow at all. Airflow finding the provider through its entry point is tested in
+test_provider.py, collected only where Airflow is installed.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from taskhub import ConfigError
 from taskhub.airflow.connection import open_hub, secret_option
 from taskhub.airflow.provider import get_provider_info
 
-from .conftest import HAVE_AIRFLOW, NO_AIRFLOW
+from .conftest import HAVE_AIRFLOW
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -83,28 +84,6 @@ def test_the_classes_load_on_first_use_or_say_how_to_install() -> None:
             taskhub.airflow.TaskHubHook  # noqa: B018
     with pytest.raises(AttributeError):
         taskhub.airflow.Nothing  # type: ignore[attr-defined]  # noqa: B018
-
-
-@pytest.mark.skipif(not HAVE_AIRFLOW, reason=NO_AIRFLOW)
-def test_airflow_finds_the_installed_provider() -> None:
-    import jsonschema
-
-    try:  # Airflow ≥ 3.2: the task runtime's view of the providers
-        from airflow.sdk.providers_manager_runtime import (
-            ProvidersManagerTaskRuntime as ProvidersManager,
-        )
-    except ImportError:
-        from airflow.providers_manager import ProvidersManager  # type: ignore[assignment]
-
-    schema = json.loads(
-        (Path(__import__("airflow").__file__).parent / "provider_info.schema.json").read_text()
-    )
-    jsonschema.validate(get_provider_info(), schema)
-    manager = ProvidersManager()
-    assert "taskhub" in manager.providers
-    hook = manager.hooks["taskhub"]
-    assert hook is not None and hook.hook_class_name == "taskhub.airflow.hooks.TaskHubHook"
-    assert hook.connection_testable
 
 
 # -- a connection's fields -> a hub (no Airflow, no request) ------------------------------------
