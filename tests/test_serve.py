@@ -299,8 +299,20 @@ def browser() -> Iterator[Any]:
 
 
 def test_the_page_in_chromium(running: Running, browser: Any, tmp_path: Path) -> None:
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    # The page re-renders its table as it refreshes itself: a row read mid-render is stale,
+    # so each wait looks again instead of failing on it.
+    def wait(condition: Any) -> None:
+        WebDriverWait(browser, 10, ignored_exceptions=(StaleElementReferenceException,)).until(
+            condition
+        )
+
+    def click_first_row(d: Any) -> bool:
+        d.find_element(By.CSS_SELECTOR, "#tasks tbody tr").click()
+        return True
 
     browser.get(running.url + "/")
     rows = browser.find_elements(By.CSS_SELECTOR, "#tasks tbody tr")
@@ -315,7 +327,7 @@ def test_the_page_in_chromium(running: Running, browser: Any, tmp_path: Path) ->
         assert vendor in counts
     # A filter narrows the table (the script fetches the filtered page).
     Select(browser.find_element(By.ID, "filter-vendor")).select_by_value("vionlabs")
-    WebDriverWait(browser, 10).until(
+    wait(
         lambda d: (
             {
                 r.find_elements(By.TAG_NAME, "td")[2].text
@@ -325,8 +337,8 @@ def test_the_page_in_chromium(running: Running, browser: Any, tmp_path: Path) ->
         )
     )
     # A click shows the task's history.
-    browser.find_element(By.CSS_SELECTOR, "#tasks tbody tr").click()
-    WebDriverWait(browser, 10).until(
+    wait(click_first_row)
+    wait(
         lambda d: (
             d.find_element(By.ID, "history").is_displayed()
             and "succeeded" in d.find_element(By.ID, "history").text
