@@ -1,15 +1,17 @@
 """The official cognite-sdk, unchanged, against the Cognite simulator: one test per SDK call.
 
-Every SDK call that touches workflows, versions, executions and tasks is exercised here and
-its parsed objects are asserted. The expectations come from the SDK's data classes
+Every SDK call that touches workflows, versions, executions, tasks and triggers is exercised
+here and its parsed objects are asserted. The expectations come from the SDK's data classes
 (``cognite/client/data_classes/workflows.py``) and its integration tests against the live API
 (``tests/tests_integration/test_api/test_workflows.py``); see docs/vendors/cognite.md.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import requests
@@ -19,6 +21,12 @@ pytest.importorskip("cognite.client")
 from cognite.client import ClientConfig, CogniteClient, global_config
 from cognite.client.credentials import Token
 from cognite.client.data_classes import ClientCredentials
+from cognite.client.data_classes.data_modeling import ViewId
+from cognite.client.data_classes.data_modeling.query import (
+    NodeResultSetExpression,
+    Select,
+    SourceSelector,
+)
 from cognite.client.data_classes.workflows import (
     CDFTaskOutput,
     CDFTaskParameters,
@@ -34,13 +42,21 @@ from cognite.client.data_classes.workflows import (
     TransformationTaskOutput,
     TransformationTaskParameters,
     Workflow,
+    WorkflowDataModelingTriggerRule,
     WorkflowDefinition,
     WorkflowDefinitionUpsert,
     WorkflowExecution,
     WorkflowExecutionDetailed,
     WorkflowList,
+    WorkflowScheduledTriggerRule,
     WorkflowTask,
     WorkflowTaskExecution,
+    WorkflowTrigger,
+    WorkflowTriggerDataModelingQuery,
+    WorkflowTriggerList,
+    WorkflowTriggerRun,
+    WorkflowTriggerRunList,
+    WorkflowTriggerUpsert,
     WorkflowUpsert,
     WorkflowVersion,
     WorkflowVersionId,
@@ -49,7 +65,7 @@ from cognite.client.data_classes.workflows import (
 )
 from cognite.client.exceptions import CogniteAPIError, CogniteNotFoundError
 
-from taskhub.testing import Simulation, simulate
+from taskhub.testing import Clock, Simulation, simulate
 
 
 @pytest.fixture
@@ -60,6 +76,10 @@ def sim() -> Iterator[Simulation]:
 
 @pytest.fixture
 def client(sim: Simulation) -> CogniteClient:
+    return sdk_client(sim)
+
+
+def sdk_client(sim: Simulation) -> CogniteClient:
     global_config.disable_pypi_version_check = True  # offline: no PyPI look-up thread
     return CogniteClient(
         ClientConfig(
@@ -500,3 +520,214 @@ def test_dynamic_and_subworkflow_tasks_spawn_children(
         "embedded": None,
         "ref-step": "embedded",
     }
+
+
+# -- triggers ----------------------------------------------------------------------------------
+
+#: A fixed start for the trigger tests' clock: Sunday 2024-03-31 00:50:00 UTC, ten minutes
+#: before Oslo moves its clocks from 02:00 to 03:00 (01:00 UTC).
+START = dt.datetime(2024, 3, 31, 0, 50, tzinfo=dt.timezone.utc)
+START_MS = int(START.timestamp() * 1000)
+MINUTE_MS = 60_000
+
+
+@pytest.fixture
+def fixed() -> Iterator[Simulation]:
+    with simulate("cognite", clock=Clock(manual=True, start=START.timestamp())) as running:
+        yield running
+
+
+def scheduled(xid: str, cron_expression: str, **extra: Any) -> WorkflowTriggerUpsert:
+    timezone = extra.pop("timezone", None)
+    return WorkflowTriggerUpsert(
+        external_id=xid,
+        trigger_rule=WorkflowScheduledTriggerRule(cron_expression, timezone=timezone),
+        workflow_external_id=extra.pop("workflow", "taskhub-auto"),
+        workflow_version=extra.pop("version", "1"),
+        **extra,
+    )
+
+
+def dm_query(limit: int) -> WorkflowTriggerDataModelingQuery:
+    view = ViewId("cdf_cdm", "CogniteTimeSeries", "v1")
+    return WorkflowTriggerDataModelingQuery(
+        with_={"timeseries": NodeResultSetExpression(limit=limit)},
+        select={"timeseries": Select(sources=[SourceSelector(view, ["name"])])},
+    )
+
+
+def test_triggers_upsert(client: CogniteClient, sim: Simulation) -> None:
+    created = client.workflows.triggers.upsert(
+        scheduled("nightly", "0 0 * * *", input={"a": 1}, metadata={"test": "schedule"})
+    )
+    assert isinstance(created, WorkflowTrigger)
+    assert (created.external_id, created.workflow_external_id, created.workflow_version) == (
+        "nightly",
+        "taskhub-auto",
+        "1",
+    )
+    rule = created.trigger_rule
+    assert isinstance(rule, WorkflowScheduledTriggerRule)
+    assert (rule.cron_expression, rule.timezone) == ("0 0 * * *", None)
+    assert (created.input, created.metadata, created.is_paused) == (
+        {"a": 1},
+        {"test": "schedule"},
+        False,
+    )
+    assert created.created_time == created.last_updated_time == sim.clock.now_ms()
+    # Updated in place (SDK IT test_create_update_scheduled_trigger), here with client
+    # credentials: the SDK makes a client-credentials session for the nonce.
+    sim.clock.advance(5)
+    new_rule = WorkflowScheduledTriggerRule("0 * * * *", timezone=ZoneInfo("Europe/Oslo"))
+    update = WorkflowTriggerUpsert._load(created.as_write().dump())
+    update.trigger_rule = new_rule
+    simulator: Any = sim.simulator
+    updated = client.workflows.triggers.upsert(
+        update, client_credentials=ClientCredentials(simulator.client_id, simulator.client_secret)
+    )
+    assert updated.trigger_rule.dump() == new_rule.dump()
+    assert updated.created_time == created.created_time
+    assert updated.last_updated_time == created.created_time + 5000
+    sessions = [r.body for r in simulator.log.find("POST", "/sessions")]
+    assert len(sessions) == 2  # one nonce per upsert
+    # A data-modeling trigger (SDK IT test_create_update_delete_data_modeling_trigger).
+    modeling = client.workflows.triggers.upsert(
+        WorkflowTriggerUpsert(
+            external_id="on-change",
+            trigger_rule=WorkflowDataModelingTriggerRule(dm_query(500), 500, 300),
+            workflow_external_id="taskhub-auto",
+            workflow_version="1",
+        )
+    )
+    assert modeling.trigger_rule == WorkflowDataModelingTriggerRule(dm_query(500), 500, 300)
+    assert (modeling.input, modeling.metadata) == ({}, {})
+    # Bodies the API refuses: 400 in CDF's error envelope.
+    for bad in (
+        scheduled("bad", "0 0 * *"),
+        scheduled("bad", "61 * * * *"),
+        scheduled("bad", "0 0 * * *", version=""),
+    ):
+        with pytest.raises(CogniteAPIError) as refused:
+            client.workflows.triggers.upsert(bad)
+        assert refused.value.code == 400
+    assert [t.external_id for t in client.workflows.triggers.list()] == ["nightly", "on-change"]
+
+
+def test_triggers_list(client: CogniteClient) -> None:
+    for n in range(3):
+        client.workflows.triggers.upsert(scheduled(f"t{n}", f"{n} * * * *"))
+    listed = client.workflows.triggers.list(limit=-1)
+    assert isinstance(listed, WorkflowTriggerList)
+    assert listed.as_external_ids() == ["t0", "t1", "t2"]
+    assert all(isinstance(t, WorkflowTrigger) for t in listed)
+    assert [t.trigger_rule.dump()["cronExpression"] for t in listed] == [
+        "0 * * * *",
+        "1 * * * *",
+        "2 * * * *",
+    ]
+    assert len(client.workflows.triggers.list(limit=2)) == 2
+
+
+def test_triggers_delete(client: CogniteClient, sim: Simulation) -> None:
+    for name in ("a", "b", "c"):
+        client.workflows.triggers.upsert(scheduled(name, "* * * * *"))
+    client.workflows.triggers.delete("a")
+    client.workflows.triggers.delete(["b", "c"])  # the SDK sends one request per trigger
+    assert client.workflows.triggers.list() == WorkflowTriggerList([])
+    deletes = sim.simulator.log.find("POST", "/workflows/triggers/delete")
+    assert len(deletes) == 3
+    with pytest.raises(CogniteNotFoundError) as missing:
+        client.workflows.triggers.delete("nope")
+    assert missing.value.not_found == [{"externalId": "nope"}]
+    # Deleting a workflow deletes its triggers (user guide).
+    upsert(client, "wf", [function_task("t", "ok-fn")])
+    client.workflows.triggers.upsert(scheduled("on-wf", "0 0 * * *", workflow="wf"))
+    client.workflows.delete("wf")
+    assert client.workflows.triggers.list() == WorkflowTriggerList([])
+
+
+def test_triggers_list_runs(fixed: Simulation) -> None:
+    client = sdk_client(fixed)
+    trigger = client.workflows.triggers.upsert(
+        scheduled("quarterly", "*/15 * * * *", input={"a": 1, "b": 2}, metadata={"k": "v"})
+    )
+    assert client.workflows.triggers.list_runs("quarterly") == WorkflowTriggerRunList([])
+    fixed.clock.advance(10 * 60)  # 01:00 UTC: the first quarter hour after the start
+    runs = client.workflows.triggers.list_runs("quarterly")
+    assert isinstance(runs, WorkflowTriggerRunList)
+    (first,) = runs
+    assert isinstance(first, WorkflowTriggerRun)
+    assert (first.external_id, first.status) == ("quarterly", "success")
+    assert (first.workflow_external_id, first.workflow_version) == ("taskhub-auto", "1")
+    assert first.fire_time == START_MS + 10 * MINUTE_MS
+    assert first.workflow_execution_id is not None and first.reason_for_failure is None
+    # The execution the trigger started (SDK IT test_trigger_run_history): the trigger's
+    # metadata, and its input with the version added.
+    detailed = client.workflows.executions.retrieve_detailed(first.workflow_execution_id)
+    assert detailed is not None
+    assert detailed.created_time == first.fire_time
+    assert detailed.metadata == trigger.metadata
+    assert detailed.input == {**trigger.input, "version": "1"}
+    assert (detailed.status, detailed.start_time) == ("running", None)  # created just now
+    # An hour later: four more runs, newest first; their executions were created in order.
+    fixed.clock.advance(3600)
+    runs = client.workflows.triggers.list_runs("quarterly", limit=None)
+    assert [r.fire_time for r in runs] == [START_MS + m * MINUTE_MS for m in (70, 55, 40, 25, 10)]
+    assert len(client.workflows.triggers.list_runs("quarterly", limit=2)) == 2
+    executions = client.workflows.executions.list(("taskhub-auto", "1"), limit=None)
+    assert [e.id for e in executions] == [r.workflow_execution_id for r in runs]
+    assert [e.status for e in executions] == ["running"] + ["completed"] * 4  # same clock
+    with pytest.raises(CogniteAPIError, match=r"Workflow trigger not found\."):
+        client.workflows.triggers.list_runs("integration_test-non_existing_trigger")
+
+
+def test_triggers_list_runs_failed_and_time_zones(fixed: Simulation) -> None:
+    client = sdk_client(fixed)
+    # 02:30 Oslo does not exist on 2024-03-31 (02:00 -> 03:00): the next run is a day later.
+    client.workflows.triggers.upsert(
+        scheduled("oslo", "30 2 * * *", timezone=ZoneInfo("Europe/Oslo"))
+    )
+    # A trigger whose version is gone records a failed run and starts nothing.
+    upsert(client, "short-lived", [function_task("t", "ok-fn")])
+    client.workflows.triggers.upsert(scheduled("orphan", "0 * * * *", workflow="short-lived"))
+    client.workflows.versions.delete(("short-lived", "1"))
+    fixed.clock.advance(24 * 3600)
+    (oslo,) = client.workflows.triggers.list_runs("oslo")
+    expected = dt.datetime(2024, 4, 1, 2, 30, tzinfo=ZoneInfo("Europe/Oslo"))
+    assert oslo.fire_time == int(expected.timestamp() * 1000)
+    orphan = client.workflows.triggers.list_runs("orphan", limit=None)
+    assert len(orphan) == 24
+    assert {(r.status, r.workflow_execution_id) for r in orphan} == {("failed", None)}
+    assert orphan[0].reason_for_failure == "Workflow version 'short-lived'/'1' not found"
+
+
+def test_triggers_pause(fixed: Simulation) -> None:
+    client = sdk_client(fixed)
+    client.workflows.triggers.upsert(scheduled("minutely", "* * * * *"))
+    fixed.clock.advance(60)
+    assert len(client.workflows.triggers.list_runs("minutely")) == 1
+    client.workflows.triggers.pause("minutely")
+    client.workflows.triggers.pause("minutely")  # idempotent
+    (paused,) = client.workflows.triggers.list()
+    assert paused.is_paused is True
+    fixed.clock.advance(600)
+    assert len(client.workflows.triggers.list_runs("minutely")) == 1  # nothing while paused
+    with pytest.raises(CogniteAPIError, match=r"Trigger not found\."):
+        client.workflows.triggers.pause("integration_test-non_existing_trigger")
+
+
+def test_triggers_resume(fixed: Simulation) -> None:
+    client = sdk_client(fixed)
+    client.workflows.triggers.upsert(scheduled("minutely", "* * * * *"))
+    client.workflows.triggers.pause("minutely")
+    fixed.clock.advance(600)
+    client.workflows.triggers.resume("minutely")
+    client.workflows.triggers.resume("minutely")  # idempotent
+    (resumed,) = client.workflows.triggers.list()
+    assert resumed.is_paused is False
+    assert client.workflows.triggers.list_runs("minutely") == WorkflowTriggerRunList([])
+    fixed.clock.advance(60)  # the missed times are not made up for; the next one fires
+    (run,) = client.workflows.triggers.list_runs("minutely")
+    assert run.fire_time == START_MS + 11 * MINUTE_MS
+    with pytest.raises(CogniteAPIError, match=r"Trigger not found\."):
+        client.workflows.triggers.resume("integration_test-non_existing_trigger")

@@ -2,7 +2,8 @@
 
 One test per SDK call that touches tasks or assets: ``task.get`` / ``get_all``,
 ``asset.create`` / ``create_via_url`` / ``get`` / ``get_all`` / ``update`` / ``delete``,
-``transcode.create`` and ``stream.create_clip`` (plus the async form of the task calls). Each
+``transcode.create``, ``stream.create`` / ``get`` / ``create_clip`` / ``get_clips`` and
+``session.get`` / ``get_clips`` (plus the async form of the task calls). Each
 asserts the objects the SDK parsed: their model classes, enum members and field types, which
 is what a pipeline written against the SDK relies on.
 """
@@ -355,3 +356,282 @@ def test_stream_create_clip(sim: Simulation, client: Livepeer) -> None:
             request={"playback_id": "abcd1234", "start_time": 5000, "end_time": 1000}
         )
     assert refused.value.status_code == 422
+
+
+# -- streams and sessions: what the clip flow needs ----------------------------------------------
+
+
+def live_stream(sim: Simulation, client: Livepeer, name: str = "live", **fields: Any) -> Any:
+    """A stream created through the SDK, with an encoder pushing to it (one session)."""
+    request: Any = {"name": name, **fields}
+    stream = client.stream.create(request=request).stream
+    assert stream is not None and stream.id is not None
+    simulator: Any = sim.simulator
+    simulator.start_session(stream.id)
+    return stream
+
+
+def test_stream_create(sim: Simulation, client: Livepeer) -> None:
+    created = client.stream.create(
+        request={
+            "name": "live",
+            "record": True,
+            "creator_id": "creator-7",
+            "user_tags": {"team": "news", "rank": 2},
+            "multistream": {
+                "targets": [{"profile": "720p0", "spec": {"url": "rtmps://live.example/app/k"}}]
+            },
+        }
+    )
+    assert isinstance(created, operations.CreateStreamResponse)
+    assert raw(created).status_code == 201
+    stream = created.stream
+    assert isinstance(stream, components.Stream)
+    assert stream.name == "live" and isinstance(stream.id, str)
+    assert isinstance(stream.stream_key, str) and len(stream.stream_key.split("-")) == 4
+    assert isinstance(stream.playback_id, str) and len(stream.playback_id) == 16
+    assert stream.playback_id[:4] == stream.stream_key[:4] == stream.id[:4]  # the shard key
+    assert (stream.is_active, stream.record, stream.suspended, stream.last_seen) == (
+        False,
+        True,
+        False,
+        0,
+    )
+    assert stream.created_at == sim.clock.now_ms()
+    # No profiles given: the server's default ladder.
+    assert stream.profiles is not None
+    assert all(isinstance(p, components.FfmpegProfile) for p in stream.profiles)
+    assert [p.name for p in stream.profiles] == ["240p0", "360p0", "480p0", "720p0"]
+    assert isinstance(stream.creator_id, components.CreatorID1)
+    assert stream.creator_id.value == "creator-7"
+    assert stream.multistream is not None and stream.multistream.targets is not None
+    (target,) = stream.multistream.targets
+    assert (target.profile, isinstance(target.id, str)) == ("720p0", True)
+    assert "spec" not in raw(created).json()["multistream"]["targets"][0]  # write-only
+    # The published schema (422, Ajv's errors), then the server's own checks (400).
+    small: Any = {"name": "p", "width": 100, "height": 360, "bitrate": 800_000, "fps": 0}
+    with pytest.raises(errors.SDKError) as invalid:
+        client.stream.create(request={"name": "x", "profiles": [small]})
+    assert invalid.value.status_code == 422
+    problem = json.loads(json.loads(invalid.value.body)["errors"][0])
+    assert (problem["instancePath"], problem["keyword"], problem["params"]) == (
+        "/profiles/0/width",
+        "minimum",
+        {"comparison": ">=", "limit": 128},
+    )
+    refusals = [
+        ({"name": "x", "recording_spec": {}}, "recordingSpec is only supported with record=true"),
+        (
+            {
+                "name": "x",
+                "profiles": [
+                    {"name": "source", "width": 640, "height": 360, "bitrate": 800_000, "fps": 0}
+                ],
+            },
+            'profile cannot be named "source"',
+        ),
+        (
+            {"name": "x", "multistream": {"targets": [{"profile": "4k", "id": "t"}]}},
+            'multistream target profile not found: "4k". '
+            'available: ["240p0","360p0","480p0","720p0","source"]',
+        ),
+    ]
+    for request, message in refusals:
+        with pytest.raises(errors.SDKError) as refused:
+            client.stream.create(request=request)  # type: ignore[arg-type]
+        assert (refused.value.status_code, json.loads(refused.value.body)) == (
+            400,
+            {"errors": [message]},
+        )
+
+
+def test_stream_get(sim: Simulation, client: Livepeer) -> None:
+    created = client.stream.create(request={"name": "live"}).stream
+    assert created is not None and created.id is not None
+    got = client.stream.get(id=created.id)
+    assert isinstance(got, operations.GetStreamResponse)
+    assert isinstance(got.stream, components.Stream)
+    assert got.stream == created
+    simulator: Any = sim.simulator
+    sim.clock.advance(5)
+    simulator.start_session(created.id)  # an encoder starts pushing
+    live = client.stream.get(id=created.id).stream
+    assert live is not None and live.is_active is True
+    assert live.last_seen == created.created_at + 5000  # type: ignore[operator]
+    with pytest.raises(errors.SDKError) as missing:
+        client.stream.get(id="nope")
+    assert (missing.value.status_code, json.loads(missing.value.body)) == (
+        404,
+        {"errors": ["not found"]},
+    )
+    other = Livepeer(api_key=simulator.other_api_key, server_url=sim.url)
+    with pytest.raises(errors.SDKError) as foreign:
+        other.stream.get(id=created.id)
+    assert foreign.value.status_code == 404  # another user's stream is not revealed
+
+
+def test_stream_create_clip_of_a_created_stream(sim: Simulation, client: Livepeer) -> None:
+    stream = live_stream(sim, client)
+    simulator: Any = sim.simulator
+    (session_id,) = simulator.sessions
+    made = client.stream.create_clip(request={"playback_id": stream.playback_id, "start_time": 0})
+    assert made.data is not None
+    source = made.data.asset.source
+    assert isinstance(source, components.Source3)
+    assert (source.playback_id, source.session_id) == (stream.playback_id, session_id)
+    assert made.data.task.id is not None
+    task = client.task.get(task_id=made.data.task.id).task
+    assert task is not None and task.params is not None and task.params.clip is not None
+    assert (task.params.clip.session_id, task.params.clip.input_id) == (session_id, stream.id)
+    refusals = [
+        (client, {"session_id": "nope"}, 404, "Session not found"),
+        (
+            Livepeer(api_key=simulator.other_api_key, server_url=sim.url),
+            {},
+            403,
+            "You do not have permission to clip this stream",
+        ),
+    ]
+    other = live_stream(sim, client, "other")
+    refusals.append(
+        (
+            client,
+            {"session_id": simulator._last_session(other.id)["id"]},
+            404,
+            "The provided session id does not belong to this stream",
+        )
+    )
+    for who, extra, status, message in refusals:
+        request: Any = {"playback_id": stream.playback_id, "start_time": 0, **extra}
+        with pytest.raises(errors.SDKError) as refused:
+            who.stream.create_clip(request=request)
+        assert (refused.value.status_code, json.loads(refused.value.body)) == (
+            status,
+            {"errors": [message]},
+        )
+    # Never live: no session to clip (the server's unhandled "Recording session not found").
+    idle = client.stream.create(request={"name": "idle"}).stream
+    assert idle is not None
+    with pytest.raises(errors.SDKError) as unrecorded:
+        client.stream.create_clip(request={"playback_id": str(idle.playback_id), "start_time": 0})
+    assert unrecorded.value.status_code == 500
+
+
+def test_stream_create_clip_needs_a_stream_when_not_implicit() -> None:
+    with simulate("livepeer", implicit_streams=False) as sim:
+        simulator: Any = sim.simulator
+        client = Livepeer(api_key=simulator.api_key, server_url=sim.url)
+        with pytest.raises(errors.SDKError) as missing:
+            client.stream.create_clip(request={"playback_id": "abcd1234", "start_time": 0})
+        assert (missing.value.status_code, json.loads(missing.value.body)) == (
+            404,
+            {"errors": ["Content not found"]},
+        )
+        stream = live_stream(sim, client)
+        made = client.stream.create_clip(
+            request={"playback_id": stream.playback_id, "start_time": 0}
+        )
+        assert made.data is not None
+
+
+def test_stream_get_clips(sim: Simulation, client: Livepeer) -> None:
+    stream = live_stream(sim, client)
+    simulator: Any = sim.simulator
+    first_session = simulator._last_session(stream.id)["id"]
+    ids = []
+    for n in range(2):
+        made = client.stream.create_clip(
+            request={"playback_id": stream.playback_id, "start_time": n * 1000, "name": f"c{n}"}
+        )
+        assert made.data is not None
+        ids.append(made.data.asset.id)
+        sim.clock.advance(1)
+    sim.clock.advance(60)
+    simulator.start_session(stream.id)  # the stream goes live again: a second session
+    later = client.stream.create_clip(request={"playback_id": stream.playback_id, "start_time": 0})
+    assert later.data is not None
+    ids.append(later.data.asset.id)
+    elsewhere = live_stream(sim, client, "other")
+    client.stream.create_clip(request={"playback_id": elsewhere.playback_id, "start_time": 0})
+    listed = client.stream.get_clips(id=stream.id)
+    assert isinstance(listed, operations.GetClipsResponse)
+    assert listed.data is not None
+    assert all(isinstance(a, components.Asset) for a in listed.data)
+    # Every clip of every session of the stream, newest first (updatedAt, createdAt).
+    assert [a.id for a in listed.data] == ids[::-1]
+    sources = [a.source for a in listed.data]
+    assert all(isinstance(s, components.Source3) for s in sources)
+    assert {s.session_id for s in sources if isinstance(s, components.Source3)} == {
+        first_session,
+        simulator._last_session(stream.id)["id"],
+    }
+    assert [a.id for a in (client.stream.get_clips(id=stream.playback_id).data or [])] == ids[::-1]
+    idle = client.stream.create(request={"name": "idle"}).stream
+    assert idle is not None and idle.id is not None
+    assert client.stream.get_clips(id=idle.id).data == []
+    with pytest.raises(errors.SDKError) as missing:
+        client.stream.get_clips(id="nope")
+    assert (missing.value.status_code, json.loads(missing.value.body)) == (
+        404,
+        {"errors": ["Stream not found"]},
+    )
+
+
+def test_session_get(sim: Simulation, client: Livepeer) -> None:
+    stream = live_stream(sim, client, record=True)
+    simulator: Any = sim.simulator
+    session_id = simulator._last_session(stream.id)["id"]
+    got = client.session.get(id=session_id)
+    assert isinstance(got, operations.GetSessionResponse)
+    session = got.session
+    assert isinstance(session, components.Session)
+    assert (session.id, session.parent_id, session.playback_id) == (
+        session_id,
+        stream.id,
+        stream.playback_id,
+    )
+    assert session.name == "live" and session.created_at == sim.clock.now_ms()
+    assert (session.record, session.recording_status) == (
+        True,
+        components.RecordingStatus.WAITING,
+    )
+    assert session.profiles is not None and len(session.profiles) == 4
+    assert not {"version", "deleted", "recordObjectStoreId"} & set(raw(got).json())
+    with pytest.raises(errors.SDKError) as missing:
+        client.session.get(id="nope")
+    assert (missing.value.status_code, json.loads(missing.value.body)) == (
+        404,
+        {"errors": ["not found"]},
+    )
+
+
+def test_session_get_clips(sim: Simulation, client: Livepeer) -> None:
+    stream = live_stream(sim, client)
+    simulator: Any = sim.simulator
+    first = simulator._last_session(stream.id)["id"]
+    sim.clock.advance(60)
+    second = simulator.start_session(stream.id)
+    # A clip of the earlier session names it; without a name, the latest session is clipped.
+    old = client.stream.create_clip(
+        request={"playback_id": stream.playback_id, "start_time": 0, "session_id": first}
+    )
+    new = client.stream.create_clip(request={"playback_id": stream.playback_id, "start_time": 0})
+    assert old.data is not None and new.data is not None
+    listed = client.session.get_clips(id=first)
+    assert isinstance(listed, operations.GetSessionClipsResponse)
+    assert listed.data is not None
+    (clip,) = listed.data
+    assert isinstance(clip, components.Asset) and clip.id == old.data.asset.id
+    assert isinstance(clip.source, components.Source3) and clip.source.session_id == first
+    assert [a.id for a in client.session.get_clips(id=second).data or []] == [new.data.asset.id]
+    # Clips are the caller's own: another user sees none of them.
+    other = Livepeer(api_key=simulator.other_api_key, server_url=sim.url)
+    assert other.session.get_clips(id=first).data == []
+    client.asset.delete(asset_id=old.data.asset.id)
+    assert client.session.get_clips(id=first).data == []  # deleted clips are left out
+    with pytest.raises(errors.SDKError) as missing:
+        client.session.get_clips(id="nope")
+    assert (missing.value.status_code, json.loads(missing.value.body)) == (
+        404,
+        {"errors": ["Session not found"]},
+    )

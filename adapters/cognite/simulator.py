@@ -21,6 +21,14 @@ workflows are there from the start:
 * ``taskhub-auto`` / ``1``: one function task that completes by itself;
 * ``taskhub-demo`` / ``1``: ``prepare`` (function) then ``external-step`` (async function).
 
+Workflow triggers (``/workflows/triggers``: upsert, list, delete, history, pause, resume) keep
+schedule, data-modeling and record-stream rules; a schedule trigger fires on the clock (a
+five-field cron expression in its time zone, see :mod:`.cron`): before each request is
+answered, every firing that fell due starts an execution of the trigger's version with its
+input plus ``version`` and its metadata, and is kept in the trigger's run history (``failed``
+with a reason when the version is gone). Data-modeling and record-stream triggers never fire
+(there are no instances or records here).
+
 Every body is checked as the published API checks it (a 400 in Cognite's error envelope).
 Also: OAuth client credentials at ``/oauth2/token``, ``/api/v1/token/inspect``, gzip request
 bodies, single-use nonces, the ``{"error": {"code", "message"}}`` envelope with
@@ -31,6 +39,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import datetime as dt
 import functools
 import hashlib
 import itertools
@@ -39,6 +48,7 @@ import random
 import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
 from werkzeug.routing import Rule
@@ -48,6 +58,8 @@ from taskhub.hub import TaskHub
 from taskhub.model import Task
 from taskhub.states import State
 from taskhub.testing import Answer, Simulator
+
+from . import cron
 
 MAX_OUTPUT = 100 * 1024
 #: The run ``input`` limit (user guide: "Input data is limited to 100KB in size").
@@ -63,6 +75,9 @@ _SUCCESS = ("COMPLETED", "COMPLETED_WITH_ERRORS", "SKIPPED")
 _TERMINAL = (*_SUCCESS, "FAILED", "FAILED_WITH_TERMINAL_ERROR", "TIMED_OUT", "CANCELED")
 _RERUN = ("CANCELED", "CANCELLED", "FAILED", "FAILED_WITH_TERMINAL_ERROR", "TIMED_OUT")
 _TASK_DEFAULTS: dict[str, Any] = {"retries": 3, "timeout": 3600, "onFailure": "abortWorkflow"}
+#: Triggers per project (limits page).
+MAX_TRIGGERS = 200
+TRIGGER_TYPES = ("schedule", "dataModeling", "recordStream")
 
 DEFAULT_WORKFLOWS: dict[str, list[dict[str, Any]]] = {
     "taskhub-auto": [
@@ -124,6 +139,18 @@ class _Execution:
     engine_id: str = ""
 
 
+@attrs.define
+class _Trigger:
+    item: dict[str, Any]  # as the API shows it, but ``isPaused``
+    created: int
+    updated: int
+    paused: bool = False
+    schedule: cron.Cron | None = None  # a schedule trigger's parsed expression
+    zone: dt.tzinfo = dt.timezone.utc
+    next_fire: int | None = None  # ms; None: never (paused, not a schedule, or no match)
+    runs: list[dict[str, Any]] = attrs.field(factory=list)  # newest last
+
+
 class _BadBody(Exception):
     """A request body the API refuses with 400."""
 
@@ -175,6 +202,7 @@ class CogniteSimulator(Simulator):
         self.executions: dict[str, _Execution] = {}
         self.order: list[str] = []
         self.task_index: dict[str, tuple[str, str]] = {}  # task id -> (execution id, task key)
+        self.triggers: dict[str, _Trigger] = {}
         for name, tasks in DEFAULT_WORKFLOWS.items():
             self.upsert_workflow(name)
             self.upsert_version(name, "1", tasks)
@@ -198,6 +226,14 @@ class CogniteSimulator(Simulator):
             Rule(f"{p}/workflows/executions/<eid>/cancel", endpoint="cancel", methods=["POST"]),
             Rule(f"{p}/workflows/executions/<eid>/retry", endpoint="retry", methods=["POST"]),
             Rule(f"{p}/workflows/tasks/<tid>/update", endpoint="update_task", methods=["POST"]),
+            Rule(f"{p}/workflows/triggers", endpoint="upsert_trigger", methods=["POST"]),
+            Rule(f"{p}/workflows/triggers", endpoint="list_triggers", methods=["GET"]),
+            Rule(f"{p}/workflows/triggers/delete", endpoint="delete_triggers", methods=["POST"]),
+            Rule(f"{p}/workflows/triggers/<xid>/history", endpoint="trigger_runs", methods=["GET"]),
+            Rule(f"{p}/workflows/triggers/<xid>/pause", endpoint="pause_trigger", methods=["POST"]),
+            Rule(
+                f"{p}/workflows/triggers/<xid>/resume", endpoint="resume_trigger", methods=["POST"]
+            ),
             Rule(f"{p}/workflows/<xid>", endpoint="get_workflow", methods=["GET"]),
             Rule(
                 f"{p}/workflows/<xid>/versions/<version>", endpoint="get_version", methods=["GET"]
@@ -357,10 +393,8 @@ class CogniteSimulator(Simulator):
 
     def on_list_workflows(self, request: Request, project: str) -> Response:
         self._auth(request, project)
-        raw = request.args.get("limit", "100")
-        if not raw.isdigit() or not 1 <= int(raw) <= 1000:
-            return self.error(400, "limit must be an integer between 1 and 1000")
-        return self._page(list(self.workflows.values()), int(raw), request.args.get("cursor"))
+        limit = self._limit(request)
+        return self._page(list(self.workflows.values()), limit, request.args.get("cursor"))
 
     def on_get_workflow(self, request: Request, project: str, xid: str) -> Response:
         self._auth(request, project)
@@ -397,6 +431,11 @@ class CogniteSimulator(Simulator):
             self.workflows.pop(xid, None)
             for key in [k for k in self.versions if k[0] == xid]:
                 del self.versions[key]
+            # "Deleting a data workflow also deletes the associated triggers" (user guide).
+            for name in [
+                n for n, t in self.triggers.items() if t.item["workflowExternalId"] == xid
+            ]:
+                del self.triggers[name]
         return self.json({})
 
     def on_upsert_versions(self, request: Request, project: str) -> Response:
@@ -470,21 +509,29 @@ class CogniteSimulator(Simulator):
         if version_item is None:
             return self.error(404, f"Workflow version {xid!r}/{version!r} not found")
         self._use_nonce(body["authentication"]["nonce"])
-        now = self.now_ms()
+        execution = self._create_execution(
+            version_item, body.get("input"), body.get("metadata"), self.now_ms()
+        )
+        return self.json(self._execution_view(execution, detailed=False))
+
+    def _create_execution(
+        self, version_item: dict[str, Any], data: Any, metadata: Any, at: int
+    ) -> _Execution:
+        """A new execution of ``version_item``, created at ``at`` (a run, or a trigger firing)."""
         execution = _Execution(
             id=self._uuid(),
-            workflow=xid,
-            version=version,
+            workflow=version_item["workflowExternalId"],
+            version=version_item["version"],
             definition=copy.deepcopy(version_item["workflowDefinition"]),
-            created=now,
-            input=body.get("input"),
-            metadata=body.get("metadata"),
+            created=at,
+            input=data,
+            metadata=metadata,
             engine_id=self._uuid(),
         )
         self.executions[execution.id] = execution
         self.order.append(execution.id)
-        self.advance(execution, now)
-        return self.json(self._execution_view(execution, detailed=False))
+        self.advance(execution, at)
+        return execution
 
     def on_get_execution(self, request: Request, project: str, eid: str) -> Response:
         self._auth(request, project)
@@ -591,6 +638,152 @@ class CogniteSimulator(Simulator):
         )
         self.advance(execution)
         return self.json(self._task_view(task, execution))
+
+    # -- triggers ------------------------------------------------------------------------------
+
+    def handle(self, request: Request) -> Response:
+        # Schedule triggers fire on the simulator's clock: whatever fell due since the last
+        # request happens before this one is answered, in time order.
+        with self.lock:
+            self.fire_triggers()
+        return super().handle(request)
+
+    def fire_triggers(self, now: int | None = None) -> None:
+        """Fire every schedule trigger due by ``now`` (default: the clock), oldest first."""
+        now = self.now_ms() if now is None else now
+        while True:
+            due = [
+                (t.next_fire, name)
+                for name, t in self.triggers.items()
+                if t.next_fire is not None and t.next_fire <= now
+            ]
+            if not due:
+                return
+            at, name = min(due)
+            trigger = self.triggers[name]
+            self._fire(trigger, at)
+            trigger.next_fire = self._next_fire(trigger, at)
+
+    def _fire(self, trigger: _Trigger, at: int) -> None:
+        item = trigger.item
+        xid, version = item["workflowExternalId"], item["workflowVersion"]
+        run: dict[str, Any] = {
+            "externalId": item["externalId"],
+            "fireTime": at,
+            "workflowExternalId": xid,
+            "workflowVersion": version,
+        }
+        version_item = self.versions.get((xid, version))
+        if version_item is None:
+            run.update(
+                status="failed",
+                reasonForFailure=f"Workflow version {xid!r}/{version!r} not found",
+            )
+        else:
+            # The trigger adds the version to the input (SDK IT test_trigger_run_history).
+            data = {**(item.get("input") or {}), "version": version}
+            execution = self._create_execution(version_item, data, item.get("metadata"), at)
+            run.update(status="success", workflowExecutionId=execution.id)
+        trigger.runs.append(run)
+
+    def _next_fire(self, trigger: _Trigger, after: int) -> int | None:
+        if trigger.paused or trigger.schedule is None:
+            return None
+        start = dt.datetime.fromtimestamp(after / 1000, dt.timezone.utc)
+        found = cron.next_fire(trigger.schedule, start, trigger.zone)
+        return None if found is None else int(found.timestamp() * 1000)
+
+    def _trigger(self, xid: str, message: str) -> _Trigger:
+        trigger = self.triggers.get(xid)
+        if trigger is None:
+            raise Answer(self.error(404, message))
+        return trigger
+
+    def _trigger_view(self, trigger: _Trigger) -> dict[str, Any]:
+        return {
+            **trigger.item,
+            "createdTime": trigger.created,
+            "lastUpdatedTime": trigger.updated,
+            "isPaused": trigger.paused,
+        }
+
+    def on_upsert_trigger(self, request: Request, project: str) -> Response:
+        self._auth(request, project)
+        item = self._checked(_check_trigger, self._checked(_one_item, self.body(request)))
+        xid = item["externalId"]
+        current = self.triggers.get(xid)
+        if current is None and len(self.triggers) >= MAX_TRIGGERS:
+            return self.error(400, f"A project can hold at most {MAX_TRIGGERS} triggers")
+        self._use_nonce(item.pop("authentication")["nonce"])
+        now = self.now_ms()
+        rule = item["triggerRule"]
+        trigger = _Trigger(
+            item,
+            created=current.created if current else now,
+            updated=now,
+            paused=current.paused if current else False,
+            runs=current.runs if current else [],
+        )
+        if rule["triggerType"] == "schedule":
+            trigger.schedule = cron.parse(rule["cronExpression"])
+            trigger.zone = ZoneInfo(rule.get("timezone") or "UTC")
+        trigger.next_fire = self._next_fire(trigger, now)
+        self.triggers[xid] = trigger
+        return self.json({"items": [self._trigger_view(trigger)]})
+
+    def on_list_triggers(self, request: Request, project: str) -> Response:
+        self._auth(request, project)
+        limit = self._limit(request)
+        rows = [self._trigger_view(t) for t in self.triggers.values()]
+        return self._page(rows, limit, request.args.get("cursor"))
+
+    def on_delete_triggers(self, request: Request, project: str) -> Response:
+        self._auth(request, project)
+        names = self._checked(_check_delete_triggers, self.body(request))
+        missing = [{"externalId": x} for x in names if x not in self.triggers]
+        if missing:
+            return self.json(
+                {
+                    "error": {
+                        "code": 404,
+                        "message": "Workflow trigger not found.",
+                        "missing": missing,
+                    }
+                },
+                404,
+            )
+        for name in names:
+            del self.triggers[name]
+        return self.json({})
+
+    def on_trigger_runs(self, request: Request, project: str, xid: str) -> Response:
+        self._auth(request, project)
+        limit = self._limit(request)
+        trigger = self._trigger(xid, "Workflow trigger not found.")
+        # Newest first, then by external id (API ref getTriggerHistory).
+        rows = sorted(trigger.runs, key=lambda r: (-r["fireTime"], r["externalId"]))
+        return self._page(rows, limit, request.args.get("cursor"))
+
+    def on_pause_trigger(self, request: Request, project: str, xid: str) -> Response:
+        self._auth(request, project)
+        trigger = self._trigger(xid, "Trigger not found.")
+        trigger.paused, trigger.next_fire = True, None
+        return self.json({})
+
+    def on_resume_trigger(self, request: Request, project: str, xid: str) -> Response:
+        self._auth(request, project)
+        trigger = self._trigger(xid, "Trigger not found.")
+        if trigger.paused:
+            # Resumed, it fires on the schedule's next time, not for the times it missed.
+            trigger.paused = False
+            trigger.next_fire = self._next_fire(trigger, self.now_ms())
+        return self.json({})
+
+    def _limit(self, request: Request) -> int:
+        raw = request.args.get("limit", "100")
+        if not raw.isdigit() or not 1 <= int(raw) <= 1000:
+            raise Answer(self.error(400, "limit must be an integer between 1 and 1000"))
+        return int(raw)
 
     # -- the lifecycle ---------------------------------------------------------------------------
 
@@ -1204,6 +1397,11 @@ def _nonce(body: dict[str, Any]) -> None:
 def _check_run(body: Any) -> dict[str, Any]:
     checked = _obj(body, "The request body")
     _nonce(checked)
+    _check_input_and_metadata(checked)
+    return checked
+
+
+def _check_input_and_metadata(checked: dict[str, Any]) -> None:
     if checked.get("input") is not None:
         _obj(checked["input"], "input")
         if _size(checked["input"]) > MAX_INPUT:
@@ -1218,7 +1416,79 @@ def _check_run(body: Any) -> dict[str, Any]:
                 raise _BadBody("metadata keys must be 1 to 32 characters")
             if not isinstance(value, str) or len(value) > 255:
                 raise _BadBody("metadata values must be strings of at most 255 characters")
-    return checked
+
+
+def _check_trigger(item: dict[str, Any]) -> dict[str, Any]:
+    """A trigger upsert item; returns its known fields, nulls dropped, ``authentication`` kept."""
+    _xid(item.get("externalId"), "externalId")
+    rule = _check_trigger_rule(_obj(item.get("triggerRule"), "triggerRule"))
+    _xid(item.get("workflowExternalId"), "workflowExternalId")
+    _version(item.get("workflowVersion"), "workflowVersion")
+    _check_input_and_metadata(item)
+    _nonce(item)
+    checked = {
+        k: copy.deepcopy(item[k])
+        for k in ("externalId", "workflowExternalId", "workflowVersion", "input", "metadata")
+        if item.get(k) is not None
+    }
+    return {**checked, "triggerRule": rule, "authentication": item["authentication"]}
+
+
+def _check_trigger_rule(rule: dict[str, Any]) -> dict[str, Any]:
+    kind = rule.get("triggerType")
+    if kind not in TRIGGER_TYPES:
+        raise _BadBody(f"triggerRule.triggerType must be one of {', '.join(TRIGGER_TYPES)}")
+    if kind == "schedule":
+        try:
+            cron.parse(rule.get("cronExpression"))
+        except cron.CronError as exc:
+            message = f"triggerRule.cronExpression is not a valid cron expression: {exc}"
+            raise _BadBody(message) from None
+        zone = rule.get("timezone")
+        if zone is not None:
+            try:
+                ZoneInfo(_string(zone, "triggerRule.timezone"))
+            except (ZoneInfoNotFoundError, ValueError):
+                raise _BadBody(f"triggerRule.timezone {zone!r} is not a known time zone") from None
+        keys: tuple[str, ...] = ("triggerType", "cronExpression", "timezone")
+    elif kind == "dataModeling":
+        query = _obj(rule.get("dataModelingQuery"), "triggerRule.dataModelingQuery")
+        for key in ("with", "select"):
+            _obj(query.get(key), f"triggerRule.dataModelingQuery.{key}")
+        # The SDK always sends both, null when unset.
+        for key in ("batchSize", "batchTimeout"):
+            _optional(rule, key, lambda v, w: _integer(v, w, 1), "triggerRule")
+        keys = ("triggerType", "dataModelingQuery", "batchSize", "batchTimeout")
+    else:
+        _xid(rule.get("streamExternalId"), "triggerRule.streamExternalId")
+        for key in ("batchSize", "batchTimeout"):
+            _integer(rule.get(key), f"triggerRule.{key}", 1)
+        _optional(rule, "filter", lambda v, w: _obj(v, w), "triggerRule")
+        sources = rule.get("sources")
+        if sources is not None and not isinstance(sources, list):
+            raise _BadBody("triggerRule.sources must be a list")
+        _optional(rule, "initializeCursor", _string, "triggerRule")
+        keys = (
+            "triggerType",
+            "streamExternalId",
+            "batchSize",
+            "batchTimeout",
+            "filter",
+            "sources",
+            "initializeCursor",
+        )
+    return {k: copy.deepcopy(rule[k]) for k in keys if rule.get(k) is not None}
+
+
+def _check_delete_triggers(body: Any) -> list[str]:
+    items = _obj(body, "The request body").get("items")
+    # One per request: both the SDK (_DELETE_LIMIT = 1) and cognite-toolkit send one.
+    if not isinstance(items, list) or len(items) != 1:
+        raise _BadBody("items must be a list of exactly one trigger identifier")
+    return [
+        _xid(_obj(item, f"items[{n}]").get("externalId"), f"items[{n}].externalId")
+        for n, item in enumerate(items)
+    ]
 
 
 def _check_retry(body: Any) -> dict[str, Any]:

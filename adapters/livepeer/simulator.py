@@ -22,6 +22,13 @@ answer can carry a secret. Assets are listed (``GET /asset``), read, updated (``
 ``storage.ipfs`` spawns an ``export`` task) and deleted. A request-upload's bytes arrive by
 ``PUT`` to its ``url`` or through the tus protocol at its ``tusEndpoint``
 (``/api/asset/upload/tus``); either starts its task.
+
+Streams (``POST /stream``, ``GET /stream/{id}``) and their sessions (``GET /session/{id}``)
+carry the clip flow: a session begins when an encoder pushes (:meth:`start_session`, the
+ingest node's part), ``POST /clip`` clips a stream's latest (or named) session, and
+``GET /stream/{id}/clips`` / ``GET /session/{id}/clips`` list the caller's clip assets. A clip
+of a playback id no stream has makes that stream, live, first (``implicit_streams=False``: 404
+"Content not found", as the server answers).
 """
 
 from __future__ import annotations
@@ -311,6 +318,136 @@ CLIP = _object(
     ("playbackId", "startTime"),
 )
 
+#: ffmpeg-profile (a stream's ``profiles``).
+_FFMPEG_PROFILE = _object(
+    {
+        "width": {"type": "integer", "minimum": 128},
+        "name": {"type": "string", "minLength": 1, "maxLength": 500},
+        "height": {"type": "integer", "minimum": 128},
+        "bitrate": {"type": "integer", "minimum": 400},
+        "fps": {"type": "integer", "minimum": 0},
+        "fpsDen": {"type": "integer", "minimum": 1},
+        "quality": {"type": "integer", "minimum": 0, "maximum": 44},
+        "gop": _STRING,
+        "profile": {
+            "type": "string",
+            "enum": ["H264Baseline", "H264Main", "H264High", "H264ConstrainedHigh"],
+        },
+        "encoder": {"type": "string", "enum": ["H.264"]},
+    },
+    ("width", "name", "height", "bitrate", "fps"),
+)
+_TARGET = _object(
+    {
+        "profile": {"type": "string", "minLength": 1, "maxLength": 500},
+        "videoOnly": _BOOLEAN,
+        "id": _STRING,
+        "spec": _object(
+            {
+                "name": _STRING,
+                "url": {"type": "string", "format": "uri", "pattern": "^(srt|rtmps?)://"},
+            },
+            ("url",),
+        ),
+    },
+    ("profile",),
+)
+_PULL = _object(
+    {
+        "source": _STRING,
+        "headers": {"type": "object", "additionalProperties": _STRING},
+        "isMobile": {
+            "oneOf": [{"type": "integer", "enum": [0, 1, 2]}, _BOOLEAN],
+        },
+        "location": _object({"lat": _NUMBER, "lon": _NUMBER}, ("lat", "lon")),
+    },
+    ("source",),
+)
+_TAG_VALUE: _Schema = {"oneOf": [_STRING, _NUMBER]}
+#: new-stream-payload (``POST /stream``), with the properties db-schema.yaml adds.
+NEW_STREAM = _object(
+    {
+        "name": _STRING,
+        "pull": _PULL,
+        "creatorId": _CREATOR_ID,
+        "playbackPolicy": _PLAYBACK_POLICY,
+        "profiles": {"type": ["array", "null"], "items": _FFMPEG_PROFILE},
+        "record": _BOOLEAN,
+        "recordingSpec": _object(
+            {"profiles": {"type": ["array", "null"], "items": _PROFILE}},
+        ),
+        "multistream": _object({"targets": {"type": "array", "items": _TARGET}}),
+        "userTags": {
+            "type": "object",
+            "additionalProperties": {
+                "oneOf": [_STRING, _NUMBER, {"type": "array", "items": _TAG_VALUE}]
+            },
+        },
+        "wowza": {"type": "object"},
+        "presets": {"type": "array", "items": _STRING},
+        "renditions": {"type": "object", "additionalProperties": _STRING},
+        "recordObjectStoreId": _STRING,
+        "objectStoreId": _STRING,
+        "detection": {"type": "object"},
+    },
+    ("name",),
+)
+#: default-stream-profiles (studio ``parse-cli.ts``): a stream created without profiles.
+DEFAULT_STREAM_PROFILES: list[dict[str, Any]] = [
+    {"name": f"{height}p0", "fps": 0, "bitrate": bitrate, "width": width, "height": height}
+    | {"profile": "H264ConstrainedHigh"}
+    for width, height, bitrate in (
+        (426, 240, 250_000),
+        (640, 360, 800_000),
+        (854, 480, 1_600_000),
+        (1280, 720, 3_000_000),
+    )
+]
+#: The stream fields only admins see, or nobody (``stream-table.ts``, ``session.ts``).
+_STREAM_HIDDEN = (
+    "mistHost",
+    "broadcasterHost",
+    "createdByTokenId",
+    "pullLockedAt",
+    "pullLockedBy",
+    "pullRegion",
+    "recordObjectStoreId",
+    "recordingSessionId",
+    "previousSessions",
+    "partialSession",
+    "previousStats",
+    "lastSessionId",
+    "userSessionCreatedAt",
+)
+_SESSION_HIDDEN = ("deleted", "broadcasterHost", "recordObjectStoreId", "version")
+#: ``addDefaultFields``: what a stream shows for a field it has never set.
+_STREAM_DEFAULTS: dict[str, Any] = {
+    "lastSeen": 0,
+    "isActive": False,
+    "record": False,
+    "suspended": False,
+    "sourceSegments": 0,
+    "transcodedSegments": 0,
+    "sourceSegmentsDuration": 0,
+    "transcodedSegmentsDuration": 0,
+    "sourceBytes": 0,
+    "transcodedBytes": 0,
+    "lastTerminatedAt": None,
+}
+#: The fields ``order`` and ``filters`` know on the clip lists (``clip.ts``).
+_CLIP_FIELDS = {
+    "id": "text",
+    "createdAt": "int",
+    "updatedAt": "int",
+    "userId": "text",
+    "projectId": "text",
+    "playbackId": "text",
+    "sourceType": "text",
+    "sourceSessionId": "text",
+    "sourceAssetId": "text",
+}
+_BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
+
 # RFC 3986 ``URI`` (absolute, with a scheme): the ``uri`` format Ajv's formats check.
 _PCHAR = r"(?:[a-z0-9\-._~!$&'()*+,;=:@]|%[0-9a-f]{2})"
 _URI = re.compile(
@@ -422,12 +559,22 @@ def schema_errors(schema: _Schema, data: Any, at: str = "", path: str = "#") -> 
                 message = f"must have required property '{name}'"
                 return [_problem(at, path, "required", params, message)]
         properties = schema.get("properties", {})
-        if schema.get("additionalProperties") is False:
+        extra = schema.get("additionalProperties")
+        if extra is False:
             for name in data:
                 if name not in properties:
                     params = {"additionalProperty": name}
                     message = "must NOT have additional properties"
                     return [_problem(at, path, "additionalProperties", params, message)]
+        elif isinstance(extra, dict):
+            for name in data:
+                if name not in properties:
+                    where = f"{at}/{_pointer(name)}"
+                    problems = schema_errors(
+                        extra, data[name], where, f"{path}/additionalProperties"
+                    )
+                    if problems:
+                        return problems
         for name, sub in properties.items():
             if name in data:
                 where = f"{at}/{_pointer(name)}"
@@ -457,6 +604,7 @@ class LivepeerSimulator(Simulator):
         backoff_s: tuple[float, float] = (30.0, 180.0),
         max_active: int = 100,
         sdk_safe_outputs: bool = True,
+        implicit_streams: bool = True,
         **kw: Any,
     ) -> None:
         super().__init__(**kw)
@@ -477,6 +625,11 @@ class LivepeerSimulator(Simulator):
         self.uploads: dict[str, str] = {}  # direct-upload token -> task id
         self.tus: dict[str, _Upload] = {}  # tus upload id -> upload
         self.webhook_id = str(self._uuid())
+        # A clip of a playback id no stream has makes the stream (live, with a session) first,
+        # so a pipeline can clip without creating one; False: 404 "Content not found".
+        self.implicit_streams = implicit_streams
+        self.streams: dict[str, dict[str, Any]] = {}
+        self.sessions: dict[str, dict[str, Any]] = {}
 
     # -- framework hooks -----------------------------------------------------------------------
 
@@ -497,6 +650,11 @@ class LivepeerSimulator(Simulator):
             Rule("/asset/<asset_id>", endpoint="delete_asset", methods=["DELETE"]),
             Rule("/transcode", endpoint="transcode", methods=["POST"]),
             Rule("/clip", endpoint="clip", methods=["POST"]),
+            Rule("/stream", endpoint="create_stream", methods=["POST"]),
+            Rule("/stream/<stream_id>", endpoint="get_stream", methods=["GET"]),
+            Rule("/stream/<stream_id>/clips", endpoint="stream_clips", methods=["GET"]),
+            Rule("/session/<session_id>", endpoint="get_session", methods=["GET"]),
+            Rule("/session/<session_id>/clips", endpoint="session_clips", methods=["GET"]),
         ]
 
     def error(self, status: int, message: str, headers: Any = None) -> Response:
@@ -1261,25 +1419,264 @@ class LivepeerSimulator(Simulator):
         return url
 
     def on_clip(self, request: Request) -> Response:
+        """``POST /clip``: a clip of a stream's session, checked in the server's order."""
         user = self._user(request)
         body = self._payload(request, CLIP)
+        playback_id = body["playbackId"]
+        stream = self._stream_by_playback_id(playback_id)
+        if stream is None:
+            if not self.implicit_streams:
+                return self.error(404, "Content not found")
+            stream = self._implicit_stream(user, playback_id, body.get("sessionId"))
+        if stream["userId"] != user:
+            return self.error(403, "You do not have permission to clip this stream")
+        if body.get("sessionId"):
+            session = self.sessions.get(body["sessionId"])
+            if session is None:
+                return self.error(404, "Session not found")
+            if session["parentId"] != stream["id"]:
+                return self.error(404, "The provided session id does not belong to this stream")
+        else:
+            session = self._last_session(stream["id"])
+            if session is None:  # the server throws "Recording session not found", unhandled
+                return self.error(500, "Internal server error: Error")
         end = body.get("endTime")
         if isinstance(end, (int, float)) and end <= body["startTime"]:
             return self.error(422, "endTime must occur after startTime")
         self._capacity(user)
-        session = body.get("sessionId") or str(self._uuid())
         params = {
             "clipStrategy": {
-                "playbackId": body["playbackId"],
+                "playbackId": playback_id,
                 "startTime": body["startTime"],
                 **({"endTime": end} if end is not None else {}),
             },
-            "sessionId": session,
+            "sessionId": session["id"],
+            "inputId": stream["id"],
         }
-        task = self._new_task(user, "clip", {"clip": params}, str(body["playbackId"]))
-        source = {"type": "clip", "playbackId": body["playbackId"], "sessionId": session}
+        task = self._new_task(user, "clip", {"clip": params}, str(playback_id))
+        source = {"type": "clip", "playbackId": playback_id, "sessionId": session["id"]}
         asset = self._new_asset(user, {"name": body.get("name") or None}, source, task)
         return self.json({"task": {"id": task.id}, "asset": self.asset_view(asset)}, 200)
+
+    # -- streams and sessions ------------------------------------------------------------------
+
+    def on_create_stream(self, request: Request) -> Response:
+        user = self._user(request)
+        body = self._payload(request, NEW_STREAM)
+        stream = self._new_stream(user, body)
+        return self.json(self._stream_view(stream), 201)
+
+    def on_get_stream(self, request: Request, stream_id: str) -> Response:
+        user = self._user(request)
+        stream = self.streams.get(stream_id)
+        if stream is None or stream["userId"] != user:
+            return self.error(404, "not found")
+        return self.json(self._stream_view(stream))
+
+    def on_stream_clips(self, request: Request, stream_id: str) -> Response:
+        user = self._user(request)
+        stream = self.streams.get(stream_id) or self._stream_by_playback_id(stream_id)
+        if stream is None:
+            return self.error(404, "Stream not found")
+        sessions = {i for i, s in self.sessions.items() if s["parentId"] == stream["id"]}
+        if not sessions:
+            return self.json([])
+        return self._clips(request, user, sessions)
+
+    def on_get_session(self, request: Request, session_id: str) -> Response:
+        user = self._user(request)
+        session = self.sessions.get(session_id)
+        if session is None or session["userId"] != user:
+            return self.error(404, "not found")  # "do not reveal that session exists"
+        return self.json({k: v for k, v in session.items() if k not in _SESSION_HIDDEN})
+
+    def on_session_clips(self, request: Request, session_id: str) -> Response:
+        user = self._user(request)
+        if session_id not in self.sessions:
+            return self.error(404, "Session not found")
+        return self._clips(request, user, {session_id})
+
+    def _clips(self, request: Request, user: str, sessions: set[str]) -> Response:
+        """``getClips``: the caller's clip assets of these sessions, listed as assets are."""
+        rows = [
+            a
+            for i, a in self.assets.items()
+            if a["userId"] == user
+            and i not in self.deleted_assets
+            and (a.get("source") or {}).get("type") == "clip"
+            and (a.get("source") or {}).get("sessionId") in sessions
+        ]
+
+        def value(asset: dict[str, Any], field: str) -> Any:
+            return _asset_field(self.asset_view(asset), field)
+
+        return self._find(
+            request, rows, _CLIP_FIELDS, value, self.asset_view, [], link_short_page=False
+        )
+
+    def _stream_by_playback_id(self, playback_id: str) -> dict[str, Any] | None:
+        return next((s for s in self.streams.values() if s["playbackId"] == playback_id), None)
+
+    def _last_session(self, stream_id: str) -> dict[str, Any] | None:
+        """``getLastSession``: the stream's most recently created session."""
+        mine = [s for s in self.sessions.values() if s["parentId"] == stream_id]
+        return max(mine, key=lambda s: s["createdAt"]) if mine else None
+
+    def _key(self, shard: str) -> str:
+        """``generateUniqueKey``: 16 base-36 characters in fours, the first four ``shard``'s."""
+        chars = shard[:4] + "".join(self.rng.choice(_BASE36) for _ in range(12))
+        return "-".join(chars[n : n + 4] for n in range(0, 16, 4))
+
+    def _new_stream(self, user: str, body: dict[str, Any]) -> dict[str, Any]:
+        """``handleCreateStream``: the checks after the schema, then the stream as stored."""
+        if body.get("objectStoreId"):  # the simulator has no object stores
+            message = f"object store {body['objectStoreId']} not found or disabled"
+            raise Answer(self.error(400, message))
+        recording = body.get("recordingSpec")
+        if recording is not None:
+            if not body.get("record"):
+                raise Answer(self.error(400, "recordingSpec is only supported with record=true"))
+            if not recording.get("profiles"):
+                recording = {k: v for k, v in recording.items() if k != "profiles"}
+        policy = body.get("playbackPolicy") or {}
+        if (
+            policy.get("type") == "lit_signing_condition"
+            or policy.get("resourceId")
+            or policy.get("unifiedAccessControlConditions")
+        ):
+            raise Answer(
+                self.error(
+                    400,
+                    'playbackPolicy type "lit_signing_condition" with a resourceId or '
+                    "unifiedAccessControlConditions is not supported for streams",
+                )
+            )
+        if policy.get("type") == "webhook":  # no webhooks here
+            raise Answer(self.error(400, f"webhook {policy.get('webhookId')} not found"))
+        # ``payload.profiles || default``: null means the default; [] stays empty (JS truthy).
+        profiles = body["profiles"] if body.get("profiles") is not None else None
+        if profiles is None:
+            profiles = json.loads(json.dumps(DEFAULT_STREAM_PROFILES))
+        multistream = {"targets": self._targets(profiles, body.get("multistream") or {})}
+        tags = body.get("userTags")
+        if tags is not None and len(json.dumps(tags, separators=(",", ":"))) > 2048:
+            raise Answer(
+                self.error(400, "userTags object is too large. Max size is 2048 characters")
+            )
+        stream_id = str(self._uuid())
+        stream_key = self._key(stream_id)
+        stream: dict[str, Any] = {
+            **{k: v for k, v in body.items() if k != "objectStoreId"},
+            "kind": "stream",
+            "profiles": profiles,
+            "userId": user,
+            "renditions": {},
+            "id": stream_id,
+            "projectId": self.project,
+            "createdAt": self.now_ms(),
+            "streamKey": stream_key,
+            "playbackId": self._key(stream_id).replace("-", ""),
+            "isActive": False,
+            "lastSeen": 0,
+            "multistream": multistream,
+        }
+        if recording is not None:
+            stream["recordingSpec"] = recording
+        if "creatorId" in body:
+            stream["creatorId"] = _creator_id(body["creatorId"])
+        self.streams[stream_id] = stream
+        return stream
+
+    def _targets(self, profiles: list[dict[str, Any]], multistream: dict[str, Any]) -> list[Any]:
+        """``validateMultistreamOpts``: each target names a profile and one target (400s)."""
+        names: list[str] = []
+        for profile in profiles:
+            name = profile.get("name")
+            if not name:
+                continue
+            if name == "source":
+                raise Answer(self.error(400, 'profile cannot be named "source"'))
+            if name in names:
+                raise Answer(self.error(400, f'duplicate profile name "{name}"'))
+            names.append(name)
+        names.append("source")
+        targets = []
+        for target in multistream.get("targets") or []:
+            if target["profile"] not in names:
+                available = json.dumps(names, separators=(",", ":"))
+                message = (
+                    f'multistream target profile not found: "{target["profile"]}". '
+                    f"available: {available}"
+                )
+                raise Answer(self.error(400, message))
+            if bool(target.get("spec")) == bool(target.get("id")):
+                raise Answer(
+                    self.error(400, 'multistream target must have either an "id" or a "spec"')
+                )
+            if target.get("id"):  # the simulator keeps no multistream targets
+                raise Answer(self.error(400, f'multistream target not found: "{target["id"]}"'))
+            created = {k: v for k, v in target.items() if k != "spec"}
+            targets.append({**created, "id": str(self._uuid())})
+        if len({f"{t['profile']} -> {t['id']}" for t in targets}) != len(targets):
+            raise Answer(self.error(400, "multistream target {id,profile} must be unique"))
+        return targets
+
+    def _stream_view(self, stream: dict[str, Any]) -> dict[str, Any]:
+        """``addDefaultFields(removePrivateFields(stream))``."""
+        shown = {k: v for k, v in stream.items() if k not in _STREAM_HIDDEN}
+        return {**_STREAM_DEFAULTS, **shown}
+
+    def start_session(self, stream_id: str, *, name: str | None = None) -> str:
+        """A broadcast to ``stream_id`` begins: its session (as the media server creates it).
+
+        The real session comes from the ingest node (``POST /stream/{id}/stream``) once an
+        encoder pushes to the stream key; this is that moment. The stream turns active.
+        """
+        stream = self.streams[stream_id]
+        now = self.now_ms()
+        session_id = str(stream["playbackId"])[:4] + str(self._uuid())[4:]
+        record = stream.get("record")
+        session: dict[str, Any] = {
+            "id": session_id,
+            "parentId": stream_id,
+            "playbackId": stream["playbackId"],
+            "userId": stream["userId"],
+            "projectId": stream["projectId"],
+            "kind": "session",
+            "version": "v2",
+            "name": name or stream["name"],
+            "createdAt": now,
+            "lastSeen": 0,
+            "sourceSegments": 0,
+            "transcodedSegments": 0,
+            "sourceSegmentsDuration": 0,
+            "transcodedSegmentsDuration": 0,
+            "sourceBytes": 0,
+            "transcodedBytes": 0,
+            "ingestRate": 0,
+            "outgoingRate": 0,
+            "deleted": False,
+            "profiles": stream["profiles"],
+            "record": record,
+        }
+        if stream.get("recordingSpec") is not None:
+            session["recordingSpec"] = stream["recordingSpec"]
+        if record:
+            session["recordingStatus"] = "waiting"
+        self.sessions[session_id] = session
+        stream.update(isActive=True, lastSeen=now)
+        return session_id
+
+    def _implicit_stream(
+        self, user: str, playback_id: str, session_id: str | None
+    ) -> dict[str, Any]:
+        """The live stream an unknown clip playback id stands for (``implicit_streams``)."""
+        stream = self._new_stream(user, {"name": f"stream-{playback_id}"})
+        stream["playbackId"] = playback_id
+        made = self.start_session(stream["id"])
+        if session_id:  # the clip names its session: that is the one that is live
+            self.sessions[session_id] = {**self.sessions.pop(made), "id": session_id}
+        return stream
 
     # -- for tests and demos -----------------------------------------------------------------
 
