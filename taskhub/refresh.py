@@ -7,7 +7,9 @@ adapter's ``refresh``, the cheapest read the vendor allows (a batched read by id
 narrowed to what is followed, or bounded concurrent reads) — and hands each observation to
 the followers of that task. It runs in one daemon thread while anything is followed and stops
 when nothing is. Callers inside an event loop await updates (:meth:`Subscription.next_async`)
-without blocking the loop: the refresher completes their futures from its thread.
+without blocking the loop: the refresher hands a cycle's observations to each loop in one
+callback (:class:`_Batches`), not one per observation, so a thousand followers cost the loop
+one wake-up per cycle.
 
 A cycle's error (after the transport's own retries) reaches every follower as the typed error,
 and the next cycle tries again.
@@ -66,14 +68,11 @@ class Subscription:
 
     # -- delivery (refresher thread) ---------------------------------------------------------
 
-    def _deliver(self, update: Update) -> None:
+    def _deliver(self, update: Update, batches: _Batches) -> None:
         if self._sink is not None:
             self._sink.put((self, update))
-        elif self._loop is not None and self._async is not None:
-            try:
-                self._loop.call_soon_threadsafe(self._async.put_nowait, update)
-            except RuntimeError:  # the loop closed under us: the follower is gone
-                self.refresher._close(self)
+        elif self._loop is not None:
+            batches.add(self._loop, self, update)
         else:
             self._queue.put(update)
 
@@ -92,6 +91,20 @@ class Subscription:
             raise RuntimeError("this subscription was not made for an event loop (loop=...)")
         return await self._async.get()
 
+    async def updates_async(self) -> list[Update]:
+        """Every update queued so far, in order, awaiting the first if there is none — the
+        updates :meth:`next_async` would return one by one, in one step."""
+        first = await self.next_async()
+        assert self._async is not None
+        found = [first]
+        while not self._async.empty():
+            found.append(self._async.get_nowait())
+        return found
+
+    def add(self, ids: Iterable[str]) -> None:
+        """Follow ``ids`` too, from the next cycle (which starts promptly for them)."""
+        self.refresher._add(self, ids)
+
     def drop(self, task_id: str) -> None:
         """Stop following ``task_id`` (finished, or no longer of interest)."""
         self.refresher._drop(self, task_id)
@@ -105,6 +118,51 @@ class Subscription:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class _Batches:
+    """A cycle's observations for the subscriptions of each event loop, handed to each loop in
+    one ``call_soon_threadsafe`` callback: a cycle wakes a loop once (one write to its
+    self-pipe, one handle), whatever the number of its subscriptions and observations, and
+    the loop queues them in the order the cycle made them.
+
+    The refresher thread :meth:`flush`-es at the end of a cycle, and during a cycle once the
+    oldest held observation waited ``HOLD`` seconds (a vendor read task by task takes a while
+    for a thousand tasks; its first observations need not wait for the last)."""
+
+    HOLD = 0.5
+
+    def __init__(self) -> None:
+        self._loops: dict[asyncio.AbstractEventLoop, list[tuple[Subscription, Update]]] = {}
+        self._since = 0.0
+
+    def add(self, loop: asyncio.AbstractEventLoop, sub: Subscription, update: Update) -> None:
+        if not self._loops:
+            self._since = time.monotonic()
+        held = self._loops.get(loop)
+        if held is None:
+            held = self._loops[loop] = []
+        held.append((sub, update))
+
+    def due(self) -> bool:
+        return bool(self._loops) and time.monotonic() - self._since >= self.HOLD
+
+    def flush(self) -> None:
+        loops, self._loops = self._loops, {}
+        for loop, held in loops.items():
+            try:
+                loop.call_soon_threadsafe(_hand_over, held)
+            except RuntimeError:  # the loop closed under us: its followers are gone
+                for sub, _ in held:
+                    if not sub.closed:
+                        sub.close()
+
+
+def _hand_over(held: list[tuple[Subscription, Update]]) -> None:
+    """In the subscriptions' loop: queue a batch of updates for ``next_async``."""
+    for sub, update in held:
+        if sub._async is not None and not sub.closed:
+            sub._async.put_nowait(update)
 
 
 class Refresher:
@@ -144,18 +202,10 @@ class Refresher:
         into ``sink`` as ``(subscription, update)`` pairs — one sink can gather the
         subscriptions of several backends (``taskhub.watch_all``).
         """
-        sub = Subscription(self, ids, loop, sink)
+        sub = Subscription(self, (), loop, sink)
         with self._cond:
             self._subs[sub] = None
-            for task_id in sub.ids:
-                self._by_id.setdefault(task_id, {})[sub] = None
-            self._fresh = True
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(
-                    target=self._run, name=f"taskhub-refresh-{self.adapter.backend}", daemon=True
-                )
-                self._thread.start()
-            self._cond.notify_all()
+            self._add(sub, ids)
         return sub
 
     @property
@@ -169,6 +219,22 @@ class Refresher:
         """True while the refresher's thread runs."""
         thread = self._thread
         return thread is not None and thread.is_alive()
+
+    def _add(self, sub: Subscription, ids: Iterable[str]) -> None:
+        with self._cond:
+            if sub.closed:
+                raise RuntimeError("this subscription is closed")
+            for task_id in ids:
+                if task_id not in sub.ids:
+                    sub.ids.add(task_id)
+                    self._by_id.setdefault(task_id, {})[sub] = None
+            self._fresh = True
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._run, name=f"taskhub-refresh-{self.adapter.backend}", daemon=True
+                )
+                self._thread.start()
+            self._cond.notify_all()
 
     def _drop(self, sub: Subscription, task_id: str) -> None:
         with self._cond:
@@ -211,16 +277,20 @@ class Refresher:
         self.last_cycle_ids = len(ids)
         started = time.monotonic()
         failed = False
+        batches = _Batches()
         try:
             for item in self.adapter.refresh(ids):
                 if isinstance(item, TaskhubError):
                     # One id the vendor could not read: only its followers hear of it.
-                    self._publish(getattr(item, "task_id", None) or "", Update(error=item))
+                    task_id = getattr(item, "task_id", None) or ""
+                    self._publish(task_id, Update(error=item), batches)
                 else:
-                    self._publish(item.id, Update(task=item))
+                    self._publish(item.id, Update(task=item), batches)
+                if batches.due():
+                    batches.flush()
         except TaskhubError as exc:
             failed = True
-            self._publish_all(Update(error=exc))
+            self._publish_all(Update(error=exc), batches)
         except Exception as exc:  # a bug must not kill the thread silently: followers hear it
             failed = True
             log.exception("%s: refresh cycle failed", self.adapter.backend)
@@ -229,7 +299,9 @@ class Refresher:
                 vendor=self.adapter.vendor,
                 operation="refresh",
             )
-            self._publish_all(Update(error=error))
+            self._publish_all(Update(error=error), batches)
+        finally:
+            batches.flush()
         self.cycles += 1
         if hooks.on_refresh_cycle:
             hooks.emit(
@@ -241,17 +313,17 @@ class Refresher:
                 failed,
             )
 
-    def _publish(self, task_id: str, update: Update) -> None:
+    def _publish(self, task_id: str, update: Update, batches: _Batches) -> None:
         with self._cond:
             subs = list(self._by_id.get(task_id, ()))
         for sub in subs:
-            sub._deliver(update)
+            sub._deliver(update, batches)
 
-    def _publish_all(self, update: Update) -> None:
+    def _publish_all(self, update: Update, batches: _Batches) -> None:
         with self._cond:
             subs = [s for s in self._subs if s.ids]
         for sub in subs:
-            sub._deliver(update)
+            sub._deliver(update, batches)
 
     def _pause(self, seconds: float) -> None:
         if self.clock is not SYSTEM:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 import pytest
 
@@ -14,7 +16,7 @@ from taskhub import PollPolicy, State, TaskNotFound, VendorUnavailable
 from taskhub.budget import Budget
 from taskhub.clock import VirtualClock
 from taskhub.model import Status, Task
-from taskhub.refresh import Subscription, Update
+from taskhub.refresh import Refresher, Subscription, Update, _Batches
 from taskhub.states import Tracker
 from taskhub.testing import Clock, Simulation, simulate
 
@@ -147,6 +149,88 @@ def test_an_event_loop_awaits_updates_without_blocking(sim: Simulation) -> None:
 
         updates = asyncio.run(follow_all())
     assert sorted(u.task.id for u in updates if u.task) == sorted(t.id for t in tasks)
+
+
+class CountingLoop(asyncio.SelectorEventLoop):
+    """A real event loop that notes every callback the refresher's thread schedules on it,
+    with the refresher's cycle count at that moment."""
+
+    refresher: Refresher | None = None
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.scheduled: list[tuple[int, tuple[Any, ...]]] = []
+
+    def call_soon_threadsafe(  # type: ignore[override]
+        self, callback: Callable[..., object], *args: Any, context: Any = None
+    ) -> asyncio.Handle:
+        if self.refresher is not None and threading.current_thread().name.startswith(
+            "taskhub-refresh"
+        ):
+            self.scheduled.append((self.refresher.cycles, args))
+        return super().call_soon_threadsafe(callback, *args, context=context)
+
+
+def test_a_cycle_hands_a_loop_all_its_observations_in_one_callback(
+    sim: Simulation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with sim.connect() as hub:
+        tasks = _uploads(hub, 3)
+        ids = [t.id for t in tasks]
+        refresher = hub.refresher(FAST)
+        monkeypatch.setattr(_Batches, "HOLD", 60.0)  # no early hand-over: one per cycle
+        # The first cycle waits until every follower is registered, so it serves them all.
+        registered = threading.Event()
+        read = refresher.adapter.refresh
+
+        def gated(task_ids: Sequence[str]) -> Iterator[Task | taskhub.TaskhubError]:
+            registered.wait(10)
+            return read(task_ids)
+
+        monkeypatch.setattr(refresher.adapter, "refresh", gated)
+
+        async def follow_all() -> tuple[list[list[Update]], list[Update]]:
+            loop = asyncio.get_running_loop()
+            assert isinstance(loop, CountingLoop)
+            loop.refresher = refresher
+            subs = [refresher.follow(ids, loop=loop) for _ in range(20)]
+            missing = refresher.follow(["no-such-task"], loop=loop)
+            registered.set()
+            try:
+                firsts = await asyncio.wait_for(
+                    asyncio.gather(*(s.updates_async() for s in subs)), timeout=10
+                )
+                lost = [await asyncio.wait_for(missing.next_async(), timeout=10)]
+                # Whatever else the cycles so far brought (taken without waiting).
+                for sub, first in zip(subs, firsts, strict=True):
+                    while not sub._async.empty():  # type: ignore[union-attr]
+                        first.append(sub._async.get_nowait())  # type: ignore[union-attr]
+                while not missing._async.empty():  # type: ignore[union-attr]
+                    lost.append(missing._async.get_nowait())  # type: ignore[union-attr]
+            finally:
+                for sub in [*subs, missing]:
+                    sub.close()
+            return list(firsts), lost
+
+        loop = CountingLoop()  # (asyncio.Runner's loop_factory is Python 3.11's)
+        try:
+            seen, lost = loop.run_until_complete(follow_all())
+        finally:
+            loop.close()
+        scheduled = loop.scheduled
+    # One callback per cycle for the 21 subscriptions of the loop, not one per observation.
+    per_cycle = collections.Counter(cycle for cycle, _ in scheduled)
+    assert per_cycle and set(per_cycle.values()) == {1}
+    (batch,) = scheduled[0][1]
+    assert len(batch) >= 20 * 3  # the first cycle: three tasks for each of twenty followers
+    # Every follower hears every observation of its tasks, in the cycle's order.
+    order = list(dict.fromkeys(u.task.id for _, u in batch if u.task is not None))
+    assert sorted(order) == sorted(ids)
+    for updates in seen:
+        assert [u.task.id for u in updates if u.task is not None][:3] == order
+        assert all(u.error is None for u in updates)
+    # The task that cannot be read reaches only its own follower.
+    assert lost and all(isinstance(u.error, TaskNotFound) and u.task is None for u in lost)
 
 
 def test_a_vendor_without_a_batch_read_is_read_concurrently_within_its_bound() -> None:

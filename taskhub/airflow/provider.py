@@ -81,4 +81,25 @@ def get_provider_info() -> dict[str, Any]:
                 },
             }
         ],
+        "config": {
+            "taskhub": {
+                "description": "taskhub's settings for Airflow's processes.",
+                "options": {
+                    "triggerer_gc_freeze": {
+                        "description": (
+                            "When True, the first TaskHubTrigger to run in a triggerer process "
+                            "calls gc.freeze() once, after Airflow's imports and the vendor's "
+                            "adapter: Python's full garbage collections then skip that heap, "
+                            "so they no longer hold the triggerer's event loop for over a "
+                            "hundred milliseconds (see docs/airflow.md, Scaling). Off by "
+                            "default: it affects the whole process."
+                        ),
+                        "version_added": "0.1.0",
+                        "type": "boolean",
+                        "example": "True",
+                        "default": "False",
+                    }
+                },
+            }
+        },
     }

@@ -15,14 +15,16 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import gc
 import logging
+import threading
 import time
 import weakref
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from taskhub.airflow import events
-from taskhub.airflow._compat import AirflowFailException, BaseTrigger, TriggerEvent
+from taskhub.airflow._compat import AirflowFailException, BaseTrigger, TriggerEvent, conf
 from taskhub.airflow.follow import TRANSIENT, follow
 from taskhub.airflow.hooks import TaskHubHook
 from taskhub.errors import TaskhubError
@@ -96,6 +98,7 @@ class TaskHubTrigger(BaseTrigger):
             task_id = self._task_id(hub)
         except (AirflowFailException, TaskhubError) as exc:
             return events.stopped(events.ERROR, self.ref, str(exc), error=exc)
+        _freeze_heap_once()
         stale = self.stale_after
         if stale is None:
             stale = hub.options.stale_after or hub.adapter.stale_after
@@ -104,10 +107,13 @@ class TaskHubTrigger(BaseTrigger):
             while True:
                 now = time.monotonic()
                 failing, changed_at = waiter.failing_since, waiter.changed_at
+                # An observation does not wake the trigger: before the first, it looks again
+                # after ``stale`` seconds, and then at the staleness the last change sets.
+                unchanged = 0.0 if changed_at is None else now - changed_at
                 update = await waiter.next(
                     _earliest(
                         None if self.deadline is None else self.deadline - time.time(),
-                        None if stale is None or changed_at is None else changed_at + stale - now,
+                        None if stale is None else stale - unchanged,
                         None if failing is None else failing + self.unreachable_after - now,
                     )
                 )
@@ -237,6 +243,26 @@ async def _rendered(
     done: asyncio.Future[dict[str, Any]] = loop.create_future()
     renderer.queue.put_nowait((functools.partial(render, *args, **kwargs), done))
     return await done
+
+
+_freeze_lock = threading.Lock()
+_freeze_checked = False
+
+
+def _freeze_heap_once() -> None:
+    """``[taskhub] triggerer_gc_freeze``: once per process, after the first trigger opened its
+    hub (Airflow's imports and the vendor's adapter are loaded by then), move the whole heap
+    out of the garbage collector's reach (``gc.freeze()``), so its full collections scan only
+    what the triggers make afterwards. Off unless the deployment turns it on: it affects the
+    whole process (cyclic garbage present at that moment is never collected)."""
+    global _freeze_checked
+    with _freeze_lock:
+        if _freeze_checked:
+            return
+        _freeze_checked = True
+    if conf.getboolean("taskhub", "triggerer_gc_freeze", fallback=False):
+        gc.freeze()
+        log.info("gc.freeze(): %d objects out of the collector's reach", gc.get_freeze_count())
 
 
 def _earliest(*seconds: float | None) -> float | None:

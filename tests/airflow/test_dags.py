@@ -10,10 +10,15 @@ from typing import Any
 
 import pytest
 
+from taskhub.adapters.livepeer.hub import LivepeerHub
+from taskhub.adapters.livepeer.simulator import LivepeerSimulator
 from taskhub.testing import Simulation, simulate
 
 from .conftest import FAST, VENDORS, connection, prepare
 from .dagrun import run_dag
+
+#: The Livepeer simulation, typed.
+Livepeer = Simulation[LivepeerSimulator, LivepeerHub]
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -26,7 +31,7 @@ def airflow_db() -> None:
 
 
 @pytest.fixture
-def livepeer(use_connection: Any) -> Iterator[Simulation]:
+def livepeer(use_connection: Any) -> Iterator[Livepeer]:
     with simulate("livepeer", speed=20) as sim:
         use_connection(connection(sim))
         yield sim
@@ -46,7 +51,7 @@ def submit_dag(dag_id: str, args: str) -> str:
     return SUBMIT.format(dag_id=dag_id, args=args)
 
 
-def test_a_deferrable_submit_succeeds_and_pushes_the_tasks_dict(livepeer: Simulation) -> None:
+def test_a_deferrable_submit_succeeds_and_pushes_the_tasks_dict(livepeer: Livepeer) -> None:
     spec = {"kind": "upload", "url": "https://media.example.com/in.mp4", "name": "in.mp4"}
     run = run_dag("ok", submit_dag("ok", f"spec={spec!r}, deferrable=True"))
     assert run.tasks == {"media": "success"}, run.failures
@@ -58,7 +63,7 @@ def test_a_deferrable_submit_succeeds_and_pushes_the_tasks_dict(livepeer: Simula
 
 
 def test_a_failed_vendor_task_fails_the_airflow_task_with_its_message(
-    livepeer: Simulation,
+    livepeer: Livepeer,
 ) -> None:
     spec = {"kind": "upload", "url": "https://media.example.com/fail-fatal.mp4", "name": "x"}
     run = run_dag("fails", submit_dag("fails", f"spec={spec!r}, deferrable=True"))
@@ -72,7 +77,7 @@ def test_a_failed_vendor_task_fails_the_airflow_task_with_its_message(
 
 
 def test_a_timeout_fails_the_task_while_the_vendor_task_keeps_running(
-    livepeer: Simulation,
+    livepeer: Livepeer,
 ) -> None:
     spec = {"kind": "upload", "url": "https://media.example.com/stuck.mp4", "name": "x"}
     run = run_dag("slow", submit_dag("slow", f"spec={spec!r}, deferrable=True, timeout=1"))
@@ -95,7 +100,7 @@ def test_a_retry_resumes_the_submitted_task_instead_of_submitting_again(
         assert posts(sim) == 1
 
 
-def test_a_submit_with_no_answer_is_looked_up_not_sent_again(livepeer: Simulation) -> None:
+def test_a_submit_with_no_answer_is_looked_up_not_sent_again(livepeer: Livepeer) -> None:
     livepeer.inject("drop", method="POST", path="/asset/upload/url", after_effect=True)
     run = run_dag("dropped", submit_dag("dropped", 'job="ingest", deferrable=True'))
     assert run.tasks == {"media": "success"}, run.failures
@@ -111,14 +116,14 @@ def test_a_vendor_that_cannot_look_a_submit_up_fails_it_without_retry(
         use_connection({"conn_type": "taskhub", "password": sim.options["token"], "extra": extra})
         sim.inject("drop", method="POST", after_effect=True)
         run = run_dag("unanswered", submit_dag("unanswered", 'spec={"n": 1}, retries=3'))
-        created = len(sim.simulator.tasks)
+        created = len(sim.simulator.tasks)  # type: ignore[attr-defined]  # the toy's
     assert run.tasks == {"media": "failed"} and run.tries["media"] == 1
     ((_, _, message),) = run.failures
     assert "gives no way to look it up" in message and "before clearing this task" in message
     assert created == 1
 
 
-def test_waiting_in_the_worker_with_deferrable_false(livepeer: Simulation) -> None:
+def test_waiting_in_the_worker_with_deferrable_false(livepeer: Livepeer) -> None:
     run = run_dag("worker", submit_dag("worker", 'job="ingest", deferrable=False'))
     assert run.tasks == {"media": "success"}
     assert run.xcom("media")["status"]["state"] == "succeeded"
@@ -151,7 +156,7 @@ def test_on_kill_cancels_the_vendor_task(use_connection: Any) -> None:
     assert after.state.value == "cancelled"
 
 
-def test_a_sensor_waits_for_a_task_submitted_elsewhere(livepeer: Simulation) -> None:
+def test_a_sensor_waits_for_a_task_submitted_elsewhere(livepeer: Livepeer) -> None:
     with livepeer.connect() as hub:
         good = hub.submit(kind="upload", url="https://media.example.com/a.mp4", name="a").ref
         bad = hub.submit(kind="upload", url="https://media.example.com/fail-fatal.mp4", name="b")
@@ -240,7 +245,7 @@ BAD = {
 
 @pytest.mark.parametrize("case", sorted(BAD))
 def test_a_bad_connection_fails_the_task_at_once_before_any_request(
-    case: str, livepeer: Simulation, use_connection: Any
+    case: str, livepeer: Livepeer, use_connection: Any
 ) -> None:
     extra, words = BAD[case]
     password = None if case == "missing secret" else livepeer.options["api_key"]

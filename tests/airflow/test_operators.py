@@ -93,9 +93,9 @@ def test_how_each_outcome_ends_the_airflow_task() -> None:
 def test_a_skipped_event_skips_the_operator() -> None:
     operator = TaskHubSubmitOperator(task_id="a", job="j")
     with pytest.raises(AirflowSkipException, match="media:t1 skipped"):
-        operator.execute_complete({}, payload("skipped"))  # type: ignore[arg-type]
+        operator.execute_complete({}, payload("skipped"))
     with pytest.raises(AirflowException, match="no event"):
-        operator.execute_complete({}, None)  # type: ignore[arg-type]
+        operator.execute_complete({}, None)
 
 
 def test_the_hook_opens_a_hub_and_tests_the_connection(use_connection: Any) -> None:

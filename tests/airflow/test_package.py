@@ -83,7 +83,7 @@ def test_the_classes_load_on_first_use_or_say_how_to_install() -> None:
         with pytest.raises(ImportError, match=r"pip install 'taskhub\[airflow\]'"):
             taskhub.airflow.TaskHubHook  # noqa: B018
     with pytest.raises(AttributeError):
-        taskhub.airflow.Nothing  # type: ignore[attr-defined]  # noqa: B018
+        taskhub.airflow.Nothing  # noqa: B018
 
 
 # -- a connection's fields -> a hub (no Airflow, no request) ------------------------------------

@@ -19,11 +19,11 @@ def test_airflow_finds_the_installed_provider() -> None:
     except ImportError:
         from airflow.providers_manager import ProvidersManager  # type: ignore[assignment]
 
-    schema = json.loads(
-        (Path(__import__("airflow").__file__).parent / "provider_info.schema.json").read_text()
-    )
+    airflow_file = __import__("airflow").__file__
+    assert airflow_file is not None
+    schema = json.loads((Path(airflow_file).parent / "provider_info.schema.json").read_text())
     jsonschema.validate(get_provider_info(), schema)
-    manager = ProvidersManager()
+    manager = ProvidersManager()  # type: ignore[no-untyped-call]
     assert "taskhub" in manager.providers
     hook = manager.hooks["taskhub"]
     assert hook is not None and hook.hook_class_name == "taskhub.airflow.hooks.TaskHubHook"

@@ -4,6 +4,7 @@ drives it: one event, plain kwargs, a restart that resumes, no request from the 
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import threading
 import time
@@ -15,7 +16,8 @@ import requests
 from airflow.sdk.serde import deserialize, serialize
 from airflow.triggers.base import TriggerEvent
 
-from taskhub.airflow import TaskHubTrigger
+from taskhub.airflow import TaskHubHook, TaskHubTrigger, triggers
+from taskhub.refresh import Refresher, Subscription
 from taskhub.testing import Simulation, simulate
 
 from .conftest import connection, prepare
@@ -36,7 +38,9 @@ def rebuilt(trigger: TaskHubTrigger) -> TaskHubTrigger:
     module, _, name = classpath.rpartition(".")
     cls = getattr(__import__(module, fromlist=[name]), name)
     stored = json.loads(json.dumps(serialize(kwargs)))  # what the metadata database keeps
-    made: TaskHubTrigger = cls(**deserialize(stored))
+    values = deserialize(stored)
+    assert isinstance(values, dict)
+    made: TaskHubTrigger = cls(**values)
     return made
 
 
@@ -197,6 +201,63 @@ def test_many_triggers_share_one_read_per_cycle(use_connection: Any) -> None:
         reads = len(sim.requests) - start
     assert {p["outcome"] for p in payloads} == {"succeeded"}
     assert reads < 40  # polling alone, each trigger would read at least once: 40 or more
+
+
+def test_triggers_started_one_a_turn_share_one_subscription(
+    use_connection: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with simulate("livepeer", speed=5) as sim:
+        use_connection(connection(sim))
+        refs = [submit(sim) for _ in range(20)]
+        made: list[Subscription] = []
+        follow = Refresher.follow
+
+        def counted(self: Refresher, *args: Any, **kwargs: Any) -> Subscription:
+            made.append(follow(self, *args, **kwargs))
+            return made[-1]
+
+        monkeypatch.setattr(Refresher, "follow", counted)
+
+        async def run_all() -> list[dict[str, Any]]:
+            await TaskHubHook("taskhub_default").aget_hub()  # the connection read once, first
+            started = []
+            for ref in refs:  # as Airflow's TriggerRunner.create_triggers: one a turn
+                started.append(asyncio.ensure_future(TaskHubTrigger("taskhub_default", ref).wait()))
+                await asyncio.sleep(0)
+            return await asyncio.gather(*started)
+
+        payloads = asyncio.run(asyncio.wait_for(run_all(), 60))
+    assert {p["outcome"] for p in payloads} == {"succeeded"}
+    # One subscription (and one reader) for the loop's twenty triggers, not one each.
+    assert len(made) == 1 and made[0].closed
+
+
+@pytest.mark.parametrize("setting", [None, "True"])
+def test_the_heap_is_frozen_once_and_only_when_the_deployment_asks(
+    livepeer: Simulation, monkeypatch: pytest.MonkeyPatch, setting: str | None
+) -> None:
+    monkeypatch.setattr(triggers, "_freeze_checked", False)  # as in a new triggerer process
+    if setting is None:
+        monkeypatch.delenv("AIRFLOW__TASKHUB__TRIGGERER_GC_FREEZE", raising=False)
+    else:
+        monkeypatch.setenv("AIRFLOW__TASKHUB__TRIGGERER_GC_FREEZE", setting)
+    freezes: list[int] = []
+    freeze = gc.freeze
+
+    def counted() -> None:
+        freezes.append(gc.get_freeze_count())
+        freeze()
+
+    monkeypatch.setattr(gc, "freeze", counted)
+    try:
+        for _ in range(2):  # a second trigger in the process does not freeze again
+            (event,) = events_of(TaskHubTrigger("taskhub_default", submit(livepeer)))
+            assert event.payload["outcome"] == "succeeded"
+        frozen = gc.get_freeze_count()
+    finally:
+        gc.unfreeze()
+    assert len(freezes) == (0 if setting is None else 1)
+    assert (frozen > 0) is (setting is not None)
 
 
 def test_a_vendor_outage_is_waited_out(use_connection: Any) -> None:
