@@ -136,6 +136,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=20.0,
         help="simulated seconds per real second (default: %(default)s)",
     )
+    demo.add_argument(
+        "--db",
+        metavar="URL",
+        help="record the tasks into this store: sqlite:///FILE or postgresql+psycopg://... "
+        "(default: a new SQLite file, taskhub-demo-PID.db in the temp directory, kept so "
+        "`taskhub serve --db` can show it)",
+    )
 
     simulate = sub.add_parser(
         "simulate",
@@ -438,14 +445,15 @@ def _print_task(task: Task, as_json: bool) -> None:
 def _demo(args: argparse.Namespace) -> int:
     from taskhub import demo
 
-    return demo.run(speed=args.speed, as_json_output=args.json)
+    return demo.run(speed=args.speed, as_json_output=args.json, db=args.db)
 
 
 def _serve_command(args: argparse.Namespace) -> int:
     from taskhub import serve
 
+    # No configuration is no backend to follow: the store's contents are still served.
     return serve.run(
-        _configured(args),
+        _load(args),
         backends=args.backend,
         db=args.db,
         host=args.host,

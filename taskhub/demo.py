@@ -3,23 +3,35 @@
 Each vendor's simulator says what representative work to submit (``demo_spec``) and plays a
 worker's part where the vendor needs one (``demo_step``: Cognite's async task is completed
 through ``report``). The demo submits everything, watches it all with live progress, and
-prints the normalized result, a one-line summary and what to try next.
+prints the normalized result, a one-line summary and what to try next. Every task and
+transition is recorded into a store (a new SQLite file in the temp directory unless ``db``
+says otherwise, kept after the demo), and the last line says how to see them on a page.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
+import os
+import shlex
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
-from typing import Any, TextIO
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
 
 from taskhub import registry
 from taskhub.display import LEGEND, Progress, as_json, table
+from taskhub.errors import ConfigError
 from taskhub.hub import TaskHub
 from taskhub.model import Task
+from taskhub.states import Tracker
 from taskhub.testing import Clock, Simulation, simulate
+
+if TYPE_CHECKING:
+    from taskhub.store import Store
 
 #: What the demo suggests next (the same commands docs/quickstart.md shows).
 NEXT = (
@@ -27,6 +39,55 @@ NEXT = (
     "background; then `taskhub ls --config sim.toml` lists their tasks and "
     "`taskhub get BACKEND:ID --config sim.toml` shows one."
 )
+
+
+#: Where the serve command's page is, by default.
+PAGE = "http://127.0.0.1:8765/"
+
+
+def default_db() -> str:
+    """A new SQLite store for this run, in the temp directory: it works from any directory
+    (even a read-only one), leaves nothing in the current one, and is kept after the demo so
+    ``taskhub serve --db`` can show it. A new file each run, because the simulators start
+    afresh and give some tasks the same ids again."""
+    return f"sqlite:///{Path(tempfile.gettempdir()) / f'taskhub-demo-{os.getpid()}.db'}"
+
+
+def _has(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
+
+
+def open_store(db: str | None) -> Store | None:
+    """The store to record into: ``db``, or :func:`default_db`; None when no ``db`` was asked
+    for and the store extra is not installed (the demo then records nothing)."""
+    if db is None and not _has("sqlalchemy"):
+        return None
+    try:
+        from taskhub.store import Store
+    except ImportError as exc:
+        raise ConfigError(f"--db needs the store: {exc}") from None
+    try:
+        return Store(db or default_db())
+    except Exception as exc:  # a bad URL, a missing driver, an unreachable server
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ConfigError(f"cannot open the store {db!r}: {first}") from None
+
+
+def page_hint(store: Store | None) -> str:
+    """The demo's last line: how to see its tasks on a page (or how to make that possible)."""
+    if store is None:
+        return (
+            "To keep the tasks in a store and see them on a page: "
+            "pip install 'taskhub[serve]', then run the demo again."
+        )
+    from sqlalchemy.engine import make_url
+
+    # A password the URL carries is not printed (the user knows it).
+    url = make_url(store.url).render_as_string(hide_password=True)
+    command = f"taskhub serve --db {shlex.quote(url)}"
+    if not (_has("waitress") and _has("prometheus_client")):
+        command = f"pip install 'taskhub[serve]' && {command}"
+    return f"See them on a page ({PAGE}): {command}"
 
 
 def demo_vendors() -> list[str]:
@@ -85,10 +146,12 @@ def run(
     speed: float = 20.0,
     timeout: float = 120.0,
     as_json_output: bool = False,
+    db: str | None = None,
     out: TextIO | None = None,
     err: TextIO | None = None,
 ) -> int:
-    """Run the demo; 0 when every task succeeded."""
+    """Run the demo, recording into the store at ``db`` (default: :func:`default_db`); 0 when
+    every task succeeded."""
     if not speed > 0:
         raise ValueError("speed must be greater than 0")
     out = out or sys.stdout
@@ -96,12 +159,45 @@ def run(
     talk = err if as_json_output else out
     vendors = demo_vendors()
     started = time.monotonic()
+    store = open_store(db)
+    tracker = None
+    if store is not None:
+        from taskhub.store import StoreTracker
+
+        # One tracker for every hub, judging only this run (lookup=False): the store's writer
+        # still refuses to move a task it already has backwards.
+        tracker = StoreTracker(store, lookup=False)
     talk.write(
         f"One task on each of {len(vendors)} simulated vendors; {LEGEND}, the other the "
         "normalized state.\n"
     )
+    try:
+        tasks = _work(vendors, speed, timeout, talk, tracker)
+    finally:
+        if store is not None:
+            store.close()  # everything heard is written before the command says where
+    results = list(tasks.values())
+    if as_json_output:
+        out.write(as_json(results))
+    else:
+        out.write("\n" + table(results))
+    ok = all(t.state.successful for t in results)
+    talk.write(_summary(results, time.monotonic() - started) + "\n")
+    if not as_json_output:
+        talk.write(NEXT + "\n")
+    talk.write(page_hint(store) + "\n")
+    return 0 if ok else 1
+
+
+def _work(
+    vendors: list[str], speed: float, timeout: float, talk: TextIO, tracker: Tracker | None
+) -> dict[str, Task]:
+    """Submit each vendor's demo work, follow it to the end with live progress; the tasks."""
     with simulators(vendors, speed) as sims:
         hubs = {v: sims[v].connect(poll_interval=0.1, poll_max=0.25) for v in vendors}
+        if tracker is not None:
+            for each in hubs.values():
+                each.tracker = tracker
         progress = Progress(talk)
         tasks: dict[str, Task] = {}
         for vendor in vendors:
@@ -126,16 +222,7 @@ def run(
                 progress.update(now, history[-1] if len(history) > seen else None)
         for hub in hubs.values():
             hub.close()
-    results = list(tasks.values())
-    if as_json_output:
-        out.write(as_json(results))
-    else:
-        out.write("\n" + table(results))
-    ok = all(t.state.successful for t in results)
-    talk.write(_summary(results, time.monotonic() - started) + "\n")
-    if not as_json_output:
-        talk.write(NEXT + "\n")
-    return 0 if ok else 1
+    return tasks
 
 
 def _summary(tasks: list[Task], elapsed: float) -> str:

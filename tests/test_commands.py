@@ -9,10 +9,13 @@ import json
 import os
 import pty
 import select
+import shlex
 import signal
 import subprocess
 import sys
+import tempfile
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -45,8 +48,17 @@ def test_demo_runs_all_five_vendors_to_succeeded() -> None:
     done = taskhub("demo")
     assert done.returncode == 0, done.stderr
     lines = done.stdout.strip().splitlines()
+    # Where it recorded: by default a new SQLite file in the temp directory, kept.
+    page = lines[-1]
+    assert page.startswith("See them on a page (http://127.0.0.1:8765/): taskhub serve --db ")
+    db = Path(page.split(" --db ", 1)[1].removeprefix("sqlite:///"))
+    try:
+        assert db.parent == Path(tempfile.gettempdir()) and db.is_file(), page
+    finally:
+        for leftover in db.parent.glob(db.name + "*"):
+            leftover.unlink()
     header = lines.index(next(line for line in lines if line.startswith("BACKEND")))
-    rows = lines[header + 1 : -2]  # then the summary and what to try next
+    rows = lines[header + 1 : -3]  # then the summary, what to try next and the page
     assert {r.split()[0] for r in rows} == {
         "cognite",
         "livepeer",
@@ -64,26 +76,82 @@ def test_demo_runs_all_five_vendors_to_succeeded() -> None:
     assert "vionlabs:demo-film/markers/1.0.1: first seen as queued (pending)" in lines
     assert "new ->" not in done.stdout and "-> running (" in done.stdout
     # It ends with a one-line summary and what to try next, listing and getting included.
-    summary, after = lines[-2], lines[-1]
+    summary, after = lines[-3], lines[-2]
     assert summary.startswith("5 of 5 tasks succeeded in ")
     assert after.startswith("Next: ") and "taskhub ls --config" in after and "taskhub get" in after
 
 
-def test_demo_json_validates_against_the_schema() -> None:
-    done = taskhub("demo", "--json")
+def test_the_demo_store_is_served_without_the_simulators(tmp_path: Path) -> None:
+    """The demo records into its store and its last line is a command that serves it; that
+    command shows the demo's tasks with the simulators gone, with no configuration and with
+    one whose backends cannot be reached."""
+    pytest.importorskip("waitress", reason="needs the serve extra: pip install 'taskhub[serve]'")
+    from tests.store.services import free_port
+
+    db = f"sqlite:///{tmp_path / 'demo.db'}"
+    done = taskhub("demo", "--db", db)
     assert done.returncode == 0, done.stderr
+    last = done.stdout.strip().splitlines()[-1]
+    assert last == f"See them on a page (http://127.0.0.1:8765/): taskhub serve --db {db}"
+    command = shlex.split(last.split(": ", 1)[1])
+    dead = tmp_path / "dead.toml"  # a backend nothing answers for
+    dead.write_text(
+        '[backends.livepeer]\nvendor = "livepeer"\napi_key = "k"\n'
+        f'base_url = "http://127.0.0.1:{free_port()}/api"\n'
+    )
+    for config in (None, dead):
+        port = free_port()
+        env = {k: v for k, v in os.environ.items() if k not in ("TASKHUB_CONFIG",)}
+        extra = ["--config", str(config)] if config else []
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "taskhub", *command[1:], *extra, "--port", str(port)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path, env=env,
+        )  # fmt: skip
+        try:
+            assert proc.stdout is not None
+            line = proc.stdout.readline()
+            assert f"http://127.0.0.1:{port}/" in line, line + (
+                proc.stderr.read() if proc.stderr else ""
+            )
+            url = f"http://127.0.0.1:{port}/api/tasks?limit=1000"
+            with urllib.request.urlopen(url, timeout=10) as resp:
+                data = json.loads(resp.read())
+            top = {t["vendor"]: t for t in data["tasks"] if t["parent_id"] is None}
+            assert set(top) == {"cognite", "livepeer", "veritone", "veritone-edge", "vionlabs"}
+            assert {t["status"]["state"] for t in data["tasks"]} == {"succeeded"}
+            for task in data["tasks"]:
+                jsonschema.validate(task, SCHEMA)
+            ref = top["livepeer"]["ref"]
+            with urllib.request.urlopen(
+                f"http://127.0.0.1:{port}/api/tasks/{ref}/transitions", timeout=10
+            ) as resp:
+                steps = json.loads(resp.read())["transitions"]
+            assert [s["to"] for s in steps] == ["queued", "running", "succeeded"]
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.communicate(timeout=30)
+        assert proc.returncode == 0
+
+
+def test_demo_json_validates_against_the_schema(tmp_path: Path) -> None:
+    done = taskhub("demo", "--json", "--db", f"sqlite:///{tmp_path / 'demo.db'}")
+    assert done.returncode == 0, done.stderr
+    # The talk goes to stderr, the page's line last; stdout is only the JSON.
+    assert done.stderr.strip().splitlines()[-1].startswith("See them on a page")
     tasks = json.loads(done.stdout)
     assert len(tasks) == 5
     for task in tasks:
         jsonschema.validate(task, SCHEMA)
 
 
-def demo_on_a_terminal(term: str) -> tuple[int, str]:
-    """``taskhub demo`` on a pseudo-terminal whose TERM is ``term``: exit code and output."""
+def demo_on_a_terminal(term: str, db: Path) -> tuple[int, str]:
+    """``taskhub demo`` on a pseudo-terminal whose TERM is ``term``, recording into the SQLite
+    file ``db``: exit code and output."""
     pid, fd = pty.fork()
     if pid == 0:  # the child runs the command on the pseudo-terminal
         env = {**os.environ, "TERM": term}
-        os.execve(sys.executable, [sys.executable, "-m", "taskhub", "demo"], env)
+        argv = [sys.executable, "-m", "taskhub", "demo", "--db", f"sqlite:///{db}"]
+        os.execve(sys.executable, argv, env)
     output = b""
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -101,8 +169,8 @@ def demo_on_a_terminal(term: str) -> tuple[int, str]:
     return os.waitstatus_to_exitcode(status), output.decode(errors="replace")
 
 
-def test_the_progress_display_draws_bars_on_a_terminal() -> None:
-    code, text = demo_on_a_terminal("xterm")
+def test_the_progress_display_draws_bars_on_a_terminal(tmp_path: Path) -> None:
+    code, text = demo_on_a_terminal("xterm", tmp_path / "demo.db")
     assert code == 0, text
     assert "\x1b[2K" in text and "\x1b[5F" in text  # five lines redrawn in place
     assert "succeeded (COMPLETED)" in text  # the state and the vendor's word
@@ -111,8 +179,8 @@ def test_the_progress_display_draws_bars_on_a_terminal() -> None:
     assert "->" not in text  # no transition lines on a terminal
 
 
-def test_a_dumb_terminal_gets_plain_lines_without_cursor_codes() -> None:
-    code, text = demo_on_a_terminal("dumb")
+def test_a_dumb_terminal_gets_plain_lines_without_cursor_codes(tmp_path: Path) -> None:
+    code, text = demo_on_a_terminal("dumb", tmp_path / "demo.db")
     assert code == 0, text
     assert "\x1b" not in text
     assert ": first seen as " in text and " -> succeeded (" in text

@@ -126,3 +126,40 @@ def test_error_text_carries_where_and_vendor_details() -> None:
     )
     assert str(error) == "cognite get: boom (HTTP 500, code E1, request id r-9)"
     assert repr(error).startswith("TaskhubError(")
+
+
+_PIECES = st.sampled_from(
+    [
+        "https://h.example/p?",
+        "s3://b/k",
+        "?",
+        "&",
+        "=",
+        ";",
+        "/",
+        ":",
+        '"',
+        "'",
+        " ",
+        "\t",
+        "token",
+        "api_key",
+        "X-Amz-Signature",
+        "sig",
+        "Bearer",
+        "BASIC",
+        "basic",
+        "eyJhbGciOi",
+        ".abc",
+        "abcdef12345",
+        "s3cr3t-v4lue",
+        "{",
+        "}",
+    ]
+)
+
+
+@given(st.lists(st.one_of(_PIECES, st.text(max_size=5)), max_size=12).map("".join))
+def test_the_shortcut_for_plain_text_masks_exactly_what_every_pass_masks(value: str) -> None:
+    policy = redact.Policy(fields=("storageKey",), values=("s3cr3t-v4lue",))
+    assert policy.text(value) == policy._shapes(value)

@@ -85,15 +85,19 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
         thread = threading.Thread(target=_run, args=(server,), daemon=True)
         thread.start()
         url = f"http://127.0.0.1:{server.effective_port}"  # type: ignore[union-attr]
-        tasks = {v: hubs[v].submit(**sims[v].simulator.demo_spec()) for v in vendors}
+        tasks = {}
+        for v in vendors:
+            spec = sims[v].simulator.demo_spec()
+            assert spec is not None
+            tasks[v] = hubs[v].submit(**spec)
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             rows = {v: served.store.task(t.ref) for v, t in tasks.items()}
-            if all(r and State(r["status"]["state"]).terminal for r in rows.values()):
+            if all(r and State.parse(r["status"]["state"]).terminal for r in rows.values()):
                 break
             for v, task in tasks.items():
                 row = rows[v]
-                if row is None or not State(row["status"]["state"]).terminal:
+                if row is None or not State.parse(row["status"]["state"]).terminal:
                     sims[v].simulator.demo_step(hubs[v], hubs[v].get(task.id))
             time.sleep(0.2)
         served.store.flush(10)

@@ -58,6 +58,12 @@ class Service:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._next_discovery: dict[str, float] = {}
+        # The backends this replica follows now. Kept apart from what the leases say, so a
+        # lease lost together with others (a broken lease connection) still stops polling.
+        self._polling: set[str] = set()
+        #: Lease checks made so far; ``polling_since[b]`` is the check that took ``b``.
+        self.lease_checks = 0
+        self.polling_since: dict[str, int] = {}
         self.started_at = time.time()
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -80,7 +86,7 @@ class Service:
     @property
     def polling(self) -> list[str]:
         """The backends this replica polls now."""
-        return sorted(b for b in self.hubs if self.leases.held(b))
+        return sorted(self._polling)
 
     def followed(self, backend: str) -> int:
         """How many of ``backend``'s tasks are followed now."""
@@ -94,22 +100,31 @@ class Service:
             now = time.monotonic()
             if now >= next_lease:
                 next_lease = now + self.lease_every
-                for backend in self.hubs:
-                    self._check_lease(backend)
+                self.check_leases()
             for backend in self.polling:
                 if now >= self._next_discovery.get(backend, 0.0):
                     self._next_discovery[backend] = now + self.discover_every
                     self._discover(backend)
             self._drain(0.2)
 
+    def check_leases(self) -> None:
+        """Take the backends whose leases are free, let go of those whose leases are lost."""
+        self.lease_checks += 1
+        for backend in self.hubs:
+            self._check_lease(backend)
+
     def _check_lease(self, backend: str) -> None:
-        had = self.leases.held(backend)
+        had = backend in self._polling
         has = self.leases.acquire(backend)
         if has and not had:
             log.info("%s: this replica polls it now", backend)
+            self._polling.add(backend)
+            self.polling_since[backend] = self.lease_checks
             self._next_discovery[backend] = 0.0
         elif had and not has:
             log.info("%s: lease lost; another replica polls it", backend)
+            self._polling.discard(backend)
+            self.polling_since.pop(backend, None)
             self._release(backend)
 
     def _release(self, backend: str) -> None:
@@ -193,7 +208,8 @@ class Service:
         backends = {
             name: {
                 "vendor": hub.vendor,
-                "polling": self.leases.held(name),
+                "polling": name in self._polling,
+                "polling_since_check": self.polling_since.get(name),
                 "followed": self.followed(name),
                 "error": self.errors.get(name),
             }
@@ -208,5 +224,6 @@ class Service:
                 "dialect": self.store.dialect,
             },
             "backends": backends,
+            "lease_checks": self.lease_checks,
             "uptime_seconds": round(time.time() - self.started_at, 1),
         }

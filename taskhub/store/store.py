@@ -29,6 +29,7 @@ from typing import Any
 import attrs
 import sqlalchemy as sa
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import make_url
 
 from taskhub.model import Status, Task
@@ -254,11 +255,17 @@ class Store:
         recorded: list[Recorded] = []
         with self.writer_engine.begin() as conn:
             rows: dict[str, Any] = {}
-            for chunk in _chunks(refs, 500):
-                query = sa.select(tasks).where(tasks.c.ref.in_(chunk))
-                if self.dialect == "postgresql":
-                    query = query.with_for_update()
-                rows.update({row.ref: row for row in conn.execute(query)})
+            if self.dialect == "postgresql":
+                # One array parameter, locked: an IN list of hundreds of literals made the
+                # planner scan the whole table checking each row against every literal.
+                query = (
+                    sa.select(*_JUDGED).where(tasks.c.ref == sa.func.any(_REFS)).with_for_update()
+                )
+                rows.update({row.ref: row for row in conn.execute(query, {"refs": refs})})
+            else:
+                for chunk in _chunks(refs, 500):
+                    query = sa.select(*_JUDGED).where(tasks.c.ref.in_(chunk))
+                    rows.update({row.ref: row for row in conn.execute(query)})
             current: dict[str, dict[str, Any]] = {}
             inserts: dict[str, dict[str, Any]] = {}
             new_transitions: list[dict[str, Any]] = []
@@ -333,10 +340,15 @@ class Store:
                     )
                 values["seq"] = seq
                 values["_status"] = task.status
+                values["_task"] = task
                 if ref in rows or ref in current:
                     current[ref] = values
                 else:
                     inserts[ref] = values
+            # The masked task JSON is the costliest part of a row: made once per task, for
+            # the observation that is written (a backlog may hold several of one task).
+            for values in (*inserts.values(), *current.values()):
+                values["task_json"] = _task_json(values["_task"])
             if inserts:
                 conn.execute(tasks.insert(), [_strip(v) for v in inserts.values()])
             if current:
@@ -498,6 +510,16 @@ class Store:
         return None
 
 
+#: The columns the writer judges an observation against (not the task JSON, which is large).
+_JUDGED = [
+    tasks.c[name]
+    for name in (
+        "ref", "backend", "vendor", "task_id", "state", "raw", "reason", "message", "retryable",
+        "progress", "retries", "status_updated_at", "first_seen_at", "seq",
+    )
+]  # fmt: skip
+_REFS = sa.bindparam("refs", type_=postgresql.ARRAY(sa.String))
+
 _UPDATED = (
     "kind",
     "parent_id",
@@ -542,8 +564,11 @@ def _row(task: Task, observed_at: datetime, first_seen: datetime | None) -> dict
         "finished_at": _utc(task.finished_at),
         "first_seen_at": first_seen or observed_at,
         "observed_at": observed_at,
-        "task_json": json.dumps(task.to_dict(), separators=(",", ":"), default=str),
     }
+
+
+def _task_json(task: Task) -> str:
+    return json.dumps(task.to_dict(), separators=(",", ":"), default=str)
 
 
 def _strip(values: dict[str, Any]) -> dict[str, Any]:
