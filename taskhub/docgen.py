@@ -47,6 +47,29 @@ def _cell(text: str) -> str:
     return text.replace("``", "`").replace("|", "\\|")
 
 
+#: Where a sentence ends: . ! or ? before white space and a capital, a quote, a parenthesis or
+#: code (not the dots of "e.g." or "i.e.").
+_SENTENCE_END = re.compile(r"(?<!e\.g)(?<!i\.e)[.!?](?=\s+[A-Z`\"(])")
+
+
+def summary(doc: str) -> str:
+    """The first sentence of a docstring's first paragraph, whole even when it runs over
+    several lines (its first line alone may stop mid-sentence); the whole paragraph if no
+    sentence ends in it."""
+    paragraph = " ".join(doc.strip().split("\n\n", 1)[0].split())
+    end = _SENTENCE_END.search(paragraph)
+    return paragraph[: end.end()] if end else paragraph
+
+
+def sentence(text: str) -> str:
+    """A phrase as a sentence: a capital first letter and a full stop at the end."""
+    text = text.strip()
+    if not text:
+        return text
+    text = text[0].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
 def _type(field: attrs.Attribute[Any]) -> str:
     # cattrs resolves string annotations into classes once it has structured a class, so the
     # same field may hold "float" or float: render both alike.
@@ -124,9 +147,9 @@ def vendor_block(vendor: str) -> str:
     for op in OPERATIONS:
         if op in caps:
             doc = inspect.getdoc(getattr(cls, op)) or ""
-            out.append(f"| `{op}` | yes | {_cell(doc.splitlines()[0]) if doc else ''} |")
+            out.append(f"| `{op}` | yes | {_cell(sentence(summary(doc)))} |")
         else:
-            out.append(f"| `{op}` | **no** | {_cell(cls.alternatives.get(op, ''))} |")
+            out.append(f"| `{op}` | **no** | {_cell(sentence(cls.alternatives.get(op, '')))} |")
     poll = cls.poll
     out += [
         "",

@@ -1,8 +1,9 @@
-"""Shared fixtures: the toy vendor is registered for the whole test run."""
+"""Shared fixtures: the toy vendor is registered for the whole test run; tests record
+figures worth showing with ``summary`` (never print), shown under "taskhub figures"."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -14,6 +15,16 @@ def pytest_configure(config: pytest.Config) -> None:
     registry.register_adapter("toy", "tests.toy:ToyAdapter", replace=True)
 
 
+#: Lines recorded through ``summary`` during the run, in order.
+FIGURES: list[str] = []
+
+
+@pytest.fixture(scope="session")
+def summary() -> Callable[[str], None]:
+    """Record one line for the "taskhub figures" section at the end of the run."""
+    return FIGURES.append
+
+
 @pytest.fixture
 def toy() -> Iterator[Simulation]:
     """The toy vendor's simulator on loopback, with a manual clock."""
@@ -22,12 +33,17 @@ def toy() -> Iterator[Simulation]:
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """Print what the contract suite's leak guard checked over the whole run."""
+    """Show the recorded figures and what the contract suite's leak guard checked."""
     from taskhub.testing.contract import LeakGuard
 
+    lines = list(FIGURES)
     totals = LeakGuard.totals
     if totals["tests"]:
-        terminalreporter.write_line(
+        lines.append(
             "secrets: {tests} contract tests, {log records} DEBUG log records and {objects} "
             "tasks/errors checked against {secrets} secrets: {leaks} leaks".format(**totals)
         )
+    if lines:
+        terminalreporter.section("taskhub figures")
+        for line in lines:
+            terminalreporter.write_line(line)

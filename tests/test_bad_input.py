@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from taskhub import registry
 from taskhub.testing import simulate
 
 from .bad_input import CASES, Case, page
@@ -32,7 +34,9 @@ def test_bad_input_is_refused_before_any_request(case: Case) -> None:
     assert case.says in str(info.value)
 
 
-def test_report_the_cases() -> None:
-    print(
-        f"\nbad input: {len(CASES)} calls walked, each refused with a typed error, no request sent"
-    )
+def test_the_cases_cover_every_vendor_each_call_once(summary: Callable[[str], None]) -> None:
+    builtins = {name for name, entry in registry.entries().items() if entry.builtin}
+    assert builtins <= {c.vendor for c in CASES}, "a built-in vendor has no bad-input case"
+    calls = [(c.vendor, c.call) for c in CASES]
+    assert len(set(calls)) == len(calls), "a call is listed twice"
+    summary(f"bad input: {len(CASES)} calls, each refused with a typed error, no request sent")

@@ -35,15 +35,15 @@ NAMES = [
 @pytest.fixture
 def media(tmp_path: Path) -> Any:
     with simulate("veritone") as sim:
-        tdo = sim.simulator.add_tdo()  # type: ignore[attr-defined]
+        tdo = sim.simulator.add_tdo()
         asset = sim.simulator.add_asset(
             tdo["id"],
             "media",
-            "video/mp4",  # type: ignore[attr-defined]
+            "video/mp4",
             data=b"v" * 100_000,
             name="in.mp4",
         )
-        yield sim, sim.simulator.signed_uri(asset)  # type: ignore[attr-defined]
+        yield sim, sim.simulator.signed_uri(asset)
 
 
 def outside(root: Path, target: Path) -> list[Path]:
@@ -61,7 +61,6 @@ def test_unsafe_names_stay_inside_the_directory(media: Any, tmp_path: Path, name
     assert path.read_bytes() == b"v" * 100_000
     assert outside(tmp_path, target) == []
     assert path.name == safe_name(name, fallback="in.mp4")
-    print(f"download name {name!r} -> {path.name!r}")
 
 
 def test_oversize_bodies_are_refused_and_leave_nothing(media: Any, tmp_path: Path) -> None:

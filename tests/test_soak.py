@@ -174,7 +174,7 @@ class Soak:
 
 
 @pytest.mark.slow
-def test_fault_soak_loses_nothing_and_duplicates_nothing() -> None:
+def test_fault_soak_loses_nothing_and_duplicates_nothing(summary: Callable[[str], None]) -> None:
     vendors = ["livepeer", "cognite", "vionlabs", "veritone", "veritone-edge"]
     totals: collections.Counter[str] = collections.Counter()
     lines = []
@@ -216,7 +216,8 @@ def test_fault_soak_loses_nothing_and_duplicates_nothing() -> None:
                 f"tasks={len(holding)} unknown={len(soak.unknown)} found={found} "
                 f"lost=0 duplicates=0"
             )
-    print("\nfault soak:", dict(totals))
-    print("\n".join(lines))
     assert totals["operations"] == OPS_PER_VENDOR * len(vendors)
     assert 0.12 < totals["faulted"] / totals["requests"] < 0.30
+    summary(f"fault soak: {dict(totals)}")
+    for line in lines:
+        summary(line)

@@ -61,7 +61,6 @@ def test_one_hub_from_eight_threads_returns_correct_results() -> None:
         assert all(asked == got for asked, got in results)
         assert len(results) == 8 * 10 * 6
         assert {hub.tracker.state(f"livepeer:{i}") for i in ids} == {State.RUNNING}
-        print(f"8 threads x 10 rounds: {len(results)} answers, all matched their request")
 
 
 def test_concurrent_hubs_on_every_vendor_do_not_mix_credentials() -> None:
