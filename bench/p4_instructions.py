@@ -22,13 +22,11 @@ sys.path.insert(0, {bench!r})
 from taskhub import registry
 import p4_parse
 vendor, mode = sys.argv[1], sys.argv[2]
-cls = registry.load(vendor)
-parser = cls.__new__(cls)
-parser.backend = vendor
+parse = registry.load(vendor).parser
 payloads = [p4_parse.MAKERS[vendor](n) for n in range({count})]
 if mode == "run":
     for payload in payloads:
-        parser.parse(payload)
+        parse(payload, vendor)
 """
 
 

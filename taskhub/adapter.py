@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
 import requests
@@ -35,6 +35,10 @@ from taskhub.paging import PageGuard
 from taskhub.polling import PollPolicy
 from taskhub.states import State
 from taskhub.tables import StatusTable
+
+if TYPE_CHECKING:
+    from taskhub.hub import TaskHub
+    from taskhub.spec import Spec
 
 
 @attrs.frozen
@@ -166,6 +170,12 @@ class Adapter:
     #: True when ``refresh`` reads less than ``get`` (a listing without outputs or subtasks):
     #: ``wait`` then reads a finished task once more, whole, before returning it.
     partial_refresh: ClassVar[bool] = False
+    #: The TaskHub subclass a hub of this vendor is: its typed vendor-only ``ex_`` surface
+    #: (None: plain TaskHub).
+    hub_class: ClassVar[type[TaskHub] | None] = None
+    #: The typed specs ``submit`` takes (taskhub.spec); ``hub.submit`` checks every submit,
+    #: typed or keyword, through them before any request. Empty: the adapter checks alone.
+    specs: ClassVar[tuple[type[Spec], ...]] = ()
     #: What this vendor's task ids look like (checked before any request).
     id_rule: ClassVar[IdRule] = PLAIN_ID
     #: Secret names this vendor uses beyond the common ones (taskhub.redact): headers, query
@@ -251,18 +261,24 @@ class Adapter:
         the vendor has no such read; ``report`` from a fresh process checks against it."""
         return None
 
+    @staticmethod
+    def parser(payload: Any, backend: str) -> Task:
+        """The vendor's pure parser: its JSON for one task and a backend name -> Task.
+
+        A vendor sets ``parser = staticmethod(parse_payload)`` (a module-level function, so
+        parsing needs no adapter, options or connection); ``parse``, ``parse_detached`` and
+        ``taskhub.parse`` all call it.
+        """
+        raise NotImplementedError("this adapter declares no parser")
+
     def parse(self, payload: Any) -> Task:
         """Turn the vendor's JSON for one task into a Task, with no request."""
-        raise NotImplementedError
+        return self.parser(payload, self.backend)
 
     @classmethod
     def parse_detached(cls, payload: Any, backend: str | None = None) -> Task:
         """Parse vendor JSON with no configured adapter (no options, no connection)."""
-        # parse() needs only the backend name and the vendor's tables, so an instance that was
-        # never connected serves; nothing else may be called on it.
-        parser = cls.__new__(cls)
-        parser.backend = backend or cls.vendor
-        return parser.parse(payload)
+        return cls.parser(payload, backend or cls.vendor)
 
     def find_submitted(self, lookup: Mapping[str, Any]) -> Task | None:
         """The task a submit created when its outcome was unknown (``OutcomeUnknown.lookup``),

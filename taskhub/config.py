@@ -295,6 +295,14 @@ def check_backend(name: str, table: Any, *, environ: Mapping[str, str]) -> None:
         raise ConfigError('vendor is missing (e.g. vendor = "livepeer")', path=f"{path}.vendor")
     if vendor not in registry.names():
         raise ConfigError(registry.unknown_vendor_message(vendor), path=f"{path}.vendor")
+    if name != vendor and name in registry.names():
+        # connect("livepeer") is typed as a Livepeer hub; a backend of that name on another
+        # vendor would make the type a lie.
+        raise ConfigError(
+            f"a backend named after the vendor {name!r} must be of that vendor, not {vendor!r}; "
+            "give it another name",
+            path=f"{path}.vendor",
+        )
     known = [a.name for a in attrs.fields(registry.load(vendor).options_class)]
     for key in table:
         if key != "vendor" and key not in known:

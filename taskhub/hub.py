@@ -18,7 +18,7 @@ import os
 import queue
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, Union, overload
 
 from taskhub import config as _config
 from taskhub import redact, registry
@@ -34,10 +34,19 @@ from taskhub.errors import (
 from taskhub.model import Task, split_ref, unknown_name
 from taskhub.polling import PollPolicy
 from taskhub.refresh import Refresher, Subscription, Update, refresher_for
+from taskhub.spec import Spec, spec_for
 from taskhub.states import State, Tracker, Transition, check_command
+
+if TYPE_CHECKING:
+    from taskhub.adapters.cognite.hub import CogniteHub
+    from taskhub.adapters.livepeer.hub import LivepeerHub
+    from taskhub.adapters.veritone.hub import VeritoneHub
+    from taskhub.adapters.veritone_edge.hub import EdgeHub
+    from taskhub.adapters.vionlabs.hub import VionlabsHub
 
 #: What every call that addresses one task takes: a Task, a ``"backend:id"`` ref, or an id.
 TaskRef = Task | str
+_Hub = TypeVar("_Hub", bound="TaskHub")
 
 
 class TaskHub:
@@ -91,10 +100,44 @@ class TaskHub:
 
     # -- operations ------------------------------------------------------------------------------
 
-    def submit(self, **spec: Any) -> Task:
-        """Create work on the vendor from a vendor-specific spec; return the new Task."""
+    def submit(self, spec: Spec | None = None, /, **fields: Any) -> Task:
+        """Create work on the vendor and return the new Task.
+
+        Give a typed spec of this hub's vendor (``submit(Upload(url=…, name=…))``, checked as
+        it was made), or the same thing as keyword fields, as a ``[jobs.NAME]`` spec in a
+        configuration holds it (``submit(kind="upload", url=…, name=…)``), not both.
+        """
+        if spec is not None:
+            if fields:
+                raise InvalidRequest(
+                    "give a spec or keyword fields, not both",
+                    field=sorted(fields)[0],
+                    vendor=self.vendor,
+                    operation="submit",
+                )
+            if not isinstance(spec, Spec):
+                raise InvalidRequest(
+                    f"expected a taskhub spec, got {type(spec).__name__}; pass vendor fields "
+                    "as keywords (submit(**fields))",
+                    field="spec",
+                    vendor=self.vendor,
+                    operation="submit",
+                )
+            if spec.vendor != self.vendor:
+                raise InvalidRequest(
+                    f"{type(spec).__name__} is a {spec.vendor} spec; this hub is {self.vendor} "
+                    f"(backend {self.backend!r})",
+                    field="spec",
+                    vendor=self.vendor,
+                    operation="submit",
+                )
+            fields = spec.fields()
+        elif self.adapter.specs:
+            # Keyword fields (a [jobs.NAME] spec, a pipeline's dict) get the typed checks too,
+            # and both paths send exactly what the spec's fields() say.
+            fields = spec_for(self.adapter.specs, fields).fields()
         with self._secrets():
-            return self._seen(self.adapter.submit(**spec))
+            return self._seen(self.adapter.submit(**fields))
 
     def submit_job(self, name: str, /, **params: Any) -> Task:
         """Submit the configuration's ``[jobs.NAME]`` spec with its ``${name}`` placeholders
@@ -386,7 +429,7 @@ class TaskHub:
         """Release the HTTP connections."""
         self.adapter.close()
 
-    def __enter__(self) -> TaskHub:
+    def __enter__(self: _Hub) -> _Hub:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -460,6 +503,35 @@ def _states(value: State | str | Iterable[State | str] | None) -> frozenset[Stat
     return frozenset(_state(v) for v in value)
 
 
+#: Where a configuration comes from: a TOML file's path, a mapping, a loaded Config, or None
+#: (``TASKHUB_CONFIG``, then ``./taskhub.toml``).
+ConfigSource = Union[str, "os.PathLike[str]", Mapping[str, Any], _config.Config, None]
+
+
+@overload
+def connect(
+    name_or_vendor: Literal["livepeer"], *, config: ConfigSource = None, **options: Any
+) -> LivepeerHub: ...
+@overload
+def connect(
+    name_or_vendor: Literal["cognite"], *, config: ConfigSource = None, **options: Any
+) -> CogniteHub: ...
+@overload
+def connect(
+    name_or_vendor: Literal["veritone"], *, config: ConfigSource = None, **options: Any
+) -> VeritoneHub: ...
+@overload
+def connect(
+    name_or_vendor: Literal["veritone-edge"], *, config: ConfigSource = None, **options: Any
+) -> EdgeHub: ...
+@overload
+def connect(
+    name_or_vendor: Literal["vionlabs"], *, config: ConfigSource = None, **options: Any
+) -> VionlabsHub: ...
+@overload
+def connect(
+    name_or_vendor: str | None = None, *, config: ConfigSource = None, **options: Any
+) -> TaskHub: ...
 def connect(
     name_or_vendor: str | None = None,
     *,
@@ -471,6 +543,11 @@ def connect(
     With no name: the configuration's default backend (TASKHUB_BACKEND overrides it). With a
     name: that configured backend, or else that vendor with ``options`` as its settings.
     Keyword options given next to a configured backend override the file's values.
+
+    A vendor's name gives that vendor's hub class (``connect("livepeer")`` is a
+    :class:`~taskhub.adapters.livepeer.hub.LivepeerHub`, with its ``ex_`` methods), for type
+    checkers too: a configuration may not name a backend after another vendor. Any other
+    backend's hub is its vendor's class as well; narrow it with ``isinstance``.
     """
     cfg = config if isinstance(config, _config.Config) else _config.load(config)
     name = name_or_vendor if name_or_vendor is not None else cfg.default_name()
@@ -499,8 +576,9 @@ def connect(
 
 def open_backend(backend: _config.Backend, *, config: _config.Config | None = None) -> TaskHub:
     """A TaskHub for one validated backend (``config``: where its named jobs are)."""
-    adapter = registry.load(backend.vendor)(backend.options, backend=backend.name)
-    return TaskHub(adapter, config=config)
+    kind = registry.load(backend.vendor)
+    adapter = kind(backend.options, backend=backend.name)
+    return (kind.hub_class or TaskHub)(adapter, config=config)
 
 
 def connect_all(

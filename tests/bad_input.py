@@ -192,14 +192,14 @@ CASES: list[Case] = [
         'hub.submit(kind="upload", name="x")  # no url',
         lambda h, s: h.submit(kind="upload", name="x"),
         InvalidRequest,
-        "upload needs url",
+        "Upload needs url",
     ),
     Case(
         "livepeer",
         'hub.submit(kind="upload", url="ftp://...", name="x")',
         lambda h, s: h.submit(kind="upload", url="ftp://h/x", name="x"),
         InvalidRequest,
-        "url must start with http",
+        "url: must start with http",
     ),
     Case(
         "livepeer",
@@ -297,7 +297,7 @@ CASES: list[Case] = [
         "hub.submit(tasks=[], target_id=...)",
         lambda h, s: h.submit(tasks=[], target_id="1"),
         InvalidRequest,
-        "tasks must be a non-empty list",
+        "tasks: must be a non-empty list",
     ),
     Case(
         "veritone",

@@ -16,11 +16,15 @@ from taskhub import (
     InvalidTransition,
     OutcomeUnknown,
     State,
-    TaskHub,
     TaskNotFound,
 )
+from taskhub.adapters.cognite.hub import CogniteHub
+from taskhub.adapters.cognite.simulator import CogniteSimulator
 from taskhub.testing import Simulation, simulate
 from taskhub.testing.contract import AdapterContract
+
+#: The cognite simulation, typed: its simulator and hub have the vendor's own helpers.
+Sim = Simulation[CogniteSimulator, CogniteHub]
 
 
 class TestCogniteContract(AdapterContract):
@@ -31,19 +35,19 @@ class TestCogniteContract(AdapterContract):
 
 
 @pytest.fixture
-def sim() -> Iterator[Simulation]:
+def sim() -> Iterator[Sim]:
     with simulate("cognite") as running:
         yield running
 
 
 @pytest.fixture
-def hub(sim: Simulation) -> Iterator[TaskHub]:
+def hub(sim: Sim) -> Iterator[CogniteHub]:
     with sim.connect(max_retry_time=5) as connected:
         yield connected
 
 
-def workflow(sim: Simulation, name: str, tasks: list[dict[str, Any]], version: str = "1") -> None:
-    sim.simulator.upsert_version(name, version, tasks)  # type: ignore[attr-defined]
+def workflow(sim: Sim, name: str, tasks: list[dict[str, Any]], version: str = "1") -> None:
+    sim.simulator.upsert_version(name, version, tasks)
 
 
 def fn(xid: str, function: str, **extra: Any) -> dict[str, Any]:
@@ -59,9 +63,7 @@ def words(task: taskhub.Task) -> dict[str, State]:
     return {t.status.raw or "": t.state for t in task.subtasks}
 
 
-def test_every_status_word_goes_through_simulator_and_adapter(
-    sim: Simulation, hub: TaskHub
-) -> None:
+def test_every_status_word_goes_through_simulator_and_adapter(sim: Sim, hub: CogniteHub) -> None:
     seen: dict[tuple[str, str], State] = {}
 
     def note(task: taskhub.Task) -> None:
@@ -83,7 +85,7 @@ def test_every_status_word_goes_through_simulator_and_adapter(
     note(hub.get(run.id))  # RUNNING, SCHEDULED
     sim.clock.advance(1)
     note(hub.get(run.id))  # IN_PROGRESS
-    sim.simulator.skip(run.id, "never")  # type: ignore[attr-defined]
+    sim.simulator.skip(run.id, "never")
     sim.clock.advance(10)
     note(hub.get(run.id))  # COMPLETED, COMPLETED_WITH_ERRORS, SKIPPED
     workflow(sim, "hard", [fn("boom", "fail-fn", retries=0)])
@@ -96,7 +98,8 @@ def test_every_status_word_goes_through_simulator_and_adapter(
     note(hub.get(slow.id))  # TIMED_OUT task
     demo = hub.submit(workflow="taskhub-demo", version="1")
     sim.clock.advance(10)
-    step = sim.simulator.async_task(demo.id)  # type: ignore[attr-defined]
+    step = sim.simulator.async_task(demo.id)
+    assert step is not None
     assert step is not None
     hub.report(step, State.FAILED, retryable=False)
     note(hub.get(demo.id))  # FAILED_WITH_TERMINAL_ERROR
@@ -104,7 +107,7 @@ def test_every_status_word_goes_through_simulator_and_adapter(
     sim.clock.advance(1)
     hub.cancel(stopped.id)
     note(hub.get(stopped.id))  # TERMINATED, CANCELED
-    sim.simulator.canceled_spelling = "CANCELLED"  # type: ignore[attr-defined]
+    sim.simulator.canceled_spelling = "CANCELLED"
     other = hub.submit(workflow="taskhub-demo", version="1")
     sim.clock.advance(1)
     hub.cancel(other.id)
@@ -122,7 +125,7 @@ def test_every_status_word_goes_through_simulator_and_adapter(
     assert seen == expected
 
 
-def test_the_async_task_is_completed_by_report(sim: Simulation, hub: TaskHub) -> None:
+def test_the_async_task_is_completed_by_report(sim: Sim, hub: CogniteHub) -> None:
     run = hub.submit(
         workflow="taskhub-demo", version="1", input={"fileId": 7}, metadata={"source": "test"}
     )
@@ -152,19 +155,21 @@ def test_the_async_task_is_completed_by_report(sim: Simulation, hub: TaskHub) ->
         hub.report(step.id, State.FAILED)
 
 
-def test_a_retryable_failure_report_runs_the_task_again(sim: Simulation, hub: TaskHub) -> None:
+def test_a_retryable_failure_report_runs_the_task_again(sim: Sim, hub: CogniteHub) -> None:
     run = hub.submit(workflow="taskhub-demo", version="1")
     sim.clock.advance(3)
-    step = sim.simulator.async_task(run.id)  # type: ignore[attr-defined]
+    step = sim.simulator.async_task(run.id)
+    assert step is not None
     again = hub.report(step, State.FAILED, output={"error": "transient"})
     assert again.state is State.RUNNING  # retried per its retries setting
     assert again.id == step
 
 
-def test_report_refusals_happen_before_sending(sim: Simulation, hub: TaskHub) -> None:
+def test_report_refusals_happen_before_sending(sim: Sim, hub: CogniteHub) -> None:
     run = hub.submit(workflow="taskhub-demo", version="1")
     sim.clock.advance(3)
-    step = sim.simulator.async_task(run.id)  # type: ignore[attr-defined]
+    step = sim.simulator.async_task(run.id)
+    assert step is not None
     sent = len(sim.requests)
     with pytest.raises(InvalidRequest, match="102400") as big:
         hub.report(step, State.SUCCEEDED, output={"blob": "x" * 110_000})
@@ -172,11 +177,11 @@ def test_report_refusals_happen_before_sending(sim: Simulation, hub: TaskHub) ->
     with pytest.raises(InvalidTransition, match="it takes: succeeded, failed"):
         hub.report(step, State.RUNNING)
     with pytest.raises(InvalidRequest, match="must be a JSON object"):
-        hub.report(step, State.SUCCEEDED, output=["not", "a", "dict"])  # type: ignore[arg-type]
+        hub.report(step, State.SUCCEEDED, output=["not", "a", "dict"])
     assert len(sim.requests) == sent
 
 
-def test_an_update_for_a_task_that_is_not_async_is_refused(sim: Simulation, hub: TaskHub) -> None:
+def test_an_update_for_a_task_that_is_not_async_is_refused(sim: Sim, hub: CogniteHub) -> None:
     run = hub.submit(workflow="taskhub-auto", version="1")
     sim.clock.advance(1)
     task = hub.get(run.id).subtasks[0]
@@ -190,7 +195,7 @@ def test_an_update_for_a_task_that_is_not_async_is_refused(sim: Simulation, hub:
     assert info.value.request_id and info.value.request_id.startswith("sim-")
 
 
-def test_cancel_and_retry(sim: Simulation, hub: TaskHub) -> None:
+def test_cancel_and_retry(sim: Sim, hub: CogniteHub) -> None:
     run = hub.submit(workflow="taskhub-demo", version="1")
     sim.clock.advance(3)
     with pytest.raises(InvalidRequest, match="at most 500"):
@@ -205,13 +210,14 @@ def test_cancel_and_retry(sim: Simulation, hub: TaskHub) -> None:
         hub.tracker.state(run.ref) is State.RUNNING
     )  # the commanded retry left the terminal state
     sim.clock.advance(3)
-    step = sim.simulator.async_task(run.id)  # type: ignore[attr-defined]
+    step = sim.simulator.async_task(run.id)
+    assert step is not None
     assert step is not None
     with pytest.raises(Conflict, match="only FAILED"):
         hub.retry(run.id)
 
 
-def test_list_filters_and_cursor_paging(sim: Simulation) -> None:
+def test_list_filters_and_cursor_paging(sim: Sim) -> None:
     with sim.connect(page_size=2) as hub:
         ids = [hub.submit(workflow="taskhub-auto", version="1").id for _ in range(5)]
         demo = hub.submit(workflow="taskhub-demo", version="1")
@@ -229,7 +235,7 @@ def test_list_filters_and_cursor_paging(sim: Simulation) -> None:
             hub.list(version="1")
 
 
-def test_percent_encoded_ids_and_bad_input(sim: Simulation, hub: TaskHub) -> None:
+def test_percent_encoded_ids_and_bad_input(sim: Sim, hub: CogniteHub) -> None:
     workflow(sim, "wf 1/x", [fn("a", "ok-fn")], version="v 1")
     run = hub.submit(workflow="wf 1/x", version="v 1")
     assert run.params == {
@@ -254,24 +260,24 @@ def test_percent_encoded_ids_and_bad_input(sim: Simulation, hub: TaskHub) -> Non
         hub.submit(workflow="nope", version="1")
 
 
-def test_an_unknown_execution_is_task_not_found(hub: TaskHub) -> None:
+def test_an_unknown_execution_is_task_not_found(hub: CogniteHub) -> None:
     with pytest.raises(TaskNotFound) as info:
         hub.get("6a1f0c3e-2b7d-4e58-9a41-3c5d7e9f1b20")
     assert info.value.http_status == 400  # CDF's answer for an id it does not know
 
 
-def test_a_lost_run_answer_is_found_again_not_duplicated(sim: Simulation) -> None:
+def test_a_lost_run_answer_is_found_again_not_duplicated(sim: Sim) -> None:
     with sim.connect(timeout=0.3) as hub:
         sim.inject("delay", seconds=1.0, path="/run$")
         with pytest.raises(OutcomeUnknown) as info:
             hub.submit(workflow="taskhub-auto", version="1")
-        assert len(sim.simulator.executions) == 1  # type: ignore[attr-defined]
-        found = hub.adapter.find_submitted(info.value.lookup)  # type: ignore[attr-defined]
+        assert len(sim.simulator.executions) == 1
+        found = hub.adapter.find_submitted(info.value.lookup)
         assert found is not None
-        assert found.id == next(iter(sim.simulator.executions))  # type: ignore[attr-defined]
+        assert found.id == next(iter(sim.simulator.executions))
 
 
-def test_a_full_metadata_map_is_refused_before_sending(sim: Simulation, hub: TaskHub) -> None:
+def test_a_full_metadata_map_is_refused_before_sending(sim: Sim, hub: CogniteHub) -> None:
     full = {f"k{n}": "v" for n in range(10)}
     with pytest.raises(InvalidRequest, match="at most 9 pairs of your own") as info:
         hub.submit(workflow="taskhub-auto", version="1", metadata=full)
@@ -294,22 +300,22 @@ NINE = {f"k{n}": "v" for n in range(9)}
     ],
 )
 def test_a_lost_run_with_a_full_metadata_map_is_found(
-    sim: Simulation, first: dict[str, str], second: dict[str, str]
+    sim: Sim, first: dict[str, str], second: dict[str, str]
 ) -> None:
     with sim.connect(timeout=0.3) as hub:
         hub.submit(workflow="taskhub-auto", version="1", metadata=first)  # an identical run
         sim.inject("delay", seconds=1.0, path="/run$")
         with pytest.raises(OutcomeUnknown) as info:
             hub.submit(workflow="taskhub-auto", version="1", metadata=second)
-        held = sim.simulator.executions  # type: ignore[attr-defined]
+        held = sim.simulator.executions
         assert len(held) == 2
-        assert all(len(e.metadata) == 10 for e in held.values())
-        found = hub.adapter.find_submitted(info.value.lookup)  # type: ignore[attr-defined]
+        assert all(len(e.metadata or {}) == 10 for e in held.values())
+        found = hub.adapter.find_submitted(info.value.lookup)
         assert found is not None
         assert found.id == list(held)[-1]
 
 
-def test_a_retry_that_timed_out_is_not_sent_again(sim: Simulation) -> None:
+def test_a_retry_that_timed_out_is_not_sent_again(sim: Sim) -> None:
     with sim.connect(timeout=0.3) as hub:
         run = hub.submit(workflow="taskhub-demo", version="1")
         sim.clock.advance(3)
@@ -320,15 +326,16 @@ def test_a_retry_that_timed_out_is_not_sent_again(sim: Simulation) -> None:
         assert len(sim.simulator.log.find("POST", "/retry")) == 1
         assert "look at its state before retrying again" in str(info.value)
         assert info.value.lookup == {"operation": "retry", "task_id": run.id}
-        assert hub.adapter.find_submitted(info.value.lookup) is None  # type: ignore[attr-defined]
+        assert hub.adapter.find_submitted(info.value.lookup) is None
         assert hub.get(run.id).state is State.RUNNING  # the server did act
 
 
-def test_a_report_that_timed_out_is_not_sent_again(sim: Simulation) -> None:
+def test_a_report_that_timed_out_is_not_sent_again(sim: Sim) -> None:
     with sim.connect(timeout=0.3) as hub:
         run = hub.submit(workflow="taskhub-demo", version="1")
         sim.clock.advance(3)
-        step = sim.simulator.async_task(run.id)  # type: ignore[attr-defined]
+        step = sim.simulator.async_task(run.id)
+        assert step is not None
         sim.inject("delay", seconds=1.0, path="/update$")
         with pytest.raises(OutcomeUnknown) as info:
             hub.report(step, State.FAILED, output={"error": "transient"})
@@ -341,7 +348,7 @@ def test_a_report_that_timed_out_is_not_sent_again(sim: Simulation) -> None:
 
 def test_client_credentials_are_fetched_and_refreshed() -> None:
     with simulate("cognite") as sim:
-        options = sim.simulator.oauth_options(sim.url)  # type: ignore[attr-defined]
+        options = sim.simulator.oauth_options(sim.url)
         with sim.connect(token=None, **options) as hub:
             hub.submit(workflow="taskhub-auto", version="1")
             hub.list(limit=1).__next__()
@@ -412,7 +419,7 @@ def test_parse_the_documented_example() -> None:
 # -- the simulator's wire behaviour (issue 12) ----------------------------------------------------
 
 
-def call(sim: Simulation, method: str, path: str, body: Any = None, **params: str) -> Any:
+def call(sim: Sim, method: str, path: str, body: Any = None, **params: str) -> Any:
     """One raw request to the simulator's project API; returns the response."""
     simulator: Any = sim.simulator
     return requests.request(
@@ -649,7 +656,7 @@ BAD_BODIES: list[tuple[str, str, Any, dict[str, str], str]] = [
     ids=[f"{m} {p} {says}" for m, p, _, _, says in BAD_BODIES],
 )
 def test_bodies_are_checked_as_the_api_does(
-    sim: Simulation, method: str, path: str, body: Any, params: dict[str, str], says: str
+    sim: Sim, method: str, path: str, body: Any, params: dict[str, str], says: str
 ) -> None:
     answer = call(sim, method, path, body, **params)
     assert answer.status_code == 400
@@ -662,7 +669,7 @@ def test_bodies_are_checked_as_the_api_does(
     assert set(simulator.workflows) == {"taskhub-auto", "taskhub-demo"}
 
 
-def test_the_documented_bodies_are_taken(sim: Simulation) -> None:
+def test_the_documented_bodies_are_taken(sim: Sim) -> None:
     tasks = [
         raw_task(
             "fn",
@@ -766,7 +773,7 @@ def test_the_documented_bodies_are_taken(sim: Simulation) -> None:
 
 
 def test_the_run_answer_and_the_detailed_execution_have_the_api_shape(
-    sim: Simulation, hub: TaskHub
+    sim: Sim, hub: CogniteHub
 ) -> None:
     run = hub.submit(workflow="taskhub-auto", version="1")
     answer = run.raw
@@ -796,7 +803,7 @@ def test_the_run_answer_and_the_detailed_execution_have_the_api_shape(
     assert task["input"]["asyncComplete"] is False
 
 
-def test_a_scheduled_async_task_takes_an_update(sim: Simulation, hub: TaskHub) -> None:
+def test_a_scheduled_async_task_takes_an_update(sim: Sim, hub: CogniteHub) -> None:
     # The documented worker flow, through taskhub: no wait between run and report.
     workflow(
         sim,
@@ -821,7 +828,7 @@ def test_a_scheduled_async_task_takes_an_update(sim: Simulation, hub: TaskHub) -
     assert finished.started_at == finished.created_at  # it started when the update came
 
 
-def test_task_types_answer_their_documented_outputs(sim: Simulation, hub: TaskHub) -> None:
+def test_task_types_answer_their_documented_outputs(sim: Sim, hub: CogniteHub) -> None:
     workflow(
         sim,
         "typed",
@@ -875,7 +882,7 @@ def test_task_types_answer_their_documented_outputs(sim: Simulation, hub: TaskHu
     assert hub.get(run.id).state is State.SUCCEEDED
 
 
-def test_children_carry_their_parent(sim: Simulation, hub: TaskHub) -> None:
+def test_children_carry_their_parent(sim: Sim, hub: CogniteHub) -> None:
     workflow(
         sim,
         "nested",
@@ -902,7 +909,7 @@ def test_children_carry_their_parent(sim: Simulation, hub: TaskHub) -> None:
     assert [t.params["external_id"] for t in final.subtasks] == ["fan", "c1", "c2", "after"]
 
 
-def test_listings_page_with_a_cursor(sim: Simulation) -> None:
+def test_listings_page_with_a_cursor(sim: Sim) -> None:
     for n in range(3):
         call(sim, "POST", "/workflows", {"items": [{"externalId": f"w{n}"}]})
     first = call(sim, "GET", "/workflows", limit="2").json()
@@ -925,7 +932,7 @@ def test_listings_page_with_a_cursor(sim: Simulation) -> None:
 # -- the official SDK ---------------------------------------------------------------------------
 
 
-def test_cognite_sdk_works_against_the_simulator(sim: Simulation, hub: TaskHub) -> None:
+def test_cognite_sdk_works_against_the_simulator(sim: Sim, hub: CogniteHub) -> None:
     from cognite.client import ClientConfig, CogniteClient, global_config
     from cognite.client.credentials import Token
 
@@ -933,9 +940,9 @@ def test_cognite_sdk_works_against_the_simulator(sim: Simulation, hub: TaskHub) 
     client = CogniteClient(
         ClientConfig(
             client_name="conformance",
-            project=sim.simulator.project,  # type: ignore[attr-defined]
+            project=sim.simulator.project,
             credentials=Token(sim.simulator.token),
-            base_url=sim.url,  # type: ignore[attr-defined]
+            base_url=sim.url,
         )
     )
     run = client.workflows.executions.run("taskhub-demo", "1", input={"fileId": 1})
@@ -956,10 +963,11 @@ def test_cognite_sdk_works_against_the_simulator(sim: Simulation, hub: TaskHub) 
     assert client.workflows.executions.retrieve_detailed("not-a-uuid") is None
 
 
-def test_a_stateless_worker_cannot_move_a_finished_task(sim: Simulation, hub: TaskHub) -> None:
+def test_a_stateless_worker_cannot_move_a_finished_task(sim: Sim, hub: CogniteHub) -> None:
     run = hub.submit(workflow="taskhub-demo", version="1")
     sim.clock.advance(3)
-    step = sim.simulator.async_task(run.id)  # type: ignore[attr-defined]
+    step = sim.simulator.async_task(run.id)
+    assert step is not None
     hub.report(step, State.SUCCEEDED, output={"result": 1})
     # A new process: its Tracker knows nothing of the task.
     with sim.connect() as fresh, pytest.raises(InvalidTransition) as info:

@@ -9,6 +9,7 @@ deadline does not end would run into the fixture's own cap and fail on its error
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import logging
 import os
@@ -59,9 +60,10 @@ def evil() -> Iterator[HostileServer]:
 
 
 def livepeer(srv: HostileServer, **options: Any) -> TaskHub:
-    return taskhub.connect(
+    hub: TaskHub = taskhub.connect(
         "livepeer", api_key=KEY, base_url=f"{srv.url}/api", **{"max_retries": 0, **options}
     )
+    return hub
 
 
 def chain(error: BaseException) -> list[BaseException]:
@@ -408,14 +410,13 @@ def test_f9_a_download_url_that_is_not_http_is_a_download_error(tmp_path: Path, 
 
 def test_f11_the_floors_exclude_the_versions_with_advisories() -> None:
     import requests
-    import urllib3
     from packaging.version import Version
 
     text = (Path(__file__).parent.parent / "setup.cfg").read_text()
     assert "requests>=2.33.0" in text  # .netrc and proxy-credential leaks, temp-file reuse
     assert "urllib3>=2.7.0" in text  # decompression bombs, cross-origin header leaks
     assert Version(requests.__version__) >= Version("2.33.0")
-    assert Version(urllib3.__version__) >= Version("2.7.0")
+    assert Version(importlib.metadata.version("urllib3")) >= Version("2.7.0")
 
 
 def test_f11_netrc_credentials_are_never_sent(

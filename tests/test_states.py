@@ -53,7 +53,8 @@ def test_flags_live_on_members_and_sets_derive_from_them() -> None:
         "unknown",
     ]
     assert str(State.RUNNING) == "running"
-    assert State.RUNNING == "running"
+    word: str = "running"
+    assert word == State.RUNNING  # a State is the str it names
 
 
 def test_parse_accepts_any_case_and_refuses_other_words() -> None:

@@ -19,13 +19,14 @@ from taskhub import (
     MalformedResponse,
     OutcomeUnknown,
     RateLimited,
+    TaskhubError,
     TaskNotFound,
     VendorUnavailable,
 )
 from taskhub.http import ErrorInfo, Transport, parse_retry_after
 from taskhub.testing import Simulation
 
-from .toy import TOKEN, ToyOptions, _error_info
+from .toy import TOKEN, ToyOptions, ToySimulator, _error_info
 
 
 def make(sim_or_url: Simulation | str, **options: Any) -> Transport:
@@ -126,7 +127,7 @@ def test_a_create_that_timed_out_is_not_repeated(toy: Simulation) -> None:
     with pytest.raises(OutcomeUnknown) as info:
         create(t)
     assert "may or may not" in str(info.value)
-    assert len(toy.simulator.tasks) == 1  # it did happen, once
+    assert len(_toy(toy).tasks) == 1  # it did happen, once
     assert len(toy.requests) == 1
 
 
@@ -142,7 +143,7 @@ def test_a_create_whose_connection_dropped_is_not_repeated(
 def test_a_create_refused_with_429_is_retried(toy: Simulation, transport: Transport) -> None:
     toy.inject(status=429, times=1, headers={"Retry-After": "0"}, method="POST")
     assert create(transport)["id"] == "t1"
-    assert len(toy.simulator.tasks) == 1
+    assert len(_toy(toy).tasks) == 1
 
 
 def test_a_create_answered_503_is_not_retried(toy: Simulation, transport: Transport) -> None:
@@ -185,7 +186,12 @@ def test_connection_refused_is_retried_even_for_a_create(caplog: pytest.LogCaptu
     ],
 )
 def test_http_errors_map_to_the_tree_with_vendor_details(
-    toy: Simulation, transport: Transport, path: str, method: str, cls: type, status: int
+    toy: Simulation,
+    transport: Transport,
+    path: str,
+    method: str,
+    cls: type[TaskhubError],
+    status: int,
 ) -> None:
     create(transport)
     toy.clock.advance(10)  # t1 is done, so cancelling it conflicts
@@ -306,3 +312,9 @@ def test_proxy_and_ca_environment_are_read_once_when_the_hub_is_made(
     assert t.session.trust_env is False
     monkeypatch.setenv("NO_PROXY", "api.example.com")
     assert make("https://api.example.com/v1").session.proxies == {}
+
+
+def _toy(sim: Simulation) -> ToySimulator:
+    """The toy simulator behind ``sim``, typed."""
+    assert isinstance(sim.simulator, ToySimulator)
+    return sim.simulator

@@ -22,14 +22,17 @@ from taskhub import (
     OutcomeUnknown,
     RateLimited,
     State,
-    TaskHub,
     TaskNotFound,
 )
 from taskhub.adapters.veritone import documents as doc
 from taskhub.adapters.veritone.engine import load_payload, run
-from taskhub.adapters.veritone.simulator import DEFAULT_ENGINE, EXTERNAL_ENGINE
+from taskhub.adapters.veritone.hub import VeritoneHub
+from taskhub.adapters.veritone.simulator import DEFAULT_ENGINE, EXTERNAL_ENGINE, VeritoneSimulator
 from taskhub.testing import Simulation, simulate
 from taskhub.testing.contract import AdapterContract
+
+#: The veritone simulation, typed: its simulator and hub have the vendor's own helpers.
+Sim = Simulation[VeritoneSimulator, VeritoneHub]
 
 TARGET = {"startDateTime": 1700000000, "stopDateTime": 1700000060, "name": "rec"}
 
@@ -46,30 +49,30 @@ class TestVeritoneContract(AdapterContract):
 
 
 @pytest.fixture
-def sim() -> Iterator[Simulation]:
+def sim() -> Iterator[Sim]:
     with simulate("veritone") as running:
         yield running
 
 
 @pytest.fixture
-def hub(sim: Simulation) -> Iterator[TaskHub]:
+def hub(sim: Sim) -> Iterator[VeritoneHub]:
     with sim.connect(max_retry_time=5) as connected:
         yield connected
 
 
-def job_of(hub: TaskHub, *engines: str, payload: dict[str, Any] | None = None) -> taskhub.Task:
+def job_of(hub: VeritoneHub, *engines: str, payload: dict[str, Any] | None = None) -> taskhub.Task:
     return hub.submit(
         tasks=[{"engineId": e, "payload": payload or {}} for e in engines], target=TARGET
     )
 
 
-def set_status(hub: TaskHub, task_id: str, word: str) -> None:
+def set_status(hub: VeritoneHub, task_id: str, word: str) -> None:
     """What the platform (not a worker) may write: any TaskStatus word."""
-    hub.adapter._graphql(doc.UPDATE_TASK, {"input": {"id": task_id, "status": word}}, "report")  # type: ignore[attr-defined]
+    hub.adapter._graphql(doc.UPDATE_TASK, {"input": {"id": task_id, "status": word}}, "report")
 
 
 def test_every_task_status_word_goes_through_simulator_and_adapter(
-    sim: Simulation, hub: TaskHub
+    sim: Sim, hub: VeritoneHub
 ) -> None:
     table = taskhub.registry.status_table("veritone").vocabularies["task"]
     job = job_of(hub, *[EXTERNAL_ENGINE] * len(table))
@@ -80,7 +83,7 @@ def test_every_task_status_word_goes_through_simulator_and_adapter(
     assert hub.get(job.id).state is State.FAILED  # a failed or aborted task fails its job
 
 
-def test_jobs_run_their_tasks_in_order(sim: Simulation, hub: TaskHub) -> None:
+def test_jobs_run_their_tasks_in_order(sim: Sim, hub: VeritoneHub) -> None:
     job = job_of(hub, DEFAULT_ENGINE, DEFAULT_ENGINE)
     assert (job.state, job.kind) == (State.QUEUED, "job")
     assert [t.kind for t in job.subtasks] == [DEFAULT_ENGINE, DEFAULT_ENGINE]
@@ -101,7 +104,7 @@ def test_jobs_run_their_tasks_in_order(sim: Simulation, hub: TaskHub) -> None:
     [("fail", "failed", "internal_error"), ("abort", "aborted", "aborted")],
 )
 def test_failed_or_aborted_tasks_fail_the_job_and_retry_restarts_it(
-    sim: Simulation, hub: TaskHub, plan: str, word: str, reason: str
+    sim: Sim, hub: VeritoneHub, plan: str, word: str, reason: str
 ) -> None:
     job = job_of(hub, DEFAULT_ENGINE, payload={"simulate": plan})
     sim.clock.advance(10)
@@ -116,7 +119,7 @@ def test_failed_or_aborted_tasks_fail_the_job_and_retry_restarts_it(
         hub.retry(job.id)
 
 
-def test_get_pages_past_the_default_page(sim: Simulation, hub: TaskHub) -> None:
+def test_get_pages_past_the_default_page(sim: Sim, hub: VeritoneHub) -> None:
     job = job_of(hub, *[DEFAULT_ENGINE] * 130)
     assert len(job.subtasks) == 130
     before = len(sim.requests)
@@ -124,7 +127,7 @@ def test_get_pages_past_the_default_page(sim: Simulation, hub: TaskHub) -> None:
     assert len(sim.requests) - before == 2  # 100 + 30
 
 
-def test_list_cancel_and_state_filters(sim: Simulation, hub: TaskHub) -> None:
+def test_list_cancel_and_state_filters(sim: Sim, hub: VeritoneHub) -> None:
     ok = job_of(hub, DEFAULT_ENGINE)
     bad = job_of(hub, DEFAULT_ENGINE, payload={"simulate": "fail"})
     stop = job_of(hub, EXTERNAL_ENGINE)
@@ -139,7 +142,7 @@ def test_list_cancel_and_state_filters(sim: Simulation, hub: TaskHub) -> None:
     assert ["complete"] in statuses and None in statuses
 
 
-def test_report_is_checked_before_sending(sim: Simulation, hub: TaskHub) -> None:
+def test_report_is_checked_before_sending(sim: Sim, hub: VeritoneHub) -> None:
     job = job_of(hub, EXTERNAL_ENGINE)
     task = job.subtasks[0]
     sent = len(sim.requests)
@@ -163,13 +166,13 @@ def test_report_is_checked_before_sending(sim: Simulation, hub: TaskHub) -> None
     }
 
 
-def test_the_simulator_refuses_failure_reason_unless_failed(hub: TaskHub) -> None:
+def test_the_simulator_refuses_failure_reason_unless_failed(hub: VeritoneHub) -> None:
     job = job_of(hub, EXTERNAL_ENGINE)
     with pytest.raises(InvalidRequest, match="failureReason can only be set") as info:
         hub.adapter._graphql(
             doc.UPDATE_TASK,
             {
-                "input": {  # type: ignore[attr-defined]
+                "input": {
                     "id": job.subtasks[0].id,
                     "status": "complete",
                     "failureReason": "other",
@@ -180,7 +183,7 @@ def test_the_simulator_refuses_failure_reason_unless_failed(hub: TaskHub) -> Non
     assert (info.value.http_status, info.value.code) == (200, "invalid_input")
 
 
-def test_values_travel_only_as_variables(sim: Simulation, hub: TaskHub) -> None:
+def test_values_travel_only_as_variables(sim: Sim, hub: VeritoneHub) -> None:
     nasty = '") { __typename } mutation { cancelJob(id: "x'
     before = len(sim.requests)
     with pytest.raises(InvalidRequest) as info:
@@ -197,7 +200,7 @@ def test_values_travel_only_as_variables(sim: Simulation, hub: TaskHub) -> None:
     assert body["variables"]["id"] == "no_such-job.1"
 
 
-def test_error_envelope_names_map_to_the_tree(sim: Simulation, hub: TaskHub) -> None:
+def test_error_envelope_names_map_to_the_tree(sim: Sim, hub: VeritoneHub) -> None:
     job = job_of(hub, DEFAULT_ENGINE)
     sim.inject("graphql", name="rate_limited", times=1)
     sim.inject("graphql", name="service_unavailable", times=1)
@@ -210,16 +213,16 @@ def test_error_envelope_names_map_to_the_tree(sim: Simulation, hub: TaskHub) -> 
         quick.get(job.id)
 
 
-def test_partial_data_with_errors_is_an_error(hub: TaskHub) -> None:
+def test_partial_data_with_errors_is_an_error(hub: VeritoneHub) -> None:
     job = job_of(hub, DEFAULT_ENGINE)
     query = "query Two($a: ID!, $b: ID!) { a: job(id: $a) { id } b: job(id: $b) { id } }"
     with pytest.raises(TaskNotFound, match="not found"):
-        hub.adapter._graphql(query, {"a": job.id, "b": "nope"}, "get")  # type: ignore[attr-defined]
+        hub.adapter._graphql(query, {"a": job.id, "b": "nope"}, "get")
 
 
 @pytest.mark.parametrize("name", ["capacity_exceeded", "rate_limited", "service_failure"])
 def test_a_created_job_with_graphql_errors_is_returned_not_sent_again(
-    sim: Simulation, hub: TaskHub, name: str, caplog: pytest.LogCaptureFixture
+    sim: Sim, hub: VeritoneHub, name: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     job_id = "19041508_f2qIbo9qAh"
     created = {
@@ -252,13 +255,13 @@ def test_a_created_job_with_graphql_errors_is_returned_not_sent_again(
         )
     assert job.id == job_id and [t.id for t in job.subtasks] == [f"{job_id}krfPu"]
     assert len(sim.requests) == 1  # not sent again
-    assert sim.simulator.jobs == {}  # type: ignore[attr-defined]
+    assert sim.simulator.jobs == {}
     assert job.raw["errors"] == [error]  # the error is reported with the job
     warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
     assert any(f"{name}: engine lookup failed" in w and "submit" in w for w in warned)
 
 
-def test_a_retry_that_timed_out_is_not_sent_again(sim: Simulation) -> None:
+def test_a_retry_that_timed_out_is_not_sent_again(sim: Sim) -> None:
     with sim.connect(timeout=0.3) as hub:
         job = job_of(hub, DEFAULT_ENGINE, payload={"simulate": "fail"})
         sim.clock.advance(10)
@@ -273,9 +276,9 @@ def test_a_retry_that_timed_out_is_not_sent_again(sim: Simulation) -> None:
         assert hub.get(job.id).state is State.QUEUED  # the server did act
 
 
-def test_wire_details(sim: Simulation) -> None:
+def test_wire_details(sim: Sim) -> None:
     url = sim.url + "/v3/graphql"
-    key = {"Authorization": f"Bearer {sim.simulator.token}"}  # type: ignore[attr-defined]
+    key = {"Authorization": f"Bearer {sim.simulator.token}"}
     # variables as a JSON string
     answer = requests.post(
         url,
@@ -306,14 +309,14 @@ def test_wire_details(sim: Simulation) -> None:
             "{ userLogin(input: {userName: $u, password: $p}) { token } }",
             "variables": {"u": sim.simulator.username, "p": sim.simulator.password},
         },
-    ).json()  # type: ignore[attr-defined]
+    ).json()
     assert len(login["data"]["userLogin"]["token"]) == 36
     # introspection, integer ID literals, single values for list arguments
     schema = requests.post(
         url, headers=key, json={"query": "{ __schema { queryType { name } } }"}, timeout=5
     ).json()
     assert schema["data"]["__schema"]["queryType"]["name"] == "Query"
-    tdo = sim.simulator.add_tdo()  # type: ignore[attr-defined]
+    tdo = sim.simulator.add_tdo()
     single = requests.post(
         url,
         headers=key,
@@ -327,10 +330,10 @@ def test_wire_details(sim: Simulation) -> None:
 
 
 def test_assets_upload_by_file_and_uri_then_download(
-    sim: Simulation, hub: TaskHub, tmp_path: Path
+    sim: Sim, hub: VeritoneHub, tmp_path: Path
 ) -> None:
     adapter: Any = hub.adapter
-    tdo = sim.simulator.add_tdo()  # type: ignore[attr-defined]
+    tdo = sim.simulator.add_tdo()
     source = tmp_path / "in.ttml"
     source.write_bytes(b"<tt>hello</tt>")
     uploaded = adapter.create_asset(
@@ -366,19 +369,19 @@ def test_size_limits_answer_413() -> None:
                 tasks=[{"engineId": DEFAULT_ENGINE, "payload": {"x": "y" * 3_000}}], target=TARGET
             )
         assert big_json.value.http_status == 413
-        tdo = sim.simulator.add_tdo()  # type: ignore[attr-defined]
+        tdo = sim.simulator.add_tdo()
         with pytest.raises(InvalidRequest, match="larger than the limit") as big_file:
             hub.adapter.create_asset(
                 tdo["id"],
                 type="media",
-                content_type="video/mp4",  # type: ignore[attr-defined]
+                content_type="video/mp4",
                 file=b"z" * 2_000,
                 filename="big.mp4",
             )
         assert big_file.value.http_status == 413
 
 
-def test_429_with_retry_after_is_retried(sim: Simulation, hub: TaskHub) -> None:
+def test_429_with_retry_after_is_retried(sim: Sim, hub: VeritoneHub) -> None:
     job = job_of(hub, DEFAULT_ENGINE)
     sim.inject(status=429, headers={"Retry-After": "0"}, times=2)
     assert hub.get(job.id).id == job.id
@@ -387,9 +390,7 @@ def test_429_with_retry_after_is_retried(sim: Simulation, hub: TaskHub) -> None:
 # -- the engine runner ----------------------------------------------------------------------
 
 
-def engine_job(
-    sim: Simulation, hub: TaskHub, *assets: tuple[str, str, bytes, int]
-) -> dict[str, Any]:
+def engine_job(sim: Sim, hub: VeritoneHub, *assets: tuple[str, str, bytes, int]) -> dict[str, Any]:
     s: Any = sim.simulator
     job = hub.submit(
         tasks=[{"engineId": EXTERNAL_ENGINE, "payload": {"language": "en-us"}}], target=TARGET
@@ -432,13 +433,13 @@ def run_cli(
     )
 
 
-def task_of(hub: TaskHub, payload: dict[str, Any]) -> taskhub.Task:
+def task_of(hub: VeritoneHub, payload: dict[str, Any]) -> taskhub.Task:
     job = hub.get(payload["jobId"])
     return next(t for t in job.subtasks if t.id == payload["taskId"])
 
 
 def test_the_engine_processes_the_oldest_supported_asset(
-    sim: Simulation, hub: TaskHub, tmp_path: Path
+    sim: Sim, hub: VeritoneHub, tmp_path: Path
 ) -> None:
     payload = engine_job(
         sim,
@@ -447,7 +448,7 @@ def test_the_engine_processes_the_oldest_supported_asset(
         ("media", "video/mp4", b"o" * 2048, 50),
         ("transcript", "application/ttml+xml", b"t", 99),
     )
-    oldest = next(a for a in sim.simulator.assets.values() if a["data"] == b"o" * 2048)  # type: ignore[attr-defined]
+    oldest = next(a for a in sim.simulator.assets.values() if a["data"] == b"o" * 2048)
     done = run_cli(payload, "tests.sample_engine:detect", tmp_path)
     assert done.returncode == 0, done.stderr
     task = task_of(hub, payload)
@@ -464,7 +465,7 @@ def test_the_engine_processes_the_oldest_supported_asset(
     assert updates == ["running", "complete"]
 
 
-def test_the_engine_uploads_files_as_assets(sim: Simulation, hub: TaskHub, tmp_path: Path) -> None:
+def test_the_engine_uploads_files_as_assets(sim: Sim, hub: VeritoneHub, tmp_path: Path) -> None:
     payload = engine_job(sim, hub, ("media", "audio/mp3", b"a" * 100, 5))
     assert (
         run(
@@ -474,7 +475,7 @@ def test_the_engine_uploads_files_as_assets(sim: Simulation, hub: TaskHub, tmp_p
         )
         == 0
     )
-    transcripts = hub.adapter.assets(payload["recordingId"], types=["transcript"])  # type: ignore[attr-defined]
+    transcripts = hub.adapter.assets(payload["recordingId"], types=["transcript"])
     assert [a.content_type for a in transcripts] == ["application/ttml+xml"]
     assert task_of(hub, payload).state is State.SUCCEEDED
 
@@ -489,8 +490,8 @@ def test_the_engine_uploads_files_as_assets(sim: Simulation, hub: TaskHub, tmp_p
     ],
 )
 def test_the_engine_fails_the_task_cleanly(
-    sim: Simulation,
-    hub: TaskHub,
+    sim: Sim,
+    hub: VeritoneHub,
     tmp_path: Path,
     function: str,
     assets: list[tuple[str, str, bytes | None, int]],
@@ -498,7 +499,7 @@ def test_the_engine_fails_the_task_cleanly(
 ) -> None:
     payload = engine_job(sim, hub, *[(k, c, d or b"x", a) for k, c, d, a in assets])
     if assets[0][2] is None:  # the asset's bytes are gone: its signed URI answers 404
-        for asset in sim.simulator.assets.values():  # type: ignore[attr-defined]
+        for asset in sim.simulator.assets.values():
             asset["missing"] = True
     done = run_cli(payload, function, tmp_path)
     assert done.returncode == 1
@@ -543,7 +544,7 @@ def test_a_bad_payload_names_what_is_missing(tmp_path: Path) -> None:
     assert out.returncode == 2 and "not JSON" in out.stderr
 
 
-def test_every_request_goes_to_v3_graphql_exactly(sim: Simulation) -> None:
+def test_every_request_goes_to_v3_graphql_exactly(sim: Sim) -> None:
     """Every vendor document posts to ``/v3/graphql``; a strict server has no ``/v3/graphql/``
     (the simulator answers 404 there), so the adapter must never add a slash — not even when
     the configured base URL ends with one."""
@@ -551,16 +552,16 @@ def test_every_request_goes_to_v3_graphql_exactly(sim: Simulation) -> None:
         job = job_of(hub, DEFAULT_ENGINE)
         hub.get(job.id)
         list(hub.list(limit=1))
-        tdo = sim.simulator.add_tdo()  # type: ignore[attr-defined]
-        hub.adapter.create_asset(  # type: ignore[attr-defined]
+        tdo = sim.simulator.add_tdo()
+        hub.adapter.create_asset(
             tdo["id"], type="text", content_type="text/plain", file=b"x", filename="x.txt"
         )
-        hub.adapter.assets(tdo["id"])  # type: ignore[attr-defined]
+        hub.adapter.assets(tdo["id"])
     assert len(sim.requests) == 5
     assert {(r.method, r.path, r.raw_path, r.query) for r in sim.requests} == {
         ("POST", "/v3/graphql", "/v3/graphql", "")
     }
-    key = {"Authorization": f"Bearer {sim.simulator.token}"}  # type: ignore[attr-defined]
+    key = {"Authorization": f"Bearer {sim.simulator.token}"}
     slash = requests.post(
         sim.url + "/v3/graphql/", headers=key, json={"query": "{ job(id: 1) { id } }"}, timeout=5
     )
@@ -568,9 +569,7 @@ def test_every_request_goes_to_v3_graphql_exactly(sim: Simulation) -> None:
     assert slash.json()["errors"][0]["name"] == "not_found"
 
 
-def test_engine_fields_and_tdo_tasks_follow_the_published_types(
-    sim: Simulation, hub: TaskHub
-) -> None:
+def test_engine_fields_and_tdo_tasks_follow_the_published_types(sim: Sim, hub: VeritoneHub) -> None:
     """``Engine.categoryId`` is a String, ``Engine.state`` an EngineState, ``Task.buildId`` an
     ID, and ``TemporalDataObject.tasks`` takes ``dateTimeFilter`` (published SDL, 2019-09)."""
     job = job_of(hub, DEFAULT_ENGINE)
@@ -585,7 +584,7 @@ def test_engine_fields_and_tdo_tasks_follow_the_published_types(
     }"""
 
     def tasks(f: Any) -> dict[str, Any]:
-        data = hub.adapter._graphql(query, {"tdo": tdo_id, "f": f}, "get")  # type: ignore[attr-defined]
+        data = hub.adapter._graphql(query, {"tdo": tdo_id, "f": f}, "get")
         return data["temporalDataObject"]["tasks"]  # type: ignore[no-any-return]
 
     every = tasks(None)
@@ -607,7 +606,7 @@ def _iso(seconds: float) -> str:
     return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
-def test_a_stateless_worker_cannot_fail_a_finished_task(sim: Simulation, hub: TaskHub) -> None:
+def test_a_stateless_worker_cannot_fail_a_finished_task(sim: Sim, hub: VeritoneHub) -> None:
     job = job_of(hub, EXTERNAL_ENGINE)
     task = job.subtasks[0]
     hub.report(task.id, State.SUCCEEDED, job_id=job.id, output={"series": [1]})

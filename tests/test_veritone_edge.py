@@ -12,6 +12,7 @@ import requests
 
 import taskhub
 from taskhub import AuthError, InvalidRequest, State, TaskHub, TaskNotFound
+from taskhub.adapters.veritone_edge.parse import parse_task as parse_edge_task
 from taskhub.adapters.veritone_edge.simulator import ENGINE, OUTPUT_WRITER, STATUSES
 from taskhub.testing import Simulation, simulate
 from taskhub.testing.contract import AdapterContract
@@ -349,7 +350,7 @@ def test_the_adapter_reads_a_missing_value_as_null_empty_or_absent(
     assert (sub.state, sub.status.reason, sub.status.message) == (State.SUCCEEDED, None, None)
     assert (sub.output, sub.params, sub.started_at, sub.finished_at) == (None, {}, None, None)
     assert (parsed.params, parsed.finished_at) == ({}, None)
-    none = hub.adapter.parse_task({**task, "failureReason": "none"})  # type: ignore[attr-defined]
+    none = parse_edge_task({**task, "failureReason": "none"}, hub.backend)
     assert none.status.reason is None
 
 

@@ -228,7 +228,7 @@ def test_catalog_upsert_list_and_get(sim: Simulation, hub: TaskHub) -> None:
 
 def test_automatic_tasks_on_ingestion() -> None:
     with simulate("vionlabs", auto_products=(("markers", "1.0.1"),)) as sim, sim.connect() as hub:
-        hub.adapter.upsert_item("m-9", "standalone", "Film")  # type: ignore[attr-defined]
+        hub.adapter.upsert_item("m-9", "standalone", "Film")
         sim.clock.advance(10)
         assert hub.get("m-9/markers/1.0.1").state is State.SUCCEEDED
 
@@ -266,7 +266,7 @@ def test_an_encoded_slash_is_decoded_before_routing_so_the_task_is_unreachable()
     # matches no route. Even a task that exists for the item "series/7" cannot be reached.
     with simulate("vionlabs", auto_products=(("markers", "1"),)) as sim:
         ingest(sim, "series/7")
-        assert ("series/7", "markers", "1") in sim.simulator.tasks  # type: ignore[attr-defined]
+        assert ("series/7", "markers", "1") in sim.simulator.tasks
         for method in ("GET", "POST", "DELETE"):
             answer = _raw(sim, method, "/tasks/catalog-item/series%2F7/product/markers/version/1")
             assert (answer.status_code, answer.json()) == (404, {"detail": "Not Found"})

@@ -8,6 +8,7 @@ import pytest
 
 import taskhub
 from taskhub import ConfigError, PollPolicy, StaleTask, State, WaitTimeout, config
+from taskhub.clock import VirtualClock
 from taskhub.testing import Clock, simulate
 
 FAST = PollPolicy(initial=0.02, factor=1.5, ceiling=0.1)
@@ -74,7 +75,7 @@ def test_watch_refreshes_many_tasks_with_one_listing_per_cycle() -> None:
 
 def test_watch_falls_back_to_gets_where_the_vendor_cannot_list() -> None:
     with simulate("vionlabs", clock=Clock(speed=40)) as sim, sim.connect() as hub:
-        sim.simulator.add_item({"id": "m", "type": "standalone", "title": "M"})  # type: ignore[attr-defined]
+        sim.simulator.add_item({"id": "m", "type": "standalone", "title": "M"})
         ids = [
             hub.submit(inventory_id="m", product=p, version="1").id for p in ("markers", "nudity")
         ]
@@ -153,22 +154,20 @@ def test_named_jobs_in_the_configuration() -> None:
     assert hub.poll_policy.ceiling == 30.0  # the vendor's default
 
 
-def _virtual(sim: Any) -> Any:
-    from taskhub.clock import VirtualClock
-
+def _virtual(sim: Any) -> VirtualClock:
     return VirtualClock(on_sleep=sim.clock.advance)
 
 
 def test_wait_runs_on_virtual_time_and_hands_the_task_to_each_callback() -> None:
     with simulate("livepeer") as sim, sim.connect() as hub:  # a manual clock: only sleeps move it
-        hub.clock = _virtual(sim)
+        hub.clock = clock = _virtual(sim)
         task = hub.submit(kind="upload", url=URL, name="in")
         seen: list[Any] = []
-        progress: list[float | None] = []
+        progress: list[float] = []
         done = hub.wait(
             task,
             on_update=seen.append,
-            on_progress=lambda t: progress.append(t.status.progress),
+            on_progress=lambda t: progress.append(t.status.progress or 0.0),
             poll=PollPolicy(initial=1.0, factor=1.0, ceiling=1.0, jitter=0.0),
         )
     assert done.state is State.SUCCEEDED
@@ -180,14 +179,14 @@ def test_wait_runs_on_virtual_time_and_hands_the_task_to_each_callback() -> None
     assert seen[-1].task is not None and seen[-1].task.outputs == done.outputs
     assert len(progress) >= 2 and progress == sorted(progress)  # rising, without a state change
     assert all(p is not None and 0 < p < 1 for p in progress)
-    assert sum(hub.clock.slept) >= 1  # it waited in virtual seconds, not real ones
+    assert sum(clock.slept) >= 1  # it waited in virtual seconds, not real ones
 
 
 def test_the_default_wait_has_no_timeout_but_a_stuck_task_is_stale() -> None:
     with simulate("livepeer") as sim, sim.connect(stale_after=600) as hub:
-        hub.clock = _virtual(sim)
+        hub.clock = clock = _virtual(sim)
         task = hub.submit(kind="upload", url="https://m.example/stuck.mp4", name="s")
         with pytest.raises(StaleTask) as info:
             hub.wait(task, poll=PollPolicy(initial=60, factor=1.0, ceiling=60, jitter=0.0))
     assert info.value.since >= 600
-    assert 600 <= sum(hub.clock.slept) <= 700
+    assert 600 <= sum(clock.slept) <= 700

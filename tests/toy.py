@@ -53,14 +53,37 @@ def _error_info(response: requests.Response) -> ErrorInfo:
     return ErrorInfo(error.get("message"), error.get("code"), None)
 
 
+def parse_payload(payload: Any, backend: str) -> Task:
+    """A toy task's JSON -> Task (the vendor's pure parser)."""
+    try:
+        status = STATUSES.normalize(
+            payload["status"],
+            updated_at=parse_time(payload.get("updated")),
+            message=payload.get("error"),
+        )
+        return Task(
+            backend,
+            "toy",
+            str(payload["id"]),
+            status,
+            kind="toy",
+            params=payload.get("params") or {},
+            created_at=parse_time(payload["created"]),
+            raw=payload,
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise MalformedResponse(f"not a toy task: {exc}", vendor="toy", operation="parse") from exc
+
+
 class ToyAdapter(Adapter):
     vendor = "toy"
     options_class = ToyOptions
     statuses = STATUSES
-    simulator = "tests.toy:ToySimulator"
+    simulator: ClassVar[str | None] = "tests.toy:ToySimulator"
     alternatives: ClassVar[dict[str, str]] = {"retry": "submit the same work again"}
 
     options: ToyOptions
+    parser = staticmethod(parse_payload)
 
     def make_transport(self, session: requests.Session | None) -> Transport:
         return Transport(
@@ -116,28 +139,6 @@ class ToyAdapter(Adapter):
             json={"status": self.statuses.report[state], **fields},
         )
         return self.parse(body)
-
-    def parse(self, payload: Any) -> Task:
-        try:
-            status = self.statuses.normalize(
-                payload["status"],
-                updated_at=parse_time(payload.get("updated")),
-                message=payload.get("error"),
-            )
-            return Task(
-                self.backend,
-                self.vendor,
-                str(payload["id"]),
-                status,
-                kind="toy",
-                params=payload.get("params") or {},
-                created_at=parse_time(payload["created"]),
-                raw=payload,
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise MalformedResponse(
-                f"not a toy task: {exc}", vendor=self.vendor, operation="parse"
-            ) from exc
 
 
 class ToySimulator(Simulator):

@@ -37,7 +37,9 @@ from taskhub.polling import PollPolicy
 from taskhub.states import State
 
 from .auth import ClientCredentials, StaticToken
-from .parse import parse_execution, parse_task
+from .hub import CogniteHub
+from .parse import parse_payload, parse_task
+from .specs import Run
 from .statuses import STATUSES
 
 #: The documented limit of a task update's ``output`` (compact JSON, UTF-8).
@@ -100,6 +102,8 @@ class CogniteAdapter(Adapter):
     """Client (and async-task worker) for CDF workflow executions."""
 
     vendor = "cognite"
+    hub_class = CogniteHub
+    specs = (Run,)
     options_class = CogniteOptions
     statuses = STATUSES
     simulator = "taskhub.adapters.cognite.simulator:CogniteSimulator"
@@ -143,9 +147,7 @@ class CogniteAdapter(Adapter):
             auth.bind(transport)
         return transport
 
-    def parse(self, payload: Any) -> Task:
-        """An execution JSON (tasks inside come back as subtasks)."""
-        return parse_execution(payload, self.backend)
+    parser = staticmethod(parse_payload)
 
     # -- client role -------------------------------------------------------------------------
 

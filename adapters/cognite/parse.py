@@ -19,6 +19,11 @@ def parse_execution(payload: Any, backend: str) -> Task:
         return _execution(payload, backend)
 
 
+#: The vendor's pure parser (``CogniteAdapter.parser``): one execution, its executed tasks as
+#: subtasks.
+parse_payload = parse_execution
+
+
 def parse_task(payload: Any, backend: str, parent_id: str | None = None) -> Task:
     """A task execution (``executedTasks[]`` element or task-update answer) as a Task."""
     with parsing(VENDOR, "Cognite task execution"):

@@ -35,7 +35,9 @@ from taskhub.model import Asset, Task
 from taskhub.polling import PollPolicy
 from taskhub.states import State
 
-from .parse import asset_from, mask_credentials, masked_object_store_url, parse_task
+from .hub import LivepeerHub
+from .parse import asset_from, mask_credentials, masked_object_store_url, parse_payload
+from .specs import Clip, Transcode, Upload
 from .statuses import STATUSES
 
 
@@ -94,6 +96,8 @@ class LivepeerAdapter(Adapter):
     """Client for Livepeer Studio's task API."""
 
     vendor = "livepeer"
+    hub_class = LivepeerHub
+    specs = (Upload, Transcode, Clip)
     options_class = LivepeerOptions
     statuses = STATUSES
     simulator = "taskhub.adapters.livepeer.simulator:LivepeerSimulator"
@@ -126,8 +130,7 @@ class LivepeerAdapter(Adapter):
             session=session,
         )
 
-    def parse(self, payload: Any) -> Task:
-        return parse_task(payload, self.backend)
+    parser = staticmethod(parse_payload)
 
     def get(self, task_id: str) -> Task:
         try:

@@ -20,6 +20,10 @@ def parse_task(payload: Any, backend: str) -> Task:
         return _parse(payload, backend)
 
 
+#: The vendor's pure parser (``LivepeerAdapter.parser``): a Livepeer payload is one task.
+parse_payload = parse_task
+
+
 def _parse(payload: Any, backend: str) -> Task:
     if not isinstance(payload, dict):
         raise TypeError(f"expected an object, got {type(payload).__name__}")

@@ -40,7 +40,9 @@ from taskhub.polling import PollPolicy
 from taskhub.states import State
 
 from . import documents as doc
-from .parse import parse_asset, parse_job, parse_task
+from .hub import VeritoneHub
+from .parse import parse_asset, parse_payload, parse_task
+from .specs import Job
 from .statuses import STATUSES
 
 #: ``TaskFailureReason`` values ``report`` accepts.
@@ -156,6 +158,8 @@ class VeritoneAdapter(Adapter):
     """Client for aiWARE jobs over GraphQL, and the engine's side of a task."""
 
     vendor = "veritone"
+    hub_class = VeritoneHub
+    specs = (Job,)
     options_class = VeritoneOptions
     statuses = STATUSES
     simulator = "taskhub.adapters.veritone.simulator:VeritoneSimulator"
@@ -268,9 +272,7 @@ class VeritoneAdapter(Adapter):
 
     # -- client role -----------------------------------------------------------------------
 
-    def parse(self, payload: Any) -> Task:
-        """A Job JSON (its ``tasks.records`` become subtasks)."""
-        return parse_job(payload, self.backend)
+    parser = staticmethod(parse_payload)
 
     def get(self, task_id: str) -> Task:
         """The job with every one of its tasks (paged past the 30-record default)."""

@@ -18,6 +18,11 @@ def parse_job(payload: Any, backend: str) -> Task:
         return _job(payload, backend)
 
 
+#: The vendor's pure parser (``VeritoneAdapter.parser``): one job, its ``tasks.records`` as
+#: subtasks.
+parse_payload = parse_job
+
+
 def parse_task(payload: Any, backend: str) -> Task:
     """A ``Task`` as a Task whose kind is its engine id."""
     with parsing(VENDOR, "Veritone task"):

@@ -30,7 +30,6 @@ from taskhub.errors import (
     OutcomeUnknown,
     TaskhubError,
     TaskNotFound,
-    parsing,
 )
 from taskhub.http import ErrorInfo, Transport
 from taskhub.model import Asset, Task, parse_time
@@ -38,6 +37,10 @@ from taskhub.paging import fingerprint
 from taskhub.polling import PollPolicy
 from taskhub.states import State
 
+from .hub import EdgeHub
+from .parse import maybe_json as _maybe_json
+from .parse import parse_payload, parse_task
+from .specs import Job
 from .statuses import STATUSES
 
 CORRELATION = "X-Correlation-Id"
@@ -78,6 +81,8 @@ class EdgeAdapter(Adapter):
     """Client (and task-status worker) for an aiWARE Edge instance."""
 
     vendor = "veritone-edge"
+    hub_class = EdgeHub
+    specs = (Job,)
     options_class = EdgeOptions
     statuses = STATUSES
     simulator = "taskhub.adapters.veritone_edge.simulator:EdgeSimulator"
@@ -123,89 +128,7 @@ class EdgeAdapter(Adapter):
 
     # -- parsing -----------------------------------------------------------------------------
 
-    def parse(self, payload: Any) -> Task:
-        """A ``JobDetail`` (its ``tasks`` become subtasks)."""
-        with parsing(self.vendor, "Edge JobDetail"):
-            return self._job(payload)
-
-    def parse_task(self, payload: Any) -> Task:
-        """A ``TaskDetail``."""
-        with parsing(self.vendor, "Edge TaskDetail"):
-            return self._task(payload)
-
-    def _job(self, payload: Any) -> Task:
-        job_id = _str(payload, "internalJobID")
-        tasks = payload.get("tasks") or []
-        if not isinstance(tasks, builtins.list):
-            raise TypeError("tasks must be a list")
-        subtasks = tuple(self._task(t) for t in tasks)
-        updated = parse_time(payload.get("modifiedDateTime"))
-        status = STATUSES.normalize(payload.get("jobStatus"), "job", updated_at=updated)
-        params = {
-            k: payload[k]
-            for k in ("internalOrganizationID", "priority", "jobConfigJSON")
-            if payload.get(k) not in (None, "")
-        }
-        return Task(
-            backend=self.backend,
-            vendor=self.vendor,
-            id=job_id,
-            status=status,
-            kind="job",
-            subtasks=subtasks,
-            params=params,
-            created_at=parse_time(payload.get("createdDateTime")),
-            started_at=parse_time(payload.get("startedDateTime")),
-            updated_at=updated,
-            finished_at=parse_time(
-                payload.get("completedDateTime") or payload.get("abortedDateTime")
-            )
-            or (
-                max((t.finished_at for t in subtasks if t.finished_at), default=None)
-                if status.state.terminal
-                else None
-            ),
-            raw=payload,
-        )
-
-    def _task(self, payload: Any) -> Task:
-        task_id = _str(payload, "internalTaskID")
-        updated = parse_time(payload.get("modifiedDateTime"))
-        # A field without a value may come absent, empty or null (the spec types them as
-        # non-nullable strings); FailureReasonEnum's "none" is no reason either.
-        reason = payload.get("failureReason")
-        status = STATUSES.normalize(
-            payload.get("taskStatus"),
-            "task",
-            reason=reason if reason and reason != "none" else None,
-            message=payload.get("failureDetail") or None,
-            updated_at=updated,
-        )
-        params: dict[str, Any] = {}
-        for key, name in (("payloadJSON", "payload"), ("taskPayloadJSON", "task_payload")):
-            if payload.get(key):
-                params[name] = _maybe_json(payload[key])
-        if payload.get("engineName"):
-            params["engine_name"] = payload["engineName"]
-        # The spec spells the output field taskOutputSON; accept the obvious spelling too.
-        output = payload.get("taskOutputSON", payload.get("taskOutputJSON"))
-        return Task(
-            backend=self.backend,
-            vendor=self.vendor,
-            id=task_id,
-            status=status,
-            kind=payload.get("engineID") or None,
-            parent_id=payload.get("internalJobID"),
-            params=params,
-            output=_maybe_json(output) if output else None,
-            created_at=parse_time(payload.get("createdDateTime")),
-            started_at=parse_time(payload.get("startedDateTime")),
-            updated_at=updated,
-            finished_at=parse_time(
-                payload.get("completedDateTime") or payload.get("abortedDateTime")
-            ),
-            raw=payload,
-        )
+    parser = staticmethod(parse_payload)
 
     # -- client role -----------------------------------------------------------------------
 
@@ -438,7 +361,7 @@ class EdgeAdapter(Adapter):
         detail = self._json(
             "GET", self.transport.path("proc", "task", self.require_id(task_id), "detail"), "report"
         )
-        return self.parse_task(detail.get("task") if isinstance(detail, dict) else None)
+        return parse_task(detail.get("task") if isinstance(detail, dict) else None, self.backend)
 
     # -- outputs and engines -----------------------------------------------------------------
 
@@ -514,21 +437,3 @@ def _task_key(task: Mapping[str, Any]) -> tuple[str, str]:
     engine = task.get("engineId") or task.get("engineID") or ""
     payload = task.get("payloadJSON")
     return (str(engine), json.dumps(_maybe_json(payload) if payload else None, sort_keys=True))
-
-
-def _str(payload: Any, key: str) -> str:
-    if not isinstance(payload, dict):
-        raise TypeError(f"expected an object, got {type(payload).__name__}")
-    value = payload[key]
-    if not isinstance(value, str) or not value:
-        raise TypeError(f"{key} must be a non-empty string")
-    return value
-
-
-def _maybe_json(value: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except ValueError:
-            return value
-    return value

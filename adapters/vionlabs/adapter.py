@@ -11,35 +11,18 @@ import attrs
 import requests
 
 from taskhub.adapter import Adapter, IdRule, Options, secret, url_field
-from taskhub.errors import MalformedResponse, OutcomeUnknown, TaskNotFound, parsing
+from taskhub.errors import MalformedResponse, OutcomeUnknown, TaskNotFound
 from taskhub.http import ErrorInfo, Transport
 from taskhub.model import Asset, Task
 from taskhub.polling import PollPolicy
 
+from .hub import VionlabsHub
 from .ids import check_part, make_id, split_id
+from .parse import parse_payload
+from .specs import PRIORITIES, PRODUCTS, Analysis
 from .statuses import STATUSES
 
 #: ProductType, the ``product`` path segment.
-PRODUCTS = (
-    "adbreaks",
-    "contextual_adbreak",
-    "emotions",
-    "fingerprint",
-    "fingerprintplus",
-    "jitpreviews",
-    "jitthumbnails",
-    "markers",
-    "nudity",
-    "profanity",
-    "semantic",
-    "similar",
-    "content_summary",
-    "semantic_scenes",
-    "vertical_conversion",
-    "scene_tags",
-)
-#: Only ``low`` is published; the guide names "high, medium, low" as the levels.
-PRIORITIES = ("low", "medium", "high")
 #: ItemType of catalog items.
 ITEM_TYPES = ("standalone", "series", "season", "episode")
 
@@ -96,6 +79,8 @@ class VionlabsAdapter(Adapter):
     """Client for the Vionlabs Tasks and Catalog APIs."""
 
     vendor = "vionlabs"
+    hub_class = VionlabsHub
+    specs = (Analysis,)
     options_class = VionlabsOptions
     statuses = STATUSES
     simulator = "taskhub.adapters.vionlabs.simulator:VionlabsSimulator"
@@ -134,35 +119,11 @@ class VionlabsAdapter(Adapter):
 
     # -- tasks -------------------------------------------------------------------------------
 
+    parser = staticmethod(parse_payload)
+
     def parse(self, payload: Any, task_id: str | None = None) -> Task:
         """A ``TaskResponse``; ``task_id`` says which triple it answers for (it has no id)."""
-        with parsing(self.vendor, "Vionlabs TaskResponse"):
-            return self._parse(payload, task_id)
-
-    def _parse(self, payload: Any, task_id: str | None) -> Task:
-        if not isinstance(payload, dict) or not isinstance(
-            payload.get("status"), (str, type(None))
-        ):
-            raise MalformedResponse(
-                "not a Vionlabs TaskResponse", vendor=self.vendor, operation="parse"
-            )
-        error = payload.get("error")
-        if task_id is None:
-            task_id = _id_from_links(payload)
-        inventory_id, product, version = split_id(task_id)
-        status = STATUSES.normalize(
-            payload.get("status"), message=error if isinstance(error, str) else None
-        )
-        return Task(
-            backend=self.backend,
-            vendor=self.vendor,
-            id=task_id,
-            status=status,
-            kind=product,
-            inputs=(Asset(id=inventory_id, kind="catalog-item"),),
-            params={"inventory_id": inventory_id, "product": product, "version": version},
-            raw=payload,
-        )
+        return parse_payload(payload, self.backend, task_id)
 
     def submit(
         self,
@@ -300,21 +261,4 @@ def _item_asset(item: Any) -> Asset:
         uri=uri if isinstance(uri, str) else None,
         kind=item.get("type") if isinstance(item.get("type"), str) else None,
         name=title if isinstance(title, str) else None,
-    )
-
-
-def _id_from_links(payload: dict[str, Any]) -> str:
-    # A TaskResponse has no id; a dashboard holding one can still parse it via its links.
-    links = payload.get("_links")
-    for link in links.values() if isinstance(links, dict) else ():
-        href = link.get("href", "") if isinstance(link, dict) else ""
-        marker = "/tasks/catalog-item/"
-        if marker in href:
-            rest = href.split(marker, 1)[1].split("?", 1)[0].split("/")
-            if len(rest) == 5 and rest[1] == "product" and rest[3] == "version":
-                return "/".join((rest[0], rest[2], rest[4]))
-    raise MalformedResponse(
-        "a TaskResponse names no task: pass the task id it answers for",
-        vendor="vionlabs",
-        operation="parse",
     )

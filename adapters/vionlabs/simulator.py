@@ -29,7 +29,8 @@ from werkzeug.wrappers import Request, Response
 
 from taskhub.testing import Answer, Simulator
 
-from .adapter import ITEM_TYPES, PRODUCTS
+from .adapter import ITEM_TYPES
+from .specs import PRODUCTS
 
 NOT_FOUND = "Asset not found in the provided S3 location."
 PROBE = "Probe failed with error = Invalid data found when processing input"

@@ -5,7 +5,8 @@ from __future__ import annotations
 import contextlib
 import importlib
 from collections.abc import Iterator
-from typing import Any
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any, Generic, Literal, cast, overload
 
 from taskhub import registry
 from taskhub.errors import ConfigError
@@ -15,11 +16,40 @@ from taskhub.testing.clock import Clock
 from taskhub.testing.faults import Fault, Record
 from taskhub.testing.server import SimServer
 
+if TYPE_CHECKING:
+    # Defaults (PEP 696) let a bare ``Simulation`` mean Simulation[Simulator, TaskHub]; only
+    # type checkers need them, so typing_extensions is no runtime dependency.
+    from typing_extensions import TypeVar
 
-class Simulation:
-    """A running simulator: where it is, how to connect to it, how to break it."""
+    from taskhub.adapters.cognite.hub import CogniteHub
+    from taskhub.adapters.cognite.simulator import CogniteSimulator
+    from taskhub.adapters.livepeer.hub import LivepeerHub
+    from taskhub.adapters.livepeer.simulator import LivepeerSimulator
+    from taskhub.adapters.veritone.hub import VeritoneHub
+    from taskhub.adapters.veritone.simulator import VeritoneSimulator
+    from taskhub.adapters.veritone_edge.hub import EdgeHub
+    from taskhub.adapters.veritone_edge.simulator import EdgeSimulator
+    from taskhub.adapters.vionlabs.hub import VionlabsHub
+    from taskhub.adapters.vionlabs.simulator import VionlabsSimulator
 
-    def __init__(self, simulator: Simulator, server: SimServer) -> None:
+    SimT = TypeVar("SimT", bound=Simulator, default=Simulator, covariant=True)
+    HubT = TypeVar("HubT", bound=TaskHub, default=TaskHub, covariant=True)
+else:
+    from typing import TypeVar
+
+    SimT = TypeVar("SimT", bound=Simulator, covariant=True)
+    HubT = TypeVar("HubT", bound=TaskHub, covariant=True)
+
+
+class Simulation(Generic[SimT, HubT]):
+    """A running simulator: where it is, how to connect to it, how to break it.
+
+    ``simulate("livepeer")`` gives a ``Simulation[LivepeerSimulator, LivepeerHub]``: its
+    ``simulator`` has the vendor simulator's own helpers and ``connect()`` the vendor's hub,
+    both typed.
+    """
+
+    def __init__(self, simulator: SimT, server: SimServer) -> None:
         self.simulator = simulator
         self.server = server
 
@@ -52,9 +82,9 @@ class Simulation:
         """Add a fault rule (see :mod:`taskhub.testing.faults` for the kinds)."""
         return self.simulator.faults.add(Fault(kind, **kwargs))  # type: ignore[arg-type]
 
-    def connect(self, **overrides: Any) -> TaskHub:
-        """A TaskHub connected to this simulator."""
-        return connect(self.vendor, **{**self.options, **overrides})
+    def connect(self, **overrides: Any) -> HubT:
+        """A TaskHub connected to this simulator (the vendor's hub class)."""
+        return cast("HubT", connect(self.vendor, **{**self.options, **overrides}))
 
 
 def load_simulator(vendor: str) -> type[Simulator]:
@@ -69,6 +99,72 @@ def load_simulator(vendor: str) -> type[Simulator]:
     return cls
 
 
+@overload
+def simulate(
+    vendor: Literal["livepeer"],
+    *,
+    clock: Clock | None = None,
+    speed: float | None = None,
+    seed: int = 0,
+    port: int = 0,
+    ssl_context: Any = None,
+    **settings: Any,
+) -> AbstractContextManager[Simulation[LivepeerSimulator, LivepeerHub]]: ...
+@overload
+def simulate(
+    vendor: Literal["cognite"],
+    *,
+    clock: Clock | None = None,
+    speed: float | None = None,
+    seed: int = 0,
+    port: int = 0,
+    ssl_context: Any = None,
+    **settings: Any,
+) -> AbstractContextManager[Simulation[CogniteSimulator, CogniteHub]]: ...
+@overload
+def simulate(
+    vendor: Literal["veritone"],
+    *,
+    clock: Clock | None = None,
+    speed: float | None = None,
+    seed: int = 0,
+    port: int = 0,
+    ssl_context: Any = None,
+    **settings: Any,
+) -> AbstractContextManager[Simulation[VeritoneSimulator, VeritoneHub]]: ...
+@overload
+def simulate(
+    vendor: Literal["veritone-edge"],
+    *,
+    clock: Clock | None = None,
+    speed: float | None = None,
+    seed: int = 0,
+    port: int = 0,
+    ssl_context: Any = None,
+    **settings: Any,
+) -> AbstractContextManager[Simulation[EdgeSimulator, EdgeHub]]: ...
+@overload
+def simulate(
+    vendor: Literal["vionlabs"],
+    *,
+    clock: Clock | None = None,
+    speed: float | None = None,
+    seed: int = 0,
+    port: int = 0,
+    ssl_context: Any = None,
+    **settings: Any,
+) -> AbstractContextManager[Simulation[VionlabsSimulator, VionlabsHub]]: ...
+@overload
+def simulate(
+    vendor: str,
+    *,
+    clock: Clock | None = None,
+    speed: float | None = None,
+    seed: int = 0,
+    port: int = 0,
+    ssl_context: Any = None,
+    **settings: Any,
+) -> AbstractContextManager[Simulation]: ...
 @contextlib.contextmanager
 def simulate(
     vendor: str,
@@ -79,7 +175,7 @@ def simulate(
     port: int = 0,
     ssl_context: Any = None,
     **settings: Any,
-) -> Iterator[Simulation]:
+) -> Iterator[Simulation[Any, Any]]:
     """Serve ``vendor``'s simulator on 127.0.0.1 for the duration of the block.
 
     ``speed`` makes a scaled real-time clock (ignored when ``clock`` is given); ``settings``

@@ -1,0 +1,23 @@
+"""The Cognite hub: the portable operations (Cognite needs no ``ex_`` call today)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from taskhub.hub import TaskHub
+
+if TYPE_CHECKING:
+    from .adapter import CogniteAdapter
+
+
+class CogniteHub(TaskHub):
+    """A TaskHub on Cognite Data Fusion workflows (``taskhub.connect("cognite", …)``).
+
+    Every operation Cognite has is portable (submit, get, list, cancel, retry, report), so
+    this class adds no ``ex_`` method; it types ``adapter`` and ``submit``'s specs.
+    """
+
+    adapter: CogniteAdapter
+
+
+__all__ = ["CogniteHub"]

@@ -1,0 +1,37 @@
+"""What a Veritone Edge hub can submit: a job (one ``CreateJobDetail``) of engine tasks."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+import attrs
+
+from taskhub.spec import Spec, invalid, mapping, objects
+
+
+@attrs.frozen
+class Job(Spec):
+    """``POST /proc/job/create``: ``tasks`` each with ``engineId`` and a ``payload`` object
+    (sent as JSON text); ``routes`` refer to the tasks' ``correlationTaskId`` (default: the
+    tasks in a chain); ``extra`` holds other ``CreateJobDetail`` fields as the API names them
+    (``jobConfigJSON``, ``internalOrganizationID``, …)."""
+
+    vendor: ClassVar[str] = "veritone-edge"
+
+    tasks: Sequence[Mapping[str, Any]] = attrs.field(validator=objects())
+    routes: Sequence[Mapping[str, Any]] | None = attrs.field(
+        default=None, validator=objects(optional=True, empty=True)
+    )
+    extra: Mapping[str, Any] = attrs.field(factory=dict, validator=mapping())
+
+    def __attrs_post_init__(self) -> None:
+        for n, task in enumerate(self.tasks):
+            if not task.get("engineId"):
+                raise invalid(self, f"tasks[{n}]", "needs engineId")
+        for key in self.extra:
+            if key in ("tasks", "routes", "taskRoutes"):
+                raise invalid(self, "extra", f"{key!r} has its own field; set it there")
+
+
+__all__ = ["Job"]

@@ -1,0 +1,50 @@
+"""What a Vionlabs hub can submit: one product's analysis of an ingested catalog item."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+import attrs
+
+from taskhub.spec import Spec, one_of, text
+
+#: The products a task can be for.
+PRODUCTS = (
+    "adbreaks",
+    "contextual_adbreak",
+    "emotions",
+    "fingerprint",
+    "fingerprintplus",
+    "jitpreviews",
+    "jitthumbnails",
+    "markers",
+    "nudity",
+    "profanity",
+    "semantic",
+    "similar",
+    "content_summary",
+    "semantic_scenes",
+    "vertical_conversion",
+    "scene_tags",
+)
+#: Only ``low`` is published; the guide names "high, medium, low" as the levels.
+PRIORITIES = ("low", "medium", "high")
+
+#: How soon Vionlabs should process the task.
+Priority = Literal["low", "medium", "high"]
+
+
+@attrs.frozen
+class Analysis(Spec):
+    """Process catalog item ``inventory_id`` with ``product`` at ``version`` (``POST
+    /tasks/{inventory_id}/{product}/{version}``)."""
+
+    vendor: ClassVar[str] = "vionlabs"
+
+    inventory_id: str = attrs.field(validator=text())
+    product: str = attrs.field(validator=one_of(PRODUCTS))
+    version: str = attrs.field(validator=text())
+    priority: Priority = attrs.field(default="low", validator=one_of(PRIORITIES))
+
+
+__all__ = ["PRIORITIES", "PRODUCTS", "Analysis", "Priority"]

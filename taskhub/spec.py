@@ -1,0 +1,247 @@
+"""Typed submit specs: what a vendor can be asked to do, checked when the spec is made.
+
+Each vendor package defines frozen spec classes (``taskhub.adapters.livepeer.specs.Upload``,
+``taskhub.adapters.cognite.specs.Run``, …) whose fields a type checker sees. A spec is
+validated as it is constructed — before any hub exists, let alone a request — and raises
+:class:`~taskhub.errors.InvalidRequest` naming the field, the way a bad ``[jobs.NAME]`` spec in a
+configuration names its key. ``hub.submit(spec)`` hands :meth:`Spec.fields` to the same
+adapter code that ``hub.submit(**fields)`` reaches, so both paths send the same request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, ClassVar
+
+import attrs
+
+from taskhub.errors import InvalidRequest
+
+#: An attrs validator: (instance, attribute, value) -> None.
+Validator = Callable[[Any, "attrs.Attribute[Any]", Any], None]
+
+
+@attrs.frozen
+class Spec:
+    """Base of every vendor's submit specs.
+
+    A subclass declares attrs fields with validators from this module; ``wire`` names the
+    fields whose submit keyword differs from the attribute (``playback_id`` is
+    ``playbackId``), and a field named ``extra`` (a mapping) takes any other keyword as is.
+    """
+
+    #: The vendor whose hubs take this spec.
+    vendor: ClassVar[str] = ""
+    #: For a vendor with several specs: the ``kind`` keyword that selects this one.
+    kind: ClassVar[str | None] = None
+    #: Submit keyword of each attribute whose name differs.
+    wire: ClassVar[Mapping[str, str]] = {}
+
+    def fields(self) -> dict[str, Any]:
+        """The keyword arguments of ``hub.submit(**fields)`` this spec stands for — the same
+        keys a ``[jobs.NAME]`` spec holds in a configuration."""
+        out: dict[str, Any] = {} if self.kind is None else {"kind": self.kind}
+        extra: Mapping[str, Any] = {}
+        for field in attrs.fields(type(self)):
+            value = getattr(self, field.name)
+            if field.name == "extra":
+                extra = value
+            elif value is not None:
+                out[self.wire.get(field.name, field.name)] = plain(value)
+        return {**out, **{k: plain(v) for k, v in extra.items()}}
+
+    @classmethod
+    def from_fields(cls, fields: Mapping[str, Any]) -> Spec:
+        """The spec that ``fields`` (submit keywords, as a configuration writes them) stand
+        for, checked as if it was made in code; errors name the keyword as written."""
+        attributes = {a.name for a in attrs.fields(cls)}
+        names = {cls.wire.get(a, a): a for a in attributes if a != "extra"}
+        kwargs: dict[str, Any] = {}
+        extra: dict[str, Any] = {}
+        for key, value in fields.items():
+            if key == "kind" and cls.kind is not None:
+                continue
+            if key in names:
+                kwargs[names[key]] = value
+            elif "extra" in attributes:
+                extra[key] = value
+            else:
+                raise InvalidRequest(
+                    f"{cls.__name__} has no field {key!r} (it takes {', '.join(sorted(names))})",
+                    field=key,
+                    vendor=cls.vendor,
+                    operation="submit",
+                )
+        if extra:
+            kwargs["extra"] = extra
+        missing = [
+            cls.wire.get(a.name, a.name)
+            for a in attrs.fields(cls)
+            if a.default is attrs.NOTHING and a.name not in kwargs
+        ]
+        if missing:
+            raise InvalidRequest(
+                f"{cls.__name__} needs {', '.join(missing)}",
+                field=missing[0],
+                vendor=cls.vendor,
+                operation="submit",
+            )
+        try:
+            return cls(**kwargs)
+        except InvalidRequest as exc:
+            wire = cls.wire.get(exc.field or "", exc.field)
+            raise InvalidRequest(
+                exc.message.replace(f".{exc.field}:", f".{wire}:", 1),
+                field=wire,
+                vendor=cls.vendor,
+                operation="submit",
+            ) from None
+
+
+def spec_for(specs: Sequence[type[Spec]], fields: Mapping[str, Any]) -> Spec:
+    """The spec among a vendor's ``specs`` that ``fields`` stand for: chosen by their
+    ``kind`` where the vendor has several (the first spec's kind when none is given)."""
+    if len(specs) == 1 and specs[0].kind is None:
+        return specs[0].from_fields(fields)
+    kinds = {s.kind: s for s in specs}
+    kind = fields.get("kind", specs[0].kind)
+    chosen = kinds.get(kind) if isinstance(kind, str) else None
+    if chosen is None:
+        raise InvalidRequest(
+            f"unknown kind {kind!r}; {specs[0].vendor} can submit "
+            f"{', '.join(str(k) for k in kinds)}",
+            field="kind",
+            vendor=specs[0].vendor,
+            operation="submit",
+        )
+    return chosen.from_fields(fields)
+
+
+def _fail(spec: Spec, name: str, message: str) -> InvalidRequest:
+    return InvalidRequest(
+        f"{type(spec).__name__}.{name}: {message}",
+        field=name,
+        vendor=spec.vendor,
+        operation="submit",
+    )
+
+
+def text(*, optional: bool = False, hint: str = "") -> Validator:
+    """A non-blank string (or None when ``optional``); ``hint`` is added when it is not a
+    string at all (``'versions too: "1", not 1'``)."""
+
+    def check(spec: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if value is None and optional:
+            return
+        if not isinstance(value, str):
+            more = f" ({hint})" if hint else ""
+            raise _fail(spec, attribute.name, f"must be a string, not {type(value).__name__}{more}")
+        if not value.strip():
+            raise _fail(spec, attribute.name, "must not be empty")
+
+    return check
+
+
+def one_of(choices: Sequence[str]) -> Validator:
+    """One of ``choices``."""
+
+    def check(spec: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if value not in choices:
+            raise _fail(
+                spec,
+                attribute.name,
+                f"unknown {attribute.name} {value!r}; expected one of "
+                f"{', '.join(map(str, choices))}",
+            )
+
+    return check
+
+
+def mapping(*, optional: bool = False) -> Validator:
+    """A JSON object (a mapping with string keys), or None when ``optional``."""
+
+    def check(spec: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if value is None and optional:
+            return
+        if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
+            raise _fail(spec, attribute.name, "expected a JSON object (a dict with str keys)")
+
+    return check
+
+
+def objects(*, optional: bool = False, empty: bool = False) -> Validator:
+    """A list of JSON objects (non-empty unless ``empty``), or None when ``optional``."""
+
+    def check(spec: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if value is None and optional:
+            return
+        if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Sequence):
+            raise _fail(spec, attribute.name, "expected a list of JSON objects")
+        if not value and not empty:
+            raise _fail(spec, attribute.name, "must be a non-empty list")
+        for n, item in enumerate(value):
+            if not isinstance(item, Mapping):
+                raise _fail(spec, f"{attribute.name}[{n}]", "expected a JSON object")
+
+    return check
+
+
+def number(*, optional: bool = False, minimum: float | None = None) -> Validator:
+    """A real number (not a bool), at least ``minimum``; or None when ``optional``."""
+
+    def check(spec: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if value is None and optional:
+            return
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise _fail(spec, attribute.name, "expected a number")
+        if minimum is not None and value < minimum:
+            raise _fail(spec, attribute.name, f"must be at least {minimum}")
+
+    return check
+
+
+def flag(*, optional: bool = False) -> Validator:
+    """A bool, or None when ``optional``."""
+
+    def check(spec: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if value is None and optional:
+            return
+        if not isinstance(value, bool):
+            raise _fail(spec, attribute.name, "expected true or false")
+
+    return check
+
+
+def plain(value: Any) -> Any:
+    """``value`` with mappings and sequences copied into plain dicts and lists (what JSON and
+    the adapters take), so a caller's later change to its own dict cannot reach a spec."""
+    if isinstance(value, Mapping):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    return value
+
+
+def compact(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """``fields`` without the ones left at None, each made :func:`plain`."""
+    return {k: plain(v) for k, v in fields.items() if v is not None}
+
+
+def invalid(spec: Spec, name: str, message: str) -> InvalidRequest:
+    """The error for a spec whose fields do not go together (raised from a spec's checks)."""
+    return _fail(spec, name, message)
+
+
+__all__ = [
+    "Spec",
+    "compact",
+    "flag",
+    "invalid",
+    "mapping",
+    "number",
+    "objects",
+    "one_of",
+    "plain",
+    "spec_for",
+    "text",
+]
