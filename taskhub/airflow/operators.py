@@ -1,8 +1,9 @@
 """TaskHubSubmitOperator submits and waits; TaskHubReportOperator reports as the worker.
 
 The submit operator records the task's ref before it waits — in the task instance's state
-store (``task_state_store``, Airflow ≥ 3.3), which outlives a try, and in XCom — so a retry of
-the Airflow task picks up the task it already submitted instead of submitting again. A submit
+store (``task_state_store`` on Airflow ≥ 3.3; Variables on 3.0-3.2, see
+:mod:`taskhub.airflow.state`), which outlives a try, and in XCom — so a retry of the Airflow
+task picks up the task it already submitted instead of submitting again. A submit
 whose outcome is unknown (``OutcomeUnknown``: the request went out, no answer came back) is
 looked up at the vendor, never sent again blindly.
 """
@@ -27,6 +28,7 @@ from taskhub.airflow._compat import (
 from taskhub.airflow.follow import TRANSIENT
 from taskhub.airflow.hooks import TaskHubHook
 from taskhub.airflow.outcome import fail, finish
+from taskhub.airflow.state import TaskState, state_of
 from taskhub.airflow.triggers import TaskHubTrigger
 from taskhub.errors import OutcomeUnknown, StaleTask, TaskhubError, TaskNotFound, WaitTimeout
 from taskhub.hub import TaskHub
@@ -97,7 +99,7 @@ class TaskHubSubmitOperator(BaseOperator):
     def execute(self, context: Context) -> Any:
         hub = self._hub = TaskHubHook(self.conn_id).get_hub()
         try:
-            store = context.get("task_state_store")
+            store, _ = self._state(context)
             task = self._resume(hub, store)
             if task is None:
                 task = self._submit(hub, store)
@@ -105,7 +107,7 @@ class TaskHubSubmitOperator(BaseOperator):
             if not self.wait_for_completion:
                 return events.task_dict(hub, task)
             if task.state.terminal:
-                return finish(events.finished(hub, task))
+                return self._finish(context, events.finished(hub, task))
             if self.deferrable:
                 deadline = None if self.timeout is None else time.time() + self.timeout
                 self.defer(
@@ -118,7 +120,7 @@ class TaskHubSubmitOperator(BaseOperator):
                     ),
                     method_name="execute_complete",
                 )
-            return finish(self._wait_here(hub, task))
+            return self._finish(context, self._wait_here(hub, task))
         finally:
             hub.close()
 
@@ -126,6 +128,20 @@ class TaskHubSubmitOperator(BaseOperator):
         """Back from the trigger: end the Airflow task as the event says."""
         if not isinstance(event, dict):
             raise AirflowException(f"{self.task_id}: the trigger sent no event ({event!r})")
+        return self._finish(context, event)
+
+    def _state(self, context: Context) -> tuple[TaskState | None, bool]:
+        """Where the ref lives between tries, and whether taskhub clears it (see
+        :func:`taskhub.airflow.state.state_of`)."""
+        return state_of(context)
+
+    def _finish(self, context: Context, event: dict[str, Any]) -> Any:
+        """End the Airflow task as ``event`` says; once the vendor's task is finished, a
+        Variable-kept ref is deleted (a timeout or a stale task keeps it: the retry resumes)."""
+        store, owned = self._state(context)
+        if owned and event.get("outcome") in events.FINISHED:
+            for key in (REF_KEY, LOOKUP_KEY):
+                _forget(store, key)
         return finish(event)
 
     def on_kill(self) -> None:
@@ -147,7 +163,7 @@ class TaskHubSubmitOperator(BaseOperator):
 
     # -- steps ---------------------------------------------------------------------------------
 
-    def _resume(self, hub: TaskHub, store: Any) -> Task | None:
+    def _resume(self, hub: TaskHub, store: TaskState | None) -> Task | None:
         """The task an earlier try of this Airflow task submitted, if it is still worth
         waiting for (running, or finished well); None when a submit is due."""
         if store is None:

@@ -100,6 +100,60 @@ def test_a_retry_resumes_the_submitted_task_instead_of_submitting_again(
         assert posts(sim) == 1
 
 
+PRE_STATE_STORE = """
+from taskhub.airflow.state import VariableState
+
+
+class PreStateStore(TaskHubSubmitOperator):
+    \"\"\"The operator as it runs on Airflow 3.0-3.2, whose context has no task_state_store.\"\"\"
+
+    def _state(self, context):
+        return VariableState.of(context["ti"]), True
+
+
+with DAG("{dag_id}", schedule=None, start_date=datetime(2024, 1, 1), default_args=ARGS) as dag:
+    PreStateStore(task_id="media", {args})
+"""
+
+
+def _taskhub_variables() -> dict[str, str]:
+    from airflow.models import Variable as VariableRow
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        rows = session.scalars(select(VariableRow).where(VariableRow.key.like("taskhub/%")))
+        return {row.key: row.val for row in rows}
+
+
+def test_before_airflow_3_3_a_retry_resumes_through_variables_then_clears_them(
+    use_connection: Any,
+) -> None:
+    """Airflow 3.0-3.2 keep no task state between tries and clear XCom when a try starts:
+    the ref lives in a Variable of this task instance until the vendor's task finished."""
+    with simulate("livepeer", speed=2.5) as sim:
+        use_connection(connection(sim))
+        args = 'job="ingest", deferrable=True, timeout=0.5, retries=8'
+        run = run_dag("retried_pre33", PRE_STATE_STORE.format(dag_id="retried_pre33", args=args))
+        assert run.tasks == {"media": "success"}, run.failures
+        assert run.tries["media"] >= 2  # at least one timeout, then a retry
+        assert posts(sim) == 1  # the retries resumed the one task
+    assert _taskhub_variables() == {}  # deleted once the task succeeded
+
+
+def test_a_variable_key_stays_within_airflows_limit_and_apart_per_task_instance() -> None:
+    from taskhub.airflow.state import VariableState
+
+    short = VariableState("dag", "manual__2026-12-01T17:00:00+00:00", "media", 3)
+    assert short.key("taskhub_ref") == (
+        "taskhub/dag/manual__2026-12-01T17:00:00+00:00/media/3/taskhub_ref"
+    )
+    long_a = VariableState("d" * 200, "run", "t" * 100)
+    long_b = VariableState("d" * 200, "run", "t" * 99 + "u")
+    assert len(long_a.key("taskhub_lookup")) <= 250
+    assert long_a.key("taskhub_ref") != long_b.key("taskhub_ref")
+
+
 def test_a_submit_with_no_answer_is_looked_up_not_sent_again(livepeer: Livepeer) -> None:
     livepeer.inject("drop", method="POST", path="/asset/upload/url", after_effect=True)
     run = run_dag("dropped", submit_dag("dropped", 'job="ingest", deferrable=True'))
