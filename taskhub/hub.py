@@ -28,7 +28,9 @@ from taskhub.errors import (
     ConfigError,
     InvalidRequest,
     InvalidTransition,
+    OutcomeUnknown,
     StaleTask,
+    UnsupportedOperation,
     WaitTimeout,
 )
 from taskhub.model import Task, split_ref, unknown_name
@@ -239,6 +241,23 @@ class TaskHub:
                     current = self._seen(known).state
             check_command(current, target, vendor=self.vendor)
             return self._seen(self.adapter.report(task_id, target, **fields))
+
+    def find_submitted(self, lookup: Mapping[str, Any] | OutcomeUnknown) -> Task | None:
+        """The task a submit whose outcome was unknown created, or None if it created none:
+        give the ``OutcomeUnknown`` (or its ``lookup``). Look before submitting again, so the
+        work is not done twice. A vendor that cannot tell (no client id, several candidates)
+        raises OutcomeUnknown saying so; an adapter with no way to look up raises
+        UnsupportedOperation (None would read as "not created" and invite a second submit)."""
+        wanted = lookup.lookup if isinstance(lookup, OutcomeUnknown) else lookup
+        if type(self.adapter).find_submitted is Adapter.find_submitted:
+            raise UnsupportedOperation(
+                self.vendor,
+                "find_submitted",
+                "check the vendor for the work before submitting it again",
+            )
+        with self._secrets():
+            found = self.adapter.find_submitted(wanted)
+        return None if found is None else self._seen(found)
 
     def parse(self, payload: Any) -> Task:
         """Turn a vendor task JSON you already hold into a Task, with no request."""

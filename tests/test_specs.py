@@ -228,3 +228,22 @@ def test_a_type_checker_outside_the_project_sees_the_vendor_hubs(tmp_path: Path)
     assert 'Missing positional argument "name" in call to "Upload"' in out, out
     assert '"CogniteHub" has no attribute "ex_asset"' in out, out
     assert out.count("error:") == 2, out
+
+
+def test_an_unanswered_submit_is_found_through_the_hub_not_sent_again() -> None:
+    with simulate("livepeer") as sim, sim.connect(max_retries=0, timeout=0.3) as hub:
+        sim.inject("drop", method="POST", path="/asset/upload/url", after_effect=True)
+        with pytest.raises(taskhub.OutcomeUnknown) as info:
+            hub.submit(Upload(url="https://media.example.com/lost.mp4", name="lost"))
+        found = hub.find_submitted(info.value)
+        assert found is not None
+        assert found.params["upload"]["url"] == "https://media.example.com/lost.mp4"
+        assert hub.tracker.state(found.ref) is found.state  # the hub saw it
+        assert len(sim.simulator.tasks) == 1
+
+
+def test_a_vendor_with_no_lookup_says_so_instead_of_answering_not_created(
+    toy: Simulation,
+) -> None:
+    with toy.connect() as hub, pytest.raises(taskhub.UnsupportedOperation, match="check"):
+        hub.find_submitted({"n": 1})
