@@ -16,7 +16,6 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from taskhub.adapter import Adapter
 from taskhub.airflow import events
 from taskhub.airflow._compat import (
     AirflowException,
@@ -30,7 +29,14 @@ from taskhub.airflow.hooks import TaskHubHook
 from taskhub.airflow.outcome import fail, finish
 from taskhub.airflow.state import TaskState, state_of
 from taskhub.airflow.triggers import TaskHubTrigger
-from taskhub.errors import OutcomeUnknown, StaleTask, TaskhubError, TaskNotFound, WaitTimeout
+from taskhub.errors import (
+    OutcomeUnknown,
+    StaleTask,
+    TaskhubError,
+    TaskNotFound,
+    UnsupportedOperation,
+    WaitTimeout,
+)
 from taskhub.hub import TaskHub
 from taskhub.model import Task
 
@@ -211,15 +217,15 @@ class TaskHubSubmitOperator(BaseOperator):
     def _look_up(self, hub: TaskHub, store: Any, lookup: dict[str, Any]) -> Task | None:
         """The task a submit with an unknown outcome created, or None when it created none.
         A vendor that cannot tell fails the Airflow task without retry: a person decides."""
-        if type(hub.adapter).find_submitted is Adapter.find_submitted:
+        try:
+            found = hub.find_submitted(lookup)
+        except UnsupportedOperation:
             _forget(store, LOOKUP_KEY)
             raise AirflowFailException(
                 f"a submit to {hub.backend} went out and no answer came back, and {hub.vendor} "
                 f"gives no way to look it up; check the vendor ({_describe(lookup)}) before "
                 "clearing this task, which submits again"
-            )
-        try:
-            found = hub.adapter.find_submitted(lookup)
+            ) from None
         except OutcomeUnknown as exc:  # the vendor cannot tell which one it was
             _forget(store, LOOKUP_KEY)
             raise AirflowFailException(
