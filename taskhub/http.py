@@ -244,17 +244,42 @@ def _depth_ok(value: Any, limit: int) -> bool:
     return True
 
 
+#: Every byte but brackets and quotes, deleted by ``bytes.translate``; braces become brackets
+#: (JSON that parsed nests properly, so one kind of pair measures the depth).
+_NOT_STRUCTURE = bytes(range(256)).translate(None, b'[]{}"')
+_BRACKETS = bytes.maketrans(b"{}", b"[]")
+_STRING = re.compile(rb'"[^"]*"')
+
+
+def _text_depth_ok(body: bytes, limit: int) -> bool:
+    """:func:`_depth_ok` read off the text of JSON that parsed, UTF-8 encoded.
+
+    Escaped backslashes and quotes go first, then everything but brackets and quotes, then
+    the strings (two quotes side by side bound nothing, so they go too), which leaves the
+    structure, e.g. ``[[[][]]]``; each pass of removing innermost pairs peels one level. In
+    UTF-8 these bytes never occur inside a multi-byte character. A 1,000-row page takes
+    about a quarter of the walk's time."""
+    if b"\\" in body:
+        body = body.replace(b"\\\\", b"").replace(b'\\"', b"")
+    shape = _STRING.sub(b"", body.translate(_BRACKETS, _NOT_STRUCTURE).replace(b'""', b""))
+    for _ in range(limit):
+        if not shape:
+            return True
+        shape = shape.replace(b"[]", b"")  # the innermost pairs only: one level
+    return not shape
+
+
 def parse_json(body: bytes) -> Any:
     """JSON from bytes, refusing nesting deeper than :data:`MAX_JSON_DEPTH` (ValueError)."""
     try:
         value = _json.loads(body)
     except RecursionError:
         raise ValueError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels") from None
-    # Counting brackets is cheap; walking the parsed value is needed only when there are many.
-    if body.count(b"[") + body.count(b"{") > MAX_JSON_DEPTH and not _depth_ok(
-        value, MAX_JSON_DEPTH
-    ):
-        raise ValueError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+    # Counting brackets is cheap; measuring the depth is needed only when there are many.
+    if body.count(b"[") + body.count(b"{") > MAX_JSON_DEPTH:
+        utf8 = _json.detect_encoding(body) == "utf-8"
+        if not (_text_depth_ok(body, MAX_JSON_DEPTH) if utf8 else _depth_ok(value, MAX_JSON_DEPTH)):
+            raise ValueError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
     return value
 
 

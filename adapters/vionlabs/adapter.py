@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar, Literal
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import attrs
 import requests
@@ -45,9 +45,15 @@ class KeyParam(requests.auth.AuthBase):
 
     def __init__(self, key: str) -> None:
         self._key = key
+        self._query = urlencode({"key": key})
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        request.prepare_url(request.url, {"key": self._key})
+        # The URL is prepared already (requoted, fragment last): appending the encoded pair
+        # gives what ``prepare_url(url, {"key": ...})`` gives, without parsing the URL again
+        # and checking the params against requests' runtime protocols (~40 us a GET).
+        base, mark, fragment = (request.url or "").partition("#")
+        joiner = "&" if "?" in base else "?"
+        request.url = f"{base}{joiner}{self._query}{mark}{fragment}"
         return request
 
     def __repr__(self) -> str:
