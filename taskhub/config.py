@@ -209,6 +209,11 @@ def load(
         raise ConfigError(f"configuration file {str(path)!r} does not exist") from None
     except OSError as exc:
         raise ConfigError(f"cannot read configuration file {str(path)!r}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"configuration file {str(path)!r} is not UTF-8 text (byte {exc.start}); "
+            "TOML files are UTF-8"
+        ) from None
     return parse(_toml(text, str(path)), environ=env, source=str(path))
 
 
@@ -281,6 +286,12 @@ def _job(name: str, table: Any, backends: Mapping[str, Backend], env: Mapping[st
     spec = table.get("spec", {})
     if not isinstance(spec, Mapping):
         raise ConfigError("expected a table of submit arguments", path=f"{path}.spec")
+    for key in spec:
+        if not isinstance(key, str) or not key:
+            # Keys become submit's keyword arguments.
+            raise ConfigError(
+                f"a submit argument's name must be text, not {key!r}", path=f"{path}.spec"
+            )
     return Job(name, backend, dict(spec), env)
 
 

@@ -10,18 +10,20 @@ adapter code that ``hub.submit(**fields)`` reaches, so both paths send the same 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import math
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any, ClassVar
 
 import attrs
 
+from taskhub import redact
 from taskhub.errors import InvalidRequest
 
 #: An attrs validator: (instance, attribute, value) -> None.
 Validator = Callable[[Any, "attrs.Attribute[Any]", Any], None]
 
 
-@attrs.frozen
+@attrs.frozen(repr=False)
 class Spec:
     """Base of every vendor's submit specs.
 
@@ -50,10 +52,29 @@ class Spec:
                 out[self.wire.get(field.name, field.name)] = plain(value)
         return {**out, **{k: plain(v) for k, v in extra.items()}}
 
+    def __repr__(self) -> str:
+        # A spec holds URLs, payloads and credentials as the caller wrote them: shown, they
+        # are masked as anything taskhub renders is (signed queries, secret fields, tokens).
+        policy = redact.current()
+        shown = ", ".join(
+            f"{a.name}={policy.data(getattr(self, a.name))!r}"
+            for a in attrs.fields(type(self))
+            if a.repr
+        )
+        return f"{type(self).__name__}({shown})"
+
     @classmethod
     def from_fields(cls, fields: Mapping[str, Any]) -> Spec:
         """The spec that ``fields`` (submit keywords, as a configuration writes them) stand
         for, checked as if it was made in code; errors name the keyword as written."""
+        if not isinstance(fields, Mapping):
+            raise InvalidRequest(
+                f"{cls.__name__} fields must be a mapping of submit keywords, "
+                f"not {type(fields).__name__}",
+                field="spec",
+                vendor=cls.vendor,
+                operation="submit",
+            )
         attributes = {a.name for a in attrs.fields(cls)}
         names = {cls.wire.get(a, a): a for a in attributes if a != "extra"}
         kwargs: dict[str, Any] = {}
@@ -89,7 +110,9 @@ class Spec:
         try:
             return cls(**kwargs)
         except InvalidRequest as exc:
-            wire = cls.wire.get(exc.field or "", exc.field)
+            # Name the keyword as the caller wrote it: "playbackId", "bogus" (not "extra.bogus").
+            name = exc.field or ""
+            wire = name[len("extra.") :] if name.startswith("extra.") else cls.wire.get(name, name)
             raise InvalidRequest(
                 exc.message.replace(f".{exc.field}:", f".{wire}:", 1),
                 field=wire,
@@ -157,14 +180,63 @@ def one_of(choices: Sequence[str]) -> Validator:
     return check
 
 
-def mapping(*, optional: bool = False) -> Validator:
-    """A JSON object (a mapping with string keys), or None when ``optional``."""
+#: How deep a spec's JSON may nest (the transport refuses answers deeper than this too).
+MAX_DEPTH = 100
+
+
+def _json_problem(value: Any, path: str) -> tuple[str, str] | None:
+    """The first place in ``value`` that JSON cannot carry faithfully, as (path, what is
+    wrong): a key that is not a string, a value of no JSON type, a number that is not finite,
+    nesting deeper than :data:`MAX_DEPTH`. Iterative, so no input can exhaust the stack."""
+    stack: list[tuple[Any, str, int]] = [(value, path, 0)]
+    while stack:
+        item, where, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return where, f"nests deeper than {MAX_DEPTH} levels"
+        if item is None or isinstance(item, (str, bool, int)):
+            continue
+        if isinstance(item, float):
+            if not math.isfinite(item):
+                return where, f"{item!r} is not a JSON number"
+            continue
+        if isinstance(item, Mapping):
+            for key, inner in item.items():
+                if not isinstance(key, str):
+                    return where, f"has a key {key!r} that is not a string"
+                stack.append((inner, f"{where}.{key}", depth + 1))
+            continue
+        if isinstance(item, (list, tuple)):
+            stack.extend((inner, f"{where}[{n}]", depth + 1) for n, inner in enumerate(item))
+            continue
+        return where, f"a {type(item).__name__} is not a JSON value"
+    return None
+
+
+def _json(spec: Any, name: str, value: Any) -> None:
+    problem = _json_problem(value, name)
+    if problem is not None:
+        raise _fail(spec, problem[0], problem[1])
+
+
+def mapping(*, optional: bool = False, keys: Collection[str] | None = None) -> Validator:
+    """A JSON object, or None when ``optional``; with ``keys``, only those top-level keys (the
+    vendor's documented body fields), so a typo is caught here and not by the vendor."""
 
     def check(spec: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
         if value is None and optional:
             return
-        if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
+        if not isinstance(value, Mapping):
             raise _fail(spec, attribute.name, "expected a JSON object (a dict with str keys)")
+        _json(spec, attribute.name, value)
+        if keys is not None:
+            for key in value:
+                if key not in keys:
+                    raise _fail(
+                        spec,
+                        f"{attribute.name}.{key}",
+                        f"{type(spec).__name__} takes no field {key!r} (other fields it "
+                        f"takes: {', '.join(sorted(keys))})",
+                    )
 
     return check
 
@@ -182,6 +254,7 @@ def objects(*, optional: bool = False, empty: bool = False) -> Validator:
         for n, item in enumerate(value):
             if not isinstance(item, Mapping):
                 raise _fail(spec, f"{attribute.name}[{n}]", "expected a JSON object")
+        _json(spec, attribute.name, list(value))
 
     return check
 
@@ -194,6 +267,8 @@ def number(*, optional: bool = False, minimum: float | None = None) -> Validator
             return
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise _fail(spec, attribute.name, "expected a number")
+        if not math.isfinite(value):
+            raise _fail(spec, attribute.name, f"{value!r} is not a JSON number")
         if minimum is not None and value < minimum:
             raise _fail(spec, attribute.name, f"must be at least {minimum}")
 
@@ -216,7 +291,7 @@ def plain(value: Any) -> Any:
     """``value`` with mappings and sequences copied into plain dicts and lists (what JSON and
     the adapters take), so a caller's later change to its own dict cannot reach a spec."""
     if isinstance(value, Mapping):
-        return {str(k): plain(v) for k, v in value.items()}
+        return {k: plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [plain(v) for v in value]
     return value

@@ -413,3 +413,20 @@ def test_repr_of_a_loaded_configuration_and_of_hub_options_shows_no_secret(
         "AKIDPLAIN",
     ):
         assert plain in everything
+
+
+def test_a_file_that_is_not_utf8_is_a_config_error(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_bytes(b"\xff\xfe[backends]\n")
+    with pytest.raises(ConfigError, match="not UTF-8"):
+        config.load(bad)
+
+
+def test_a_job_spec_key_that_is_not_text_is_a_config_error() -> None:
+    source = {
+        "backends": {"m": {"vendor": "livepeer", "api_key": "k" * 12}},
+        "jobs": {"j": {"spec": {1: "x"}}},
+    }
+    with pytest.raises(ConfigError) as info:
+        config.load(source)
+    assert info.value.path == "jobs.j.spec"

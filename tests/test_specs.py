@@ -80,7 +80,11 @@ def test_a_spec_is_checked_when_it_is_made_naming_the_field() -> None:
     cases: list[tuple[Callable[[], Spec], str, str]] = [
         (lambda: Upload(url="ftp://in/a.mp4", name="a"), "url", "must start with"),
         (lambda: Upload(url="https://in/a.mp4", name=" "), "name", "must not be empty"),
-        (lambda: Upload(url="https://in/a.mp4", name="a", extra={"url": "x"}), "extra", "own"),
+        (
+            lambda: Upload(url="https://in/a.mp4", name="a", extra={"url": "x"}),
+            "extra.url",
+            "no field",
+        ),
         (lambda: Clip(playback_id="abc", start_time=10, end_time=5), "end_time", "later"),
         (lambda: Clip(playback_id="abc", start_time=True), "start_time", "number"),
         (lambda: Run(workflow="w", version=""), "version", "must not be empty"),
@@ -89,7 +93,7 @@ def test_a_spec_is_checked_when_it_is_made_naming_the_field() -> None:
         (lambda: veritone.Job(tasks=[{"payload": {}}], target_id="1"), "tasks[0]", "engineId"),
         (lambda: veritone.Job(tasks=[{"engineId": "e"}]), "target_id", "exactly one"),
         (lambda: edge.Job(tasks=["e"]), "tasks[0]", "JSON object"),  # type: ignore[list-item]
-        (lambda: Analysis(inventory_id="f", product="nope", version="1"), "product", "one of"),
+        (lambda: Analysis(inventory_id="f", product="nope", version="1"), "product", "one of"),  # type: ignore[arg-type]
         (lambda: Analysis("f", "markers", "1", priority="urgent"), "priority", "one of"),  # type: ignore[arg-type]
     ]
     for make, field, words in cases:
@@ -130,8 +134,8 @@ def test_the_livepeer_hub_reads_and_deletes_the_asset_a_task_makes() -> None:
     with simulate("livepeer") as sim, taskhub.connect("livepeer", **sim.options) as hub:
         task = hub.submit(Upload(url="https://media.example.com/b.mp4", name="b.mp4"))
         asset = task.outputs[0]
-        assert hub.ex_asset(asset.id).id == asset.id
-        hub.ex_delete_asset(asset.id)
+        assert hub.ex_asset(asset).id == asset.id
+        hub.ex_delete_asset(asset)
         with pytest.raises(taskhub.TaskNotFound):
             hub.ex_asset(asset.id)
 
@@ -247,3 +251,85 @@ def test_a_vendor_with_no_lookup_says_so_instead_of_answering_not_created(
 ) -> None:
     with toy.connect() as hub, pytest.raises(taskhub.UnsupportedOperation, match="check"):
         hub.find_submitted({"n": 1})
+
+
+def test_a_spec_shows_no_secret_in_its_repr() -> None:
+    specs: list[Spec] = [
+        Upload(url="https://s3.example.com/in.mp4?X-Amz-Signature=SIGVALUE1", name="x"),
+        Upload(url="https://x.example/a", name="x", extra={"encryption": {"encryptedKey": "EK1"}}),
+        veritone.Job(
+            tasks=[
+                {"engineId": "e", "payload": {"url": "https://s/x?sig=SIGVALUE2", "token": "TOK1"}}
+            ],
+            target_id="1",
+        ),
+        Run(workflow="w", version="1", input={"password": "PASSWORD1"}),
+        edge.Job(tasks=[{"engineId": "e", "payload": {"apiKey": "APIKEY1"}}]),
+    ]
+    for spec in specs:
+        shown = repr(spec)
+        assert shown.startswith(type(spec).__name__ + "(")
+        for secret in ("SIGVALUE1", "EK1", "SIGVALUE2", "TOK1", "PASSWORD1", "APIKEY1"):
+            assert secret not in shown, shown
+
+
+def _deep(levels: int) -> dict[str, object]:
+    value: dict[str, object] = {}
+    for _ in range(levels):
+        value = {"a": value}
+    return value
+
+
+def test_what_json_cannot_carry_is_refused_in_the_spec_naming_where() -> None:
+    url, name = "https://media.example.com/a.mp4", "a"
+    cases: list[tuple[Callable[[], Spec], str, str]] = [
+        (lambda: Upload(url=url, name=name, storage={"p": {1, 2}}), "storage.p", "set is not"),
+        (lambda: Clip(playback_id="p", start_time=float("nan")), "start_time", "not a JSON"),
+        (lambda: Clip(playback_id="p", start_time=1, end_time=float("inf")), "end_time", "JSON"),
+        (lambda: Run(workflow="w", version="1", input={"x": [float("nan")]}), "input.x[0]", "JSON"),
+        (lambda: Run(workflow="w", version="1", input=_deep(5000)), "input", "deeper than 100"),
+        (lambda: Upload(url=url, name=name, storage={"p": {1: "a"}}), "storage.p", "key 1"),
+        (lambda: veritone.Job(tasks=[{"engineId": "e", 1: 2}], target_id="1"), "tasks[0]", "key"),  # type: ignore[dict-item]
+        (
+            lambda: veritone.Job(tasks=[{"engineId": 5}], target_id="1"),
+            "tasks[0].engineId",
+            "string",
+        ),
+        (lambda: edge.Job(tasks=[{"engineId": ["x"]}]), "tasks[0].engineId", "string"),
+        (lambda: Upload(url=url, name=name, extra={"bogus": 1}), "extra.bogus", "no field 'bogus'"),
+        (
+            lambda: edge.Job(tasks=[{"engineId": "e"}], extra={"taskRoutes": []}),
+            "extra.taskRoutes",
+            "no field",
+        ),
+        (lambda: Upload.from_fields(None), "spec", "must be a mapping"),  # type: ignore[arg-type]
+    ]
+    for make, field, words in cases:
+        with pytest.raises(InvalidRequest, match=words) as info:
+            make()
+        assert info.value.field is not None and info.value.field.startswith(field.split(".")[0])
+        assert field in str(info.value) or info.value.field == field
+
+
+def test_a_config_jobs_unknown_field_is_named_before_any_request() -> None:
+    with simulate("livepeer") as sim:
+        config = {
+            "backends": {"media": {"vendor": "livepeer", **sim.options}},
+            "jobs": {
+                "t": {
+                    "spec": {
+                        "kind": "transcode-file",
+                        "input": {"url": "https://m.example/a.mp4"},
+                        "storage": {"type": "web3.storage", "credentials": {"proof": "P"}},
+                        "outputs": {"hls": {"path": "/h"}},
+                        "bogus": 1,
+                    }
+                }
+            },
+        }
+        with taskhub.connect("media", config=config) as hub:
+            before = len(sim.requests)
+            with pytest.raises(InvalidRequest, match="no field 'bogus'") as info:
+                hub.submit_job("t")
+            assert info.value.field == "bogus"
+            assert len(sim.requests) == before

@@ -203,7 +203,7 @@ def test_429_and_503_carry_retry_after_and_are_retried(sim: Sim, hub: EdgeHub) -
 def test_bad_submissions(sim: Sim, hub: EdgeHub) -> None:
     for spec, field in (
         ({"tasks": []}, "tasks"),
-        ({"tasks": [{"payload": {}}]}, "tasks[0]"),
+        ({"tasks": [{"payload": {}}]}, "tasks[0].engineId"),
         ({"tasks": [{"engineId": ENGINE}], "routes": [{"taskChildId": "nope"}]}, "routes[0]"),
     ):
         with pytest.raises(InvalidRequest) as info:

@@ -14,7 +14,7 @@ class CogniteHub(TaskHub):
     """A TaskHub on Cognite Data Fusion workflows (``taskhub.connect("cognite", …)``).
 
     Every operation Cognite has is portable (submit, get, list, cancel, retry, report), so
-    this class adds no ``ex_`` method; it types ``adapter`` and ``submit``'s specs.
+    this class adds no ``ex_`` method; it types ``adapter``.
     """
 
     adapter: CogniteAdapter

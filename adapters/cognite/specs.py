@@ -10,7 +10,7 @@ import attrs
 from taskhub.spec import Spec, mapping, text
 
 
-@attrs.frozen
+@attrs.frozen(repr=False)
 class Run(Spec):
     """Run ``version`` of ``workflow`` (``POST /workflows/{w}/versions/{v}/run``) with an
     optional ``input`` object and string ``metadata`` (at most 10 pairs)."""

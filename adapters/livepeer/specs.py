@@ -15,22 +15,33 @@ import attrs
 from taskhub.spec import Spec, flag, invalid, mapping, number, objects, text
 
 _SCHEMES = ("http://", "https://", "ipfs://", "ar://")
+#: The documented body fields of an import (new-asset-from-url-payload) beyond the typed ones.
+UPLOAD_EXTRA = frozenset(
+    {
+        "playbackPolicy",
+        "creatorId",
+        "encryption",
+        "c2pa",
+        "profiles",
+        "targetSegmentSizeSecs",
+        "objectStoreId",
+        "catalystPipelineStrategy",
+    }
+)
+#: The documented body fields of a transcode (transcode-payload) beyond the typed ones.
+TRANSCODE_EXTRA = frozenset(
+    {"targetSegmentSizeSecs", "creatorId", "c2pa", "catalystPipelineStrategy"}
+)
 
 
-@attrs.frozen
+@attrs.frozen(repr=False)
 class LivepeerSpec(Spec):
     """Base of Livepeer's specs."""
 
     vendor: ClassVar[str] = "livepeer"
 
 
-def _no_overlap(spec: LivepeerSpec, extra: Mapping[str, Any], typed: Sequence[str]) -> None:
-    for key in extra:
-        if key in typed or key == "kind":
-            raise invalid(spec, "extra", f"{key!r} has its own field; set it there")
-
-
-@attrs.frozen
+@attrs.frozen(repr=False)
 class Upload(LivepeerSpec):
     """Import a video from a URL (``POST /asset/upload/url``): an ``upload`` task."""
 
@@ -41,15 +52,16 @@ class Upload(LivepeerSpec):
     name: str = attrs.field(validator=text())
     static_mp4: bool | None = attrs.field(default=None, validator=flag(optional=True))
     storage: Mapping[str, Any] | None = attrs.field(default=None, validator=mapping(optional=True))
-    extra: Mapping[str, Any] = attrs.field(factory=dict, validator=mapping())
+    extra: Mapping[str, Any] = attrs.field(
+        factory=dict, validator=mapping(keys=UPLOAD_EXTRA), repr=False
+    )
 
     def __attrs_post_init__(self) -> None:
         if not self.url.startswith(_SCHEMES):
             raise invalid(self, "url", "must start with http://, https://, ipfs:// or ar://")
-        _no_overlap(self, self.extra, ("url", "name", "staticMp4", "storage"))
 
 
-@attrs.frozen
+@attrs.frozen(repr=False)
 class Transcode(LivepeerSpec):
     """Transcode a file from object storage or a URL into object storage (``POST
     /transcode``): a ``transcode-file`` task. ``input`` and ``storage`` hold credentials, so
@@ -63,13 +75,10 @@ class Transcode(LivepeerSpec):
     profiles: Sequence[Mapping[str, Any]] | None = attrs.field(
         default=None, validator=objects(optional=True)
     )
-    extra: Mapping[str, Any] = attrs.field(factory=dict, validator=mapping())
-
-    def __attrs_post_init__(self) -> None:
-        _no_overlap(self, self.extra, ("input", "storage", "outputs", "profiles"))
+    extra: Mapping[str, Any] = attrs.field(factory=dict, validator=mapping(keys=TRANSCODE_EXTRA))
 
 
-@attrs.frozen
+@attrs.frozen(repr=False)
 class Clip(LivepeerSpec):
     """Clip a livestream or its recording (``POST /clip``): a ``clip`` task. Times are
     milliseconds since the epoch, as the API takes them."""

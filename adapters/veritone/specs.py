@@ -10,7 +10,7 @@ import attrs
 from taskhub.spec import Spec, invalid, mapping, objects, text
 
 
-@attrs.frozen
+@attrs.frozen(repr=False)
 class Job(Spec):
     """``createJob``: ``tasks`` (each an aiWARE ``CreateTask`` with ``engineId`` or
     ``taskType``, and its ``payload``) on an existing TDO (``target_id``) or on one made on
@@ -30,6 +30,9 @@ class Job(Spec):
         for n, task in enumerate(self.tasks):
             if not (task.get("engineId") or task.get("taskType")):
                 raise invalid(self, f"tasks[{n}]", "needs engineId or taskType")
+            for key in ("engineId", "taskType"):
+                if key in task and not isinstance(task[key], str):
+                    raise invalid(self, f"tasks[{n}].{key}", "must be a string")
         if (self.target_id is None) == (self.target is None):
             raise invalid(self, "target_id", "give exactly one of target_id and target")
 

@@ -9,8 +9,24 @@ import attrs
 
 from taskhub.spec import Spec, invalid, mapping, objects
 
+#: The OpenAPI's ``CreateJobDetail`` fields beyond ``tasks`` and ``taskRoutes``.
+JOB_EXTRA = frozenset(
+    {
+        "coreID",
+        "coreJobID",
+        "coreRecordingID",
+        "coreSourceID",
+        "currentRetries",
+        "dueDateTime",
+        "internalOrganizationID",
+        "jobConfigJSON",
+        "jobStatus",
+        "sendOutputToUris",
+    }
+)
 
-@attrs.frozen
+
+@attrs.frozen(repr=False)
 class Job(Spec):
     """``POST /proc/job/create``: ``tasks`` each with ``engineId`` and a ``payload`` object
     (sent as JSON text); ``routes`` refer to the tasks' ``correlationTaskId`` (default: the
@@ -23,15 +39,12 @@ class Job(Spec):
     routes: Sequence[Mapping[str, Any]] | None = attrs.field(
         default=None, validator=objects(optional=True, empty=True)
     )
-    extra: Mapping[str, Any] = attrs.field(factory=dict, validator=mapping())
+    extra: Mapping[str, Any] = attrs.field(factory=dict, validator=mapping(keys=JOB_EXTRA))
 
     def __attrs_post_init__(self) -> None:
         for n, task in enumerate(self.tasks):
-            if not task.get("engineId"):
-                raise invalid(self, f"tasks[{n}]", "needs engineId")
-        for key in self.extra:
-            if key in ("tasks", "routes", "taskRoutes"):
-                raise invalid(self, "extra", f"{key!r} has its own field; set it there")
+            if not isinstance(task.get("engineId"), str) or not task["engineId"]:
+                raise invalid(self, f"tasks[{n}].engineId", "needs an engine id (a string)")
 
 
 __all__ = ["Job"]

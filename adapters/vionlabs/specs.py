@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import ClassVar, Literal, get_args
 
 import attrs
 
 from taskhub.spec import Spec, one_of, text
 
-#: The products a task can be for.
-PRODUCTS = (
+#: The products a task can be for (the 16 published).
+Product = Literal[
     "adbreaks",
     "contextual_adbreak",
     "emotions",
@@ -26,15 +26,15 @@ PRODUCTS = (
     "semantic_scenes",
     "vertical_conversion",
     "scene_tags",
-)
-#: Only ``low`` is published; the guide names "high, medium, low" as the levels.
-PRIORITIES = ("low", "medium", "high")
-
-#: How soon Vionlabs should process the task.
+]
+PRODUCTS: tuple[str, ...] = get_args(Product)
+#: How soon Vionlabs should process the task. Only ``low`` is published; the guide names
+#: "high, medium, low" as the levels.
 Priority = Literal["low", "medium", "high"]
+PRIORITIES: tuple[str, ...] = get_args(Priority)
 
 
-@attrs.frozen
+@attrs.frozen(repr=False)
 class Analysis(Spec):
     """Process catalog item ``inventory_id`` with ``product`` at ``version`` (``POST
     /tasks/{inventory_id}/{product}/{version}``)."""
@@ -42,9 +42,9 @@ class Analysis(Spec):
     vendor: ClassVar[str] = "vionlabs"
 
     inventory_id: str = attrs.field(validator=text())
-    product: str = attrs.field(validator=one_of(PRODUCTS))
+    product: Product = attrs.field(validator=one_of(PRODUCTS))
     version: str = attrs.field(validator=text())
     priority: Priority = attrs.field(default="low", validator=one_of(PRIORITIES))
 
 
-__all__ = ["PRIORITIES", "PRODUCTS", "Analysis", "Priority"]
+__all__ = ["PRIORITIES", "PRODUCTS", "Analysis", "Priority", "Product"]
