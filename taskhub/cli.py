@@ -74,6 +74,13 @@ _positive_float = _number(float, 0, False, "a number greater than 0")
 _seconds = _number(float, 0, True, "a number of seconds (0 or more)")
 
 
+def _port(text: str) -> int:
+    number = _number(int, 0, True, "a port number from 0 to 65535")(text)
+    if number > 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number from 0 to 65535")
+    return int(number)
+
+
 def _ref(text: str) -> str:
     try:
         split_ref(text)
@@ -299,7 +306,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="store URL: sqlite:///FILE or postgresql+psycopg://... (default: %(default)s)",
     )
     serve.add_argument("--host", default="127.0.0.1", help="address (default: %(default)s)")
-    serve.add_argument("--port", type=int, default=8765, help="port (default: %(default)s)")
+    serve.add_argument(
+        "--port", type=_port, default=8765, help="port, 0 for any free one (default: %(default)s)"
+    )
+    serve.add_argument(
+        "--no-follow",
+        action="store_true",
+        help="follow no backend, whatever the configuration says: serve what the store holds",
+    )
     serve.add_argument(
         "--token",
         default=os.environ.get("TASKHUB_SERVE_TOKEN"),
@@ -453,7 +467,7 @@ def _serve_command(args: argparse.Namespace) -> int:
 
     # No configuration is no backend to follow: the store's contents are still served.
     return serve.run(
-        _load(args),
+        None if args.no_follow else _load(args),
         backends=args.backend,
         db=args.db,
         host=args.host,

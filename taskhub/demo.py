@@ -84,7 +84,8 @@ def page_hint(store: Store | None) -> str:
 
     # A password the URL carries is not printed (the user knows it).
     url = make_url(store.url).render_as_string(hide_password=True)
-    command = f"taskhub serve --db {shlex.quote(url)}"
+    # --no-follow: the page shows what the demo recorded, whatever ./taskhub.toml says.
+    command = f"taskhub serve --no-follow --db {shlex.quote(url)}"
     if not (_has("waitress") and _has("prometheus_client")):
         command = f"pip install 'taskhub[serve]' && {command}"
     return f"See them on a page ({PAGE}): {command}"

@@ -399,7 +399,7 @@ class TaskHub:
                     if update is None:
                         left = ", ".join(f"{self.backend}:{i}" for i in list(pending)[:5])
                         raise WaitTimeout(
-                            f"{len(pending)} tasks still unfinished after {timeout} s ({left})",
+                            f"{_tasks(len(pending))} still unfinished after {timeout:g} s ({left})",
                             vendor=self.vendor,
                             operation="watch",
                         )
@@ -455,7 +455,7 @@ class TaskHub:
         self.close()
 
     def __repr__(self) -> str:
-        return f"<TaskHub backend={self.backend!r} vendor={self.vendor!r}>"
+        return f"<{type(self).__name__} backend={self.backend!r} vendor={self.vendor!r}>"
 
     # -- internals -------------------------------------------------------------------------------
 
@@ -500,6 +500,10 @@ class TaskHub:
                 vendor=self.vendor,
             )
         return self.adapter.require_id(task_id)
+
+
+def _tasks(count: int) -> str:
+    return "1 task" if count == 1 else f"{count} tasks"
 
 
 def _earliest(*moments: float | None) -> float | None:
@@ -642,7 +646,7 @@ def watch_all(
             if left is not None and left <= 0:
                 shown = ", ".join(f"{b}:{i}" for b, i in sorted(pending)[:5])
                 raise WaitTimeout(
-                    f"{len(pending)} tasks still unfinished after {timeout} s ({shown})"
+                    f"{_tasks(len(pending))} still unfinished after {timeout:g} s ({shown})"
                 )
             try:
                 sub, update = sink.get(timeout=1.0 if left is None else min(left, 1.0))

@@ -82,6 +82,8 @@ def config(tmp_path: Path) -> Path:
         (("simulate", "--write", "/missing/dir/x.toml"), "no directory '/missing/dir'"),
         (("simulate", "--duration", "-1"), "argument --duration"),
         (("completion", "fish"), "argument shell: invalid choice: 'fish'"),
+        (("serve", "--port", "99999"), "argument --port: '99999' is not a port number"),
+        (("serve", "--port", "-1"), "argument --port: '-1' is not a port number"),
     ],
 )
 def test_usage_mistakes_exit_2_before_any_request(
@@ -191,3 +193,19 @@ def test_csv_and_table_show_the_masked_task_and_no_invented_progress() -> None:
     assert rows["y"]["progress"] == ""  # succeeded, but the vendor gave no progress
     assert rows["z"]["progress"] == "50%"
     assert "100%" not in shown
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (("--db", "bogus"), "cannot open the store"),
+        (("--host", "999.1.1.1", "--port", "0", "--db", "sqlite:///t.db"), "cannot serve on 999"),
+    ],
+)
+def test_serve_refuses_a_store_or_address_it_cannot_use_in_one_line(
+    tmp_path: Path, args: tuple[str, ...], says: str
+) -> None:
+    out = taskhub("serve", "--no-follow", *args, cwd=tmp_path)
+    assert out.returncode == 2, out.stderr
+    assert "Traceback" not in out.stderr
+    assert len(out.stderr.splitlines()) == 1 and says in out.stderr, out.stderr

@@ -50,7 +50,9 @@ def test_demo_runs_all_five_vendors_to_succeeded() -> None:
     lines = done.stdout.strip().splitlines()
     # Where it recorded: by default a new SQLite file in the temp directory, kept.
     page = lines[-1]
-    assert page.startswith("See them on a page (http://127.0.0.1:8765/): taskhub serve --db ")
+    assert page.startswith(
+        "See them on a page (http://127.0.0.1:8765/): taskhub serve --no-follow --db "
+    )
     db = Path(page.split(" --db ", 1)[1].removeprefix("sqlite:///"))
     try:
         assert db.parent == Path(tempfile.gettempdir()) and db.is_file(), page
@@ -92,7 +94,9 @@ def test_the_demo_store_is_served_without_the_simulators(tmp_path: Path) -> None
     done = taskhub("demo", "--db", db)
     assert done.returncode == 0, done.stderr
     last = done.stdout.strip().splitlines()[-1]
-    assert last == f"See them on a page (http://127.0.0.1:8765/): taskhub serve --db {db}"
+    assert (
+        last == f"See them on a page (http://127.0.0.1:8765/): taskhub serve --no-follow --db {db}"
+    )
     command = shlex.split(last.split(": ", 1)[1])
     dead = tmp_path / "dead.toml"  # a backend nothing answers for
     dead.write_text(

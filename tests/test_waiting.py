@@ -88,7 +88,7 @@ def test_watch_by_filter_and_its_timeout() -> None:
     with simulate("cognite", clock=Clock(speed=40)) as sim, sim.connect() as hub:
         runs = [hub.submit(workflow="taskhub-auto", version="1").id for _ in range(3)]
         demo = hub.submit(workflow="taskhub-demo", version="1").id  # waits for a report
-        with pytest.raises(WaitTimeout, match="1 tasks still unfinished") as info:
+        with pytest.raises(WaitTimeout, match="1 task still unfinished") as info:
             for _ in hub.watch(state=State.RUNNING, timeout=1.0, poll=FAST):
                 pass
         assert demo in str(info.value)

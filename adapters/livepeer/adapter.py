@@ -106,7 +106,7 @@ class LivepeerAdapter(Adapter):
     stale_after = 1800.0
     alternatives: ClassVar[dict[str, str]] = {
         "cancel": "Livepeer has no cancel endpoint; deleting the output asset "
-        "(DELETE /asset/{id}) fails the task",
+        "(hub.ex_delete_asset(), DELETE /asset/{id}) fails the task",
         "report": "tasks are advanced by Livepeer's own workers",
     }
 

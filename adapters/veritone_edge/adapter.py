@@ -89,7 +89,7 @@ class EdgeAdapter(Adapter):
     # The docs poll "every minute or so".
     poll = PollPolicy(initial=5.0, factor=1.5, ceiling=60.0)
     alternatives: ClassVar[dict[str, str]] = {
-        "cancel": "Edge has no cancel; delete the job with delete_job() "
+        "cancel": "Edge has no cancel; delete the job with hub.ex_delete_job() "
         "(POST /proc/job/{id}/delete)",
         "retry": "submit the job again (Edge has no retry operation)",
     }

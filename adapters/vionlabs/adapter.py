@@ -94,8 +94,9 @@ class VionlabsAdapter(Adapter):
     poll = PollPolicy(initial=30.0, factor=1.5, ceiling=60.0)
     alternatives: ClassVar[dict[str, str]] = {
         "list": "the Tasks API has no listing; keep the ids submit returned, or list the "
-        "catalog items (adapter.items())",
-        "retry": "deactivate the task and submit the same (item, product, version) again",
+        "catalog items (hub.ex_items())",
+        "retry": "cancel the task (Vionlabs deactivates it) and submit the same (item, product, "
+        "version) again",
         "report": "tasks are advanced by Vionlabs' own processing",
     }
 

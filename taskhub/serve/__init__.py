@@ -133,11 +133,15 @@ def run(
     threads: int = 8,
     out: TextIO | None = None,
 ) -> int:
-    """Serve until SIGTERM or Ctrl-C; then stop following and write everything heard."""
+    """Serve until SIGTERM or Ctrl-C; then stop following and write everything heard.
+
+    ``config``: the backends to follow (``backends`` narrows them); None follows none and
+    serves what the store holds. A store that cannot be opened, or an address that cannot be
+    served, is a ConfigError."""
     from waitress.server import create_server
 
     out = out or sys.stdout
-    hubs = connect_all(config)
+    hubs = connect_all(config) if config is not None else {}
     if backends:
         unknown = [b for b in backends if b not in hubs]
         if unknown:
@@ -147,14 +151,32 @@ def run(
                 f"no backend {unknown[0]!r} in the configuration; known: {', '.join(hubs)}"
             )
         hubs = {b: hubs[b] for b in backends}
-    served = build(
-        hubs,
-        db,
-        token=token,
-        secrets=webhook_secrets(list(hubs), os.environ),
-        discover_every=discover_every,
-    )
-    server = create_server(served.app, host=host, port=port, threads=threads, ident="taskhub")
+    try:
+        served = build(
+            hubs,
+            db,
+            token=token,
+            secrets=webhook_secrets(list(hubs), os.environ),
+            discover_every=discover_every,
+        )
+    except Exception as exc:  # a bad URL, a missing driver, an unreachable server
+        from taskhub.errors import ConfigError
+
+        for hub in hubs.values():
+            hub.close()
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        try:
+            shown = masked_url(db)
+        except Exception:  # not a URL at all; it may still hold a password
+            shown = "given by --db"
+        raise ConfigError(f"cannot open the store {shown}: {first}") from None
+    try:
+        server = create_server(served.app, host=host, port=port, threads=threads, ident="taskhub")
+    except ValueError as exc:  # waitress: "Invalid host/port specified."
+        from taskhub.errors import ConfigError
+
+        served.close()
+        raise ConfigError(f"cannot serve on {host}:{port}: {exc}") from None
     actual = server.effective_port  # type: ignore[union-attr]
     out.write(
         f"taskhub serve: http://{host}:{actual}/ following {', '.join(hubs) or 'no backend'}; "
