@@ -283,7 +283,9 @@ def _job(name: str, table: Any, backends: Mapping[str, Backend], env: Mapping[st
         raise ConfigError("expected a backend name (a string)", path=f"{path}.backend")
     if backend is not None and backend not in backends:
         raise ConfigError(unknown_name(backend, list(backends), "backend"), path=f"{path}.backend")
-    spec = table.get("spec", {})
+    if "spec" not in table:
+        raise ConfigError("a job needs a spec: the table of submit arguments", path=f"{path}.spec")
+    spec = table["spec"]
     if not isinstance(spec, Mapping):
         raise ConfigError("expected a table of submit arguments", path=f"{path}.spec")
     for key in spec:
@@ -299,6 +301,13 @@ def check_backend(name: str, table: Any, *, environ: Mapping[str, str]) -> None:
     """Validate one backend's structure without needing its unset ``${ENV}`` values: the
     vendor, the option names and, when every placeholder can be filled now, every value."""
     path = f"backends.{name}"
+    if not isinstance(name, str) or not name.strip() or ":" in name or name != name.strip():
+        # A ref is "backend:id": a name with a colon would split wrongly.
+        raise ConfigError(
+            f"a backend name must be non-empty text with no colon or surrounding space, not "
+            f"{name!r}",
+            path="backends",
+        )
     if not isinstance(table, Mapping):
         raise ConfigError('expected a table with at least vendor = "..."', path=path)
     vendor = table.get("vendor")
@@ -387,7 +396,8 @@ def interpolate(
                     f"to submit_job or set the environment variable {name}",
                     path=path,
                 )
-            raise ConfigError(f"environment variable {name} is not set", path=path)
+            state = "is empty" if name in environ else "is not set"
+            raise ConfigError(f"environment variable {name} {state}", path=path)
 
         return _VAR.sub(substitute, value)
     if isinstance(value, Mapping):

@@ -18,6 +18,10 @@ from taskhub import registry
 from taskhub.adapter import OPERATIONS, Adapter, Options
 
 START = "<!-- generated: do not edit between these markers; `taskhub docs vendor NAME` -->"
+#: The concepts page's marker: its block is the state diagram, made by another command.
+CONCEPTS_START = (
+    "<!-- generated: do not edit between these markers; `taskhub states --format mermaid` -->"
+)
 END = "<!-- end of generated part -->"
 
 
@@ -206,12 +210,13 @@ def concepts_diagram() -> str:
     """The state machine block of docs/concepts.md (a Mermaid diagram)."""
     from taskhub import statedoc
 
-    return f"{START}\n\n```mermaid\n{statedoc.as_mermaid()}```\n\n{END}\n"
+    return f"{CONCEPTS_START}\n\n```mermaid\n{statedoc.as_mermaid()}```\n\n{END}\n"
 
 
 def generated_block(text: str) -> str:
     """The part of a page between the generated markers."""
-    start, end = text.index(START), text.index(END) + len(END)
+    first = START if START in text else CONCEPTS_START
+    start, end = text.index(first), text.index(END) + len(END)
     return text[start:end] + "\n"
 
 

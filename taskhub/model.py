@@ -331,6 +331,12 @@ def describe_error(exc: BaseException, path: str) -> list[str]:
     if isinstance(exc, KeyError):
         return [f"{path}: required option is missing"]
     message = str(exc) or type(exc).__name__
+    if " not in literal " in message:
+        # cattrs says "<value> not in literal typing.Literal[...]": a refusal never quotes
+        # the value (it may be a secret put in the wrong key), only what was expected.
+        choices = message.split(" not in literal ", 1)[1]
+        inside = choices[choices.find("[") + 1 : choices.rfind("]")] if "[" in choices else choices
+        return [f"{path}: expected one of {inside}"]
     return [f"{path}: {message}"]
 
 

@@ -143,7 +143,7 @@ def is_stale(before: Status, after: Status) -> bool:
     return (
         before.updated_at is not None
         and after.updated_at is not None
-        and after.updated_at < before.updated_at
+        and _utc(after.updated_at) < _utc(before.updated_at)
     )
 
 
@@ -159,8 +159,14 @@ def is_new_attempt(before: Status, after: Status) -> bool:
     return (
         before.updated_at is not None
         and after.updated_at is not None
-        and after.updated_at > before.updated_at
+        and _utc(after.updated_at) > _utc(before.updated_at)
     )
+
+
+def _utc(moment: datetime) -> datetime:
+    # The parsers give aware UTC; a Status made by hand may be naive: read it as UTC rather
+    # than fail comparing the two kinds.
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
 
 
 def _is_retry(before: Status, after: Status) -> bool:

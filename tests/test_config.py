@@ -430,3 +430,30 @@ def test_a_job_spec_key_that_is_not_text_is_a_config_error() -> None:
     with pytest.raises(ConfigError) as info:
         config.load(source)
     assert info.value.path == "jobs.j.spec"
+
+
+def test_a_wrong_choice_is_named_without_quoting_the_value() -> None:
+    source = {"backends": {"v": {"vendor": "vionlabs", "api_key": "k" * 12, "auth": "SECRETX"}}}
+    with pytest.raises(ConfigError) as info:
+        taskhub.connect("v", config=source)
+    assert "SECRETX" not in str(info.value)
+    assert "backends.v.auth" in str(info.value) and "'query', 'header'" in str(info.value)
+
+
+@pytest.mark.parametrize("name", ["", "a:b", " media"])
+def test_a_backend_name_a_ref_cannot_carry_is_refused(name: str) -> None:
+    with pytest.raises(ConfigError, match="backend name"):
+        config.load({"backends": {name: {"vendor": "livepeer", "api_key": "k" * 12}}})
+
+
+def test_a_job_without_a_spec_is_refused() -> None:
+    source = {"backends": {"m": {"vendor": "livepeer", "api_key": "k" * 12}}, "jobs": {"j": {}}}
+    with pytest.raises(ConfigError, match="needs a spec") as info:
+        config.load(source)
+    assert info.value.path == "jobs.j.spec"
+
+
+def test_an_empty_variable_is_called_empty_not_unset() -> None:
+    source = {"backends": {"m": {"vendor": "livepeer", "api_key": "${LP_KEY}"}}}
+    with pytest.raises(ConfigError, match="LP_KEY is empty"):
+        taskhub.connect("m", config=config.load(source, environ={"LP_KEY": ""}))

@@ -392,3 +392,16 @@ def test_stale_observations_never_change_the_state_and_terminals_leave_only_with
             assert armed or is_new_attempt(kept, status)
         if moved is not None:
             armed = False  # any change of state closes the window
+
+
+def test_a_naive_time_next_to_an_aware_one_is_read_as_utc_not_an_error() -> None:
+    from datetime import datetime, timezone
+
+    tracker = Tracker()
+    aware = datetime(2026, 1, 1, 12, 0, tzinfo=timezone.utc)
+    naive = datetime(2026, 1, 1, 11, 0)  # an hour earlier, in UTC
+    running = Task("b", "v", "t1", Status(State.RUNNING, updated_at=aware))
+    queued = Task("b", "v", "t1", Status(State.QUEUED, updated_at=naive))
+    tracker.observe(running)
+    assert tracker.observe(queued) is None  # older: kept out, no TypeError
+    assert tracker.state("b:t1") is State.RUNNING
