@@ -17,7 +17,7 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import attrs
 
@@ -113,9 +113,17 @@ def _new_file(text: str) -> str:
 # -- the parser -------------------------------------------------------------------------------
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a usage mistake said in one line (the documented contract), the
+    command's --help named for the rest."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``taskhub`` command."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="taskhub",
         description="One task model over five media-AI vendors' task APIs.",
         epilog=EXIT_CODES,
@@ -129,7 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
         "that read it also take it after their name",
     )
     # The same option after a command's name; SUPPRESS keeps the global one when absent.
-    configured = argparse.ArgumentParser(add_help=False)
+    configured = _Parser(add_help=False)
     configured.add_argument(
         "--config", metavar="FILE", default=argparse.SUPPRESS, help="configuration file"
     )
