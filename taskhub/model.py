@@ -317,8 +317,14 @@ def describe_error(exc: BaseException, path: str) -> list[str]:
         for sub, note in with_notes:
             name = getattr(note, "name", None)
             out += describe_error(sub, f"{path}.{name}" if name else path)
+        names = {a.name for a in attrs.fields(exc.cl)} if attrs.has(exc.cl) else set()
         for sub in without:
-            out += describe_error(sub, path)
+            # A validator names its option first ("page_size must be ..."): make it the path.
+            first, _, rest = str(sub).partition(" ")
+            if rest and first in names:
+                out.append(f"{path}.{first}: {rest}")
+            else:
+                out += describe_error(sub, path)
         return out
     if isinstance(exc, IterableValidationError):
         found: list[str] = []

@@ -78,7 +78,7 @@ def test_dollar_dollar_is_a_literal_dollar() -> None:
         ({"vendor": "livepeer"}, r"backends\.media\.api_key: required option is missing"),
         (
             {"vendor": "livepeer", "api_key": "k", "page_size": 5000},
-            r"backends\.media: page_size must be between 1 and 1000",
+            r"backends\.media\.page_size: must be between 1 and 1000",
         ),
         (
             {"vendor": "livepeer", "api_key": "k", "verify": "perhaps"},
@@ -457,3 +457,9 @@ def test_an_empty_variable_is_called_empty_not_unset() -> None:
     source = {"backends": {"m": {"vendor": "livepeer", "api_key": "${LP_KEY}"}}}
     with pytest.raises(ConfigError, match="LP_KEY is empty"):
         taskhub.connect("m", config=config.load(source, environ={"LP_KEY": ""}))
+
+
+def test_a_value_out_of_range_is_named_by_its_full_path() -> None:
+    source = {"backends": {"m": {"vendor": "livepeer", "api_key": "k" * 12, "page_size": 0}}}
+    with pytest.raises(ConfigError, match=r"backends\.m\.page_size: must be between 1 and 1000"):
+        config.load(source)
