@@ -103,6 +103,9 @@ SECRET_FIELDS = frozenset(
 )
 
 _URL_RE = re.compile(r"""(?i)\b(?:https?|s3(?:\+https?)?|gs|wss?)://[^\s"'<>]+""")
+# A password in any URL's userinfo (scheme://user:password@host), whatever the scheme: the
+# URLs above are parsed whole; this catches the rest (postgresql+psycopg://, amqp://, ...).
+_USERINFO_RE = re.compile(r"""(?i)\b([a-z][a-z0-9+.-]*://[^\s/@:"'<>]*:)[^\s/@"'<>]+@""")
 # A request line or a bare path with a query, as urllib3 logs it: "GET /x?key=abc HTTP/1.1".
 _PATH_QUERY_RE = re.compile(r"""(?<![\w:/])/[^\s"'<>?]*\?[^\s"'<>]+""")
 # "Bearer <credential>": 8 or more token characters. "Basic <base64>" only when it looks like
@@ -218,6 +221,7 @@ class Policy:
     def _shapes(self, value: str) -> str:
         """Every shape pass, then the known values (``text`` without its shortcut)."""
         value = _URL_RE.sub(lambda m: self.url(m.group(0)), value)
+        value = _USERINFO_RE.sub(lambda m: f"{m.group(1)}{MASK}@", value)
         value = _PATH_QUERY_RE.sub(lambda m: self._path_query(m.group(0)), value)
         value = _BEARER_RE.sub(lambda m: f"{m.group(1)} {MASK}", value)
         value = _BASIC_RE.sub(lambda m: f"{m.group(1)} {MASK}", value)

@@ -163,3 +163,17 @@ _PIECES = st.sampled_from(
 def test_the_shortcut_for_plain_text_masks_exactly_what_every_pass_masks(value: str) -> None:
     policy = redact.Policy(fields=("storageKey",), values=("s3cr3t-v4lue",))
     assert policy.text(value) == policy._shapes(value)
+
+
+def test_a_password_in_any_urls_userinfo_is_masked() -> None:
+    for text in (
+        "cannot open postgresql+psycopg://user:S3CRETPW@db:5432/taskhub: refused",
+        "amqp://guest:S3CRETPW@broker/vhost",
+        "'mysql://root:S3CRETPW@localhost/db'",
+    ):
+        shown = redact.text(text)
+        assert "S3CRETPW" not in shown, shown
+        assert "://" in shown and "@" in shown  # the rest of the URL stays readable
+    assert redact.text("postgresql+psycopg://user@db/taskhub") == (
+        "postgresql+psycopg://user@db/taskhub"
+    )
