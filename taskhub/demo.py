@@ -63,14 +63,10 @@ def open_store(db: str | None) -> Store | None:
     if db is None and not _has("sqlalchemy"):
         return None
     try:
-        from taskhub.store import Store
+        from taskhub.store import open_store as open_url
     except ImportError as exc:
         raise ConfigError(f"--db needs the store: {exc}") from None
-    try:
-        return Store(db or default_db())
-    except Exception as exc:  # a bad URL, a missing driver, an unreachable server
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ConfigError(f"cannot open the store {db!r}: {first}") from None
+    return open_url(db or default_db())
 
 
 def page_hint(store: Store | None) -> str:
@@ -80,10 +76,10 @@ def page_hint(store: Store | None) -> str:
             "To keep the tasks in a store and see them on a page: "
             "pip install 'taskhub[serve]', then run the demo again."
         )
-    from sqlalchemy.engine import make_url
+    from taskhub.store import masked_url
 
     # A password the URL carries is not printed (the user knows it).
-    url = make_url(store.url).render_as_string(hide_password=True)
+    url = masked_url(store.url)
     # --no-follow: the page shows what the demo recorded, whatever ./taskhub.toml says.
     command = f"taskhub serve --no-follow --db {shlex.quote(url)}"
     if not (_has("waitress") and _has("prometheus_client")):

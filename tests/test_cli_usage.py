@@ -210,3 +210,12 @@ def test_serve_refuses_a_store_or_address_it_cannot_use_in_one_line(
     assert out.returncode == 2, out.stderr
     assert "Traceback" not in out.stderr
     assert len(out.stderr.splitlines()) == 1 and says in out.stderr, out.stderr
+
+
+def test_a_store_url_that_cannot_be_opened_shows_no_password(tmp_path: Path) -> None:
+    url = "postgresql+psycopg://user:S3CRETPW@127.0.0.1:1/taskhub"  # nothing listens on port 1
+    for args in (("demo", "--db", url), ("serve", "--no-follow", "--db", url)):
+        out = taskhub(*args, cwd=tmp_path)
+        assert out.returncode == 2, out.stderr
+        assert "cannot open the store postgresql+psycopg://user:***@127.0.0.1:1" in out.stderr
+        assert "S3CRETPW" not in out.stderr + out.stdout

@@ -25,11 +25,10 @@ from contextlib import contextmanager
 from typing import Any, TextIO
 
 import attrs
-from sqlalchemy.engine import make_url
 
 from taskhub.config import Config
 from taskhub.hub import TaskHub, connect_all
-from taskhub.store import DEFAULT_URL, Store
+from taskhub.store import DEFAULT_URL, Store, masked_url, open_store
 
 from .app import App
 from .lease import Leases
@@ -79,8 +78,9 @@ def build(
     refresh_seconds: float = 2.0,
     start: bool = True,
 ) -> Served:
-    """The service's parts over ``hubs`` and the store at ``db``, following at once."""
-    store = Store(db)
+    """The service's parts over ``hubs`` and the store at ``db``, following at once (a store
+    that cannot be opened is a ConfigError)."""
+    store = open_store(db)
     metrics = Metrics(store)
     metrics.install()
     service = Service(
@@ -114,11 +114,6 @@ def _signals() -> Iterator[None]:
     finally:
         for s, handler in old.items():
             signal.signal(s, handler)
-
-
-def masked_url(url: str) -> str:
-    """``url`` without its password."""
-    return make_url(url).render_as_string(hide_password=True)
 
 
 def run(
@@ -159,17 +154,10 @@ def run(
             secrets=webhook_secrets(list(hubs), os.environ),
             discover_every=discover_every,
         )
-    except Exception as exc:  # a bad URL, a missing driver, an unreachable server
-        from taskhub.errors import ConfigError
-
+    except BaseException:
         for hub in hubs.values():
             hub.close()
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        try:
-            shown = masked_url(db)
-        except Exception:  # not a URL at all; it may still hold a password
-            shown = "given by --db"
-        raise ConfigError(f"cannot open the store {shown}: {first}") from None
+        raise
     try:
         server = create_server(served.app, host=host, port=port, threads=threads, ident="taskhub")
     except ValueError as exc:  # waitress: "Invalid host/port specified."

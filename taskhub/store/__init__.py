@@ -13,7 +13,15 @@ except ImportError as exc:  # pragma: no cover - depends on the installation
     raise ImportError("taskhub.store needs SQLAlchemy: pip install 'taskhub[store]'") from exc
 
 from .schema import VERSION
-from .store import DEFAULT_URL, Recorded, Store
+from .store import DEFAULT_URL, Recorded, Store, masked_url, open_store
 from .tracker import StoreTracker
 
-__all__ = ["DEFAULT_URL", "VERSION", "Recorded", "Store", "StoreTracker"]
+__all__ = [
+    "DEFAULT_URL",
+    "VERSION",
+    "Recorded",
+    "Store",
+    "StoreTracker",
+    "masked_url",
+    "open_store",
+]

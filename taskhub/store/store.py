@@ -32,6 +32,7 @@ from sqlalchemy import event
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import make_url
 
+from taskhub.errors import ConfigError
 from taskhub.model import Status, Task
 from taskhub.states import Change, State, Transition, classify
 
@@ -618,3 +619,22 @@ def _sqlite_pragmas(engine: sa.Engine, *, immediate: bool) -> None:
     @event.listens_for(engine, "begin")
     def _begin(conn: sa.Connection) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def masked_url(url: str) -> str:
+    """``url`` with its password hidden; text that is not a database URL is not shown, since
+    it may still hold one."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (sa.exc.ArgumentError, ValueError):
+        return "(not a database URL)"
+
+
+def open_store(url: str) -> Store:
+    """``Store(url)``, or a ConfigError saying in one line why not (a bad URL, a missing
+    driver, an unreachable server), the URL's password hidden."""
+    try:
+        return Store(url)
+    except Exception as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ConfigError(f"cannot open the store {masked_url(url)}: {first}") from None
