@@ -140,7 +140,9 @@ def spec_for(specs: Sequence[type[Spec]], fields: Mapping[str, Any]) -> Spec:
     return chosen.from_fields(fields)
 
 
-def _fail(spec: Spec, name: str, message: str) -> InvalidRequest:
+def invalid(spec: Spec, name: str, message: str) -> InvalidRequest:
+    """The error for a spec field ``name`` (a validator's, or a spec's own check of how its
+    fields go together)."""
     return InvalidRequest(
         f"{type(spec).__name__}.{name}: {message}",
         field=name,
@@ -158,9 +160,11 @@ def text(*, optional: bool = False, hint: str = "") -> Validator:
             return
         if not isinstance(value, str):
             more = f" ({hint})" if hint else ""
-            raise _fail(spec, attribute.name, f"must be a string, not {type(value).__name__}{more}")
+            raise invalid(
+                spec, attribute.name, f"must be a string, not {type(value).__name__}{more}"
+            )
         if not value.strip():
-            raise _fail(spec, attribute.name, "must not be empty")
+            raise invalid(spec, attribute.name, "must not be empty")
 
     return check
 
@@ -170,7 +174,7 @@ def one_of(choices: Sequence[str]) -> Validator:
 
     def check(spec: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
         if value not in choices:
-            raise _fail(
+            raise invalid(
                 spec,
                 attribute.name,
                 f"unknown {attribute.name} {value!r}; expected one of "
@@ -215,7 +219,7 @@ def _json_problem(value: Any, path: str) -> tuple[str, str] | None:
 def _json(spec: Any, name: str, value: Any) -> None:
     problem = _json_problem(value, name)
     if problem is not None:
-        raise _fail(spec, problem[0], problem[1])
+        raise invalid(spec, problem[0], problem[1])
 
 
 def mapping(*, optional: bool = False, keys: Collection[str] | None = None) -> Validator:
@@ -226,12 +230,12 @@ def mapping(*, optional: bool = False, keys: Collection[str] | None = None) -> V
         if value is None and optional:
             return
         if not isinstance(value, Mapping):
-            raise _fail(spec, attribute.name, "expected a JSON object (a dict with str keys)")
+            raise invalid(spec, attribute.name, "expected a JSON object (a dict with str keys)")
         _json(spec, attribute.name, value)
         if keys is not None:
             for key in value:
                 if key not in keys:
-                    raise _fail(
+                    raise invalid(
                         spec,
                         f"{attribute.name}.{key}",
                         f"{type(spec).__name__} takes no field {key!r} (other fields it "
@@ -248,12 +252,12 @@ def objects(*, optional: bool = False, empty: bool = False) -> Validator:
         if value is None and optional:
             return
         if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Sequence):
-            raise _fail(spec, attribute.name, "expected a list of JSON objects")
+            raise invalid(spec, attribute.name, "expected a list of JSON objects")
         if not value and not empty:
-            raise _fail(spec, attribute.name, "must be a non-empty list")
+            raise invalid(spec, attribute.name, "must be a non-empty list")
         for n, item in enumerate(value):
             if not isinstance(item, Mapping):
-                raise _fail(spec, f"{attribute.name}[{n}]", "expected a JSON object")
+                raise invalid(spec, f"{attribute.name}[{n}]", "expected a JSON object")
         _json(spec, attribute.name, list(value))
 
     return check
@@ -266,11 +270,11 @@ def number(*, optional: bool = False, minimum: float | None = None) -> Validator
         if value is None and optional:
             return
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise _fail(spec, attribute.name, "expected a number")
+            raise invalid(spec, attribute.name, "expected a number")
         if not math.isfinite(value):
-            raise _fail(spec, attribute.name, f"{value!r} is not a JSON number")
+            raise invalid(spec, attribute.name, f"{value!r} is not a JSON number")
         if minimum is not None and value < minimum:
-            raise _fail(spec, attribute.name, f"must be at least {minimum}")
+            raise invalid(spec, attribute.name, f"must be at least {minimum}")
 
     return check
 
@@ -282,7 +286,7 @@ def flag(*, optional: bool = False) -> Validator:
         if value is None and optional:
             return
         if not isinstance(value, bool):
-            raise _fail(spec, attribute.name, "expected true or false")
+            raise invalid(spec, attribute.name, "expected true or false")
 
     return check
 
@@ -297,19 +301,8 @@ def plain(value: Any) -> Any:
     return value
 
 
-def compact(fields: Mapping[str, Any]) -> dict[str, Any]:
-    """``fields`` without the ones left at None, each made :func:`plain`."""
-    return {k: plain(v) for k, v in fields.items() if v is not None}
-
-
-def invalid(spec: Spec, name: str, message: str) -> InvalidRequest:
-    """The error for a spec whose fields do not go together (raised from a spec's checks)."""
-    return _fail(spec, name, message)
-
-
 __all__ = [
     "Spec",
-    "compact",
     "flag",
     "invalid",
     "mapping",
