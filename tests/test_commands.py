@@ -88,7 +88,7 @@ def test_the_demo_store_is_served_without_the_simulators(tmp_path: Path) -> None
     command shows the demo's tasks with the simulators gone, with no configuration and with
     one whose backends cannot be reached."""
     pytest.importorskip("waitress", reason="needs the serve extra: pip install 'taskhub[serve]'")
-    from tests.store.services import free_port
+    from tests.store.services import await_serving, free_port
 
     db = f"sqlite:///{tmp_path / 'demo.db'}"
     done = taskhub("demo", "--db", db)
@@ -112,11 +112,7 @@ def test_the_demo_store_is_served_without_the_simulators(tmp_path: Path) -> None
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path, env=env,
         )  # fmt: skip
         try:
-            assert proc.stdout is not None
-            line = proc.stdout.readline()
-            assert f"http://127.0.0.1:{port}/" in line, line + (
-                proc.stderr.read() if proc.stderr else ""
-            )
+            await_serving(proc, f"http://127.0.0.1:{port}")
             url = f"http://127.0.0.1:{port}/api/tasks?limit=1000"
             with urllib.request.urlopen(url, timeout=10) as resp:
                 data = json.loads(resp.read())

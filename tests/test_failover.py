@@ -32,7 +32,7 @@ from taskhub.model import Status
 from taskhub.states import Change, classify
 from taskhub.testing import Clock, Simulation, simulate
 from tests.store import services
-from tests.store.services import free_port
+from tests.store.services import await_serving, free_port
 
 # The store tests' fixtures: a PostgreSQL server for the run, a fresh database per test.
 pg_server = services.pg_server
@@ -84,9 +84,7 @@ class Replica:
         )  # fmt: skip
 
     def ready(self) -> None:
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()
-        assert self.url + "/" in line, f"{self.name} did not start: {line!r}"
+        await_serving(self.proc, self.url)
 
     def health(self) -> dict[str, Any]:
         try:

@@ -33,7 +33,7 @@ from taskhub import State
 from taskhub.adapters.livepeer import sign
 from taskhub.demo import config_text, demo_vendors, simulators
 from taskhub.serve import Served, build
-from tests.store.services import free_port, missing
+from tests.store.services import await_serving, free_port, missing
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = json.loads((ROOT / "docs" / "task.schema.json").read_text())
@@ -412,11 +412,7 @@ def test_taskhub_serve_stops_cleanly_on_sigterm(running: Running, tmp_path: Path
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        assert f"http://127.0.0.1:{port}/" in line, line + (
-            proc.stderr.read() if proc.stderr else ""
-        )
+        await_serving(proc, f"http://127.0.0.1:{port}")
         status, data = request(f"http://127.0.0.1:{port}/healthz")
         assert status == 200
         assert set(data["backends"]) == {"livepeer", "vionlabs"}

@@ -36,6 +36,16 @@ def free_port() -> int:
         return port
 
 
+def await_serving(proc: subprocess.Popen[str], url: str) -> None:
+    """Wait for a ``taskhub serve`` process's first line, which says where it serves; fail
+    with what it printed when that is not ``url``."""
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    if f"{url}/" not in line:
+        said = proc.stderr.read() if proc.stderr is not None else ""
+        pytest.fail(f"taskhub serve did not start on {url}: {line!r} {said}"[:3000])
+
+
 def postgres_bin() -> Path | None:
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
     return Path(found[-1]).parent if found else None
