@@ -31,7 +31,7 @@ from waitress.server import create_server
 
 from taskhub import State
 from taskhub.adapters.livepeer import sign
-from taskhub.demo import config_text, demo_vendors, simulators
+from taskhub.cli.demo import config_text, demo_vendors, simulators
 from taskhub.serve import Served, build
 from tests.store.services import await_serving, free_port, missing
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from taskhub import registry
-from taskhub.display import LEGEND, Progress, as_json, table
+from taskhub.cli.display import LEGEND, Progress, as_json, table
 from taskhub.errors import ConfigError
 from taskhub.hub import TaskHub
 from taskhub.model import Task

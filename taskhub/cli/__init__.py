@@ -453,7 +453,7 @@ def _hub(args: argparse.Namespace, ref: str) -> tuple[TaskHub, str]:
 
 
 def _print_task(task: Task, as_json: bool) -> None:
-    from taskhub.display import table
+    from taskhub.cli.display import table
 
     if as_json:
         print(json.dumps(task.to_dict(), indent=2))
@@ -465,7 +465,7 @@ def _print_task(task: Task, as_json: bool) -> None:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from taskhub import demo
+    from taskhub.cli import demo
 
     return demo.run(speed=args.speed, as_json_output=args.json, db=args.db)
 
@@ -485,7 +485,7 @@ def _serve_command(args: argparse.Namespace) -> int:
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    from taskhub import demo
+    from taskhub.cli import demo
 
     vendors = demo.demo_vendors()
     if args.detach:
@@ -518,7 +518,7 @@ def _serve(duration: float | None) -> None:
 
 def _simulate_detached(args: argparse.Namespace, vendors: list[str]) -> int:
     """Fork; the child serves, writes the file, then tells the parent, which exits."""
-    from taskhub import demo
+    from taskhub.cli import demo
 
     if not hasattr(os, "fork"):
         raise UsageError("--detach needs os.fork (POSIX); start it in the background instead")
@@ -582,7 +582,7 @@ def _get(args: argparse.Namespace) -> int:
 
 
 def _ls(args: argparse.Namespace) -> int:
-    from taskhub import display
+    from taskhub.cli import display
 
     cfg = _configured(args)
     named = list(dict.fromkeys(args.backend or ()))
@@ -619,7 +619,7 @@ def _ls(args: argparse.Namespace) -> int:
 
 
 def _watch(args: argparse.Namespace) -> int:
-    from taskhub.display import Progress, transition_record
+    from taskhub.cli.display import Progress, transition_record
 
     cfg = _load(args)
     groups: dict[str, list[str]] = {}
@@ -690,7 +690,7 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _states(args: argparse.Namespace) -> int:
-    from taskhub import statedoc
+    from taskhub.cli import statedoc
 
     sys.stdout.write(statedoc.render(args.format))
     return EXIT_OK
@@ -705,7 +705,7 @@ def _vendors(args: argparse.Namespace) -> int:
 
 
 def _docs(args: argparse.Namespace) -> int:
-    from taskhub import docgen
+    from taskhub.cli import docgen
 
     if args.page == "vendor":
         if not args.vendor:
@@ -719,7 +719,7 @@ def _docs(args: argparse.Namespace) -> int:
 
 
 def _completion(args: argparse.Namespace) -> int:
-    from taskhub import completion
+    from taskhub.cli import completion
 
     sys.stdout.write(completion.script(args.shell, build_parser()))
     return EXIT_OK
