@@ -68,6 +68,9 @@ class TaskHub:
         self.clock = clock or SYSTEM
         #: The configuration this hub was opened from (its named jobs), if any.
         self.config = config
+        #: Called with every task this hub reads (each subtask first), after its Tracker
+        #: judged it: how ``taskhub serve`` records what its hubs submit and read.
+        self.observers: builtins.list[Callable[[Task], object]] = []
 
     @classmethod
     def from_config(
@@ -479,6 +482,8 @@ class TaskHub:
         for sub in task.subtasks:
             self.tracker.observe(sub)
         transition = self.tracker.observe(task)
+        for observer in builtins.list(self.observers):
+            observer(task)
         return [transition] if transition is not None else []
 
     def _id(self, task: TaskRef) -> str:
