@@ -214,21 +214,29 @@ class Task:
         """The policy that renders this task: its hub's, else its vendor's declared one."""
         return self.policy or redact.for_vendor(self.vendor)
 
-    def to_dict(self, *, include_raw: bool = False, reveal_secrets: bool = False) -> dict[str, Any]:
+    def to_dict(
+        self,
+        *,
+        include_raw: bool = False,
+        reveal_secrets: bool = False,
+        policy: redact.Policy | None = None,
+    ) -> dict[str, Any]:
         """This task as JSON-ready data, in the shape docs/task.schema.json describes.
 
         Secrets are masked unless ``reveal_secrets``: credential fields in ``params``,
         ``output`` and ``raw`` (a transcode's ``secretAccessKey``, any ``password`` or
         ``token``, and the names the vendor's adapter declares) and the query of a signed
-        URI. Dashboards, logs and the CLI get this masked form; ``reveal_secrets=True`` is the
-        lossless form for a process that must hand a task on whole.
+        URI — and, for a task a hub read, that hub's own secret values wherever they appear
+        (``policy``: render with this policy instead of the task's own). Dashboards, logs and
+        the CLI get this masked form; ``reveal_secrets=True`` is the lossless form for a
+        process that must hand a task on whole.
         """
         data: dict[str, Any] = {"ref": self.ref, **converter.unstructure(self)}
         if include_raw:
             data["raw"] = self.raw
         if reveal_secrets:
             return data
-        masked: dict[str, Any] = self.redaction.data(data)
+        masked: dict[str, Any] = (policy or self.redaction).data(data)
         return masked
 
     @classmethod

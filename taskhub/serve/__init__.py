@@ -19,7 +19,7 @@ from .app import App
 from .metrics import Metrics
 from .routes import Role
 from .served import Served, build, webhook_secrets
-from .server import run
+from .server import make_server, run
 from .service import Service
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "Service",
     "Token",
     "build",
+    "make_server",
     "run",
     "webhook_secrets",
 ]

@@ -47,7 +47,7 @@ LIMITS: dict[str, Any] = {
     "connection_limit": CONNECTION_LIMIT,
     # An idle keep-alive connection is closed after this.
     "channel_timeout": 30,
-    "cleanup_interval": 2,
+    "cleanup_interval": 1,
     "max_request_body_size": MAX_BODY,
     "max_request_header_size": 64 * 1024,
     # select() stops at 1,024 descriptors; poll() does not.
@@ -94,7 +94,7 @@ def run(
     a ConfigError, before anything is made."""
     out, err = out or sys.stdout, err or sys.stderr
     slot = _Slot()
-    server = _bind(slot, host, port, threads)
+    server = make_server(slot, host, port, threads)
     try:
         access = _access(token, tokens, host, allow_hosts, allow_insecure, err)
         hubs = _hubs(config, backends)
@@ -170,7 +170,17 @@ def _access(
     return access
 
 
-def _bind(app: _Slot, host: str, port: int, threads: int) -> Any:
+def make_server(
+    app: Any,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    threads: int = 8,
+    *,
+    request_seconds: float = REQUEST_SECONDS,
+) -> Any:
+    """The waitress server ``taskhub serve`` runs, bound to ``host``:``port``, with its
+    limits and its request deadline (call ``run()`` on it, ``close()`` to stop). An address
+    in use or invalid is a ConfigError."""
     from waitress.server import create_server
 
     try:
@@ -184,7 +194,7 @@ def _bind(app: _Slot, host: str, port: int, threads: int) -> Any:
         raise ConfigError(f"cannot serve on {host}:{port}: {exc.strerror or exc}") from None
     except ValueError as exc:  # waitress: "Invalid host/port specified."
         raise ConfigError(f"cannot serve on {host}:{port}: {exc}", path="--host") from None
-    _deadline(server, REQUEST_SECONDS)
+    _deadline(server, request_seconds)
     return server
 
 
