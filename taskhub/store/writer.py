@@ -65,6 +65,9 @@ class Item:
     task: Task
     transition: Transition | None
     observed_at: datetime
+    #: The task's JSON once rendered: a batch split to isolate a refused item writes the
+    #: same items again, and rendering is the costliest part of a row.
+    rendered: list[str] = attrs.field(factory=list, eq=False, repr=False)
 
 
 @attrs.define
@@ -92,6 +95,14 @@ class Row:
     first_seen: datetime
     observed_at: datetime
     stored: bool
+    #: Where the task's rendered JSON is kept (its item's memo, when the task is the item's).
+    rendered: list[str] = attrs.field(factory=list)
+
+    def json(self) -> str:
+        """The task's JSON, rendered once."""
+        if not self.rendered:
+            self.rendered.append(task_json(self.task))
+        return self.rendered[0]
 
 
 @attrs.frozen
@@ -302,7 +313,8 @@ class Writer:
         with self.engine.begin() as conn:
             known = self._load(conn, sorted({item.task.ref for item in batch}))
             judged = _judge(batch, known)
-            self._flush(conn, judged.rows, judged.transitions, _count_changes(judged.rows, known))
+            changes = _count_changes(judged.rows, known)
+            self._flush(conn, judged.rows, judged.transitions, changes)
         self.written += len(batch)
         self.transitions += len(judged.transitions)
         self.refused += judged.refused
@@ -451,7 +463,8 @@ def _judge(batch: Sequence[Item], known: dict[str, Known]) -> Judged:
             new_transitions.append(_transition(task, kept, before, change, at, item.observed_at))
             recorded.append(_recorded(task, kept, before, at))
         kept.status = task.status
-        rows[ref] = Row(task, kept.seq, kept.first_seen, item.observed_at, kept.stored)
+        memo = item.rendered if task is item.task else []
+        rows[ref] = Row(task, kept.seq, kept.first_seen, item.observed_at, kept.stored, memo)
     return Judged(rows, new_transitions, recorded, refused)
 
 
@@ -546,7 +559,7 @@ def _values(row: Row) -> dict[str, Any]:
         "first_seen_at": row.first_seen,
         "observed_at": row.observed_at,
         "seq": row.seq,
-        "task_json": task_json(task),
+        "task_json": row.json(),
     }
 
 
