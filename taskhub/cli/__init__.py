@@ -24,7 +24,7 @@ import attrs
 from taskhub import config as _config
 from taskhub import redact, registry
 from taskhub.cli import parser as _parser
-from taskhub.cli.parser import EXIT_CODES
+from taskhub.cli.parser import EXIT_CODES, UsageError
 from taskhub.errors import (
     ConfigError,
     InvalidRequest,
@@ -42,10 +42,6 @@ EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_TIMEOUT = 3
 EXIT_INTERRUPTED = 130
-
-
-class UsageError(Exception):
-    """A mistake in what the command was asked to do (exit 2)."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -118,6 +114,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         "demo": _demo,
         "simulate": _simulate,
         "backends": _backends,
+        "jobs": _jobs,
+        "submit": _submit,
         "get": _get,
         "ls": _ls,
         "watch": _watch,
@@ -297,6 +295,20 @@ def _backends(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _jobs(args: argparse.Namespace) -> int:
+    from taskhub.cli import submit
+
+    submit.jobs(_configured(args), args.names, sys.stdout)
+    return EXIT_OK
+
+
+def _submit(args: argparse.Namespace) -> int:
+    from taskhub.cli import submit
+
+    wanted = submit.request(args)  # the arguments and files first, then the configuration
+    return submit.run(args, _configured(args), wanted)
+
+
 def _get(args: argparse.Namespace) -> int:
     hub, task_id = _hub(args, args.ref)
     with hub:
@@ -342,6 +354,7 @@ def _ls(args: argparse.Namespace) -> int:
 
 
 def _watch(args: argparse.Namespace) -> int:
+    from taskhub.cli import display
     from taskhub.cli.display import Progress, transition_record
 
     cfg = _load(args)
@@ -377,9 +390,7 @@ def _watch(args: argparse.Namespace) -> int:
                 show(task, transition)
     failed = [t for t in last.values() if not t.state.successful]
     for task in failed:
-        raw = f" ({task.status.raw})" if task.status.raw else ""
-        message = f": {task.status.message}" if task.status.message else ""
-        print(f"taskhub: {task.ref} ended {task.state.value}{raw}{message}", file=sys.stderr)
+        print(display.ended(task), file=sys.stderr)
     return EXIT_ERROR if failed else EXIT_OK
 
 

@@ -4,9 +4,9 @@
 commands, their options and every fixed set of values (states, vendors, formats, shells) come
 from :mod:`taskhub.cli.parser`, the table the command's own parser is built from, so the script
 follows the command it came from; backend names (for ``--backend`` and the ``BACKEND:`` part of
-a ref) are asked of ``taskhub backends --names`` when TAB is pressed, with the ``--config``
-typed on the line. File arguments complete as files. Nothing beyond the shell is needed (no
-argcomplete).
+a ref) and job names are asked of ``taskhub backends --names`` and ``taskhub jobs --names``
+when TAB is pressed, with the ``--config`` typed on the line. File arguments complete as
+files. Nothing beyond the shell is needed (no argcomplete).
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ class Arg:
     names: tuple[str, ...]  # option strings; empty for a positional
     dest: str
     help: str
-    #: What its value completes to: "" (a flag, no value), "files", "backends", "refs",
-    #: "words" (then ``words``), or "any" (a free value: nothing to offer).
+    #: What its value completes to: "" (a flag, no value), "files", "backends", "jobs",
+    #: "refs", "words" (then ``words``), or "any" (a free value: nothing to offer).
     kind: str
     words: tuple[str, ...] = ()
     repeat: bool = False  # an option given more than once, or a positional taking many
@@ -120,11 +120,11 @@ _BASH = """\
 # Load it now:    eval "$({prog} completion bash)"
 # Or install it:  {prog} completion bash > ~/.local/share/bash-completion/completions/{prog}
 
-_{prog}_backends() {{
-    # the configured backend names, from the --config typed on the line if any
+_{prog}_names() {{
+    # the configured names of $1 (backends, jobs), from the --config typed on the line if any
     local cfg=()
-    [[ -n $1 ]] && cfg=(--config "$1")
-    command {prog} "${{cfg[@]}}" backends --names 2>/dev/null
+    [[ -n $2 ]] && cfg=(--config "$2")
+    command {prog} "${{cfg[@]}}" "$1" --names 2>/dev/null
 }}
 
 _{prog}_value_kind() {{
@@ -189,10 +189,13 @@ _{prog}() {{
             compopt -o filenames 2>/dev/null
             mapfile -t COMPREPLY < <(compgen -f -- "$cur")
             ;;
-        backends) mapfile -t COMPREPLY < <(compgen -W "$(_{prog}_backends "$config")" -- "$cur") ;;
+        backends|jobs)
+            mapfile -t COMPREPLY < <(compgen -W "$(_{prog}_names "$kind" "$config")" -- "$cur")
+            ;;
         refs)
             if [[ $cur != *:* ]]; then
-                mapfile -t COMPREPLY < <(compgen -S : -W "$(_{prog}_backends "$config")" -- "$cur")
+                w=$(_{prog}_names backends "$config")
+                mapfile -t COMPREPLY < <(compgen -S : -W "$w" -- "$cur")
                 compopt -o nospace 2>/dev/null
             fi
             ;;
@@ -249,8 +252,8 @@ def _zsh_text(text: str) -> str:
 def _zsh_action(arg: Arg, prog: str) -> str:
     if arg.kind == "files":
         return "_files"
-    if arg.kind == "backends":
-        return f"_{prog}_backends"
+    if arg.kind in ("backends", "jobs"):
+        return f"_{prog}_{arg.kind}"
     if arg.kind == "refs":
         return f"_{prog}_refs"
     if arg.kind == "words":
@@ -290,8 +293,8 @@ _ZSH = """\
 # Load it now (after compinit):  source <({prog} completion zsh)
 # Or install it:  {prog} completion zsh > ~/.zfunc/_{prog}  with ~/.zfunc in $fpath before compinit
 
-_{prog}_backend_names() {{
-    # the configured backend names, from the --config typed on the line if any
+_{prog}_names() {{
+    # the configured names of $1 (backends, jobs), from the --config typed on the line if any
     local -a cfg
     local i=${{words[(I)--config]}}
     if (( i )); then
@@ -299,19 +302,25 @@ _{prog}_backend_names() {{
     elif [[ -n $_{prog}_config ]]; then
         cfg=(--config "$_{prog}_config")
     fi
-    reply=(${{(f)"$(command {prog} $cfg backends --names 2>/dev/null)"}})
+    reply=(${{(f)"$(command {prog} $cfg $1 --names 2>/dev/null)"}})
 }}
 
 _{prog}_backends() {{
     local -a reply
-    _{prog}_backend_names
+    _{prog}_names backends
+    compadd -a reply
+}}
+
+_{prog}_jobs() {{
+    local -a reply
+    _{prog}_names jobs
     compadd -a reply
 }}
 
 _{prog}_refs() {{
     local -a reply
     [[ $PREFIX == *:* ]] && return 1
-    _{prog}_backend_names
+    _{prog}_names backends
     compadd -S : -a reply
 }}
 

@@ -172,6 +172,14 @@ def describe(transition: Transition, raw: str | None) -> str:
     return f"{transition.before.value} -> {transition.after.value}{detail}"
 
 
+def ended(task: Task) -> str:
+    """The line that says a followed task did not succeed: its state, the vendor's word and
+    message."""
+    raw = f" ({task.status.raw})" if task.status.raw else ""
+    message = f": {task.status.message}" if task.status.message else ""
+    return f"taskhub: {task.ref} ended {task.state.value}{raw}{message}"
+
+
 def cursor_codes_allowed(stream: TextIO) -> bool:
     """A terminal that understands cursor movement: a tty whose TERM is set and not ``dumb``."""
     try:

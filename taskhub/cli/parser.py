@@ -25,7 +25,8 @@ PROG = "taskhub"
 
 EXIT_CODES = (
     "Exit codes: 0 success; 1 a taskhub error from the vendor (refused, not found, unsupported, "
-    "unreachable), or a watched or demo task that ended failed, cancelled or skipped; 2 bad "
+    "unreachable, a submit sent with no answer), or a task followed by watch, submit --wait or "
+    "the demo that ended failed, cancelled or skipped; 2 bad "
     "usage or configuration, caught before any request (an unknown state or format, a "
     "malformed BACKEND:ID, a number out of range, a file that cannot be written, no "
     "configuration); 3 a wait or watch that timed out or found a task stale; 130 "
@@ -37,6 +38,10 @@ EXIT_CODES = (
 ENV_SERVE_TOKEN = "TASKHUB_SERVE_TOKEN"
 ENV_DB = "TASKHUB_DB"
 DEFAULT_DB = "sqlite:///taskhub.db"
+
+
+class UsageError(Exception):
+    """A mistake in what the command was asked to do (exit 2)."""
 
 
 # -- argument types: a bad value is a usage error (exit 2) before anything is sent -------------
@@ -274,6 +279,81 @@ COMMANDS: tuple[Command, ...] = (
         configured=True,
     ),
     Command(
+        "jobs",
+        "list the configured jobs and the parameters each takes",
+        (arg("--names", action="store_true", help="only the names, one a line (for scripts)"),),
+        configured=True,
+    ),
+    Command(
+        "submit",
+        "submit a configured job or a vendor spec; print the new task's ref",
+        (
+            arg(
+                "job",
+                nargs="?",
+                metavar="JOB",
+                complete="jobs",
+                help="a [jobs.NAME] of the configuration (`taskhub jobs` lists them)",
+            ),
+            arg(
+                "--backend",
+                metavar="NAME",
+                complete="backends",
+                help="the backend to submit "
+                "to (default: the job's backend, else the configured default)",
+            ),
+            arg(
+                "--param",
+                action="append",
+                type=param,
+                default=[],
+                metavar="KEY=VALUE",
+                help="a parameter of the job (repeatable); VALUE is JSON when it parses as "
+                "JSON (n=7 is the number 7), else text",
+            ),
+            arg(
+                "--params-file",
+                metavar="FILE.json",
+                complete="files",
+                help="the job's parameters as one JSON object (a --param of the same name wins)",
+            ),
+            arg(
+                "--spec",
+                metavar="FILE.json",
+                complete="files",
+                help="submit this vendor "
+                "spec instead of a JOB: a JSON object of submit fields, as a job's spec holds "
+                "them",
+            ),
+            arg(
+                "--wait",
+                action="store_true",
+                help="follow the task with live progress until it finishes; exit as watch does",
+            ),
+            arg(
+                "--timeout",
+                type=seconds,
+                help="with --wait: give up after this many seconds (exit 3; the task goes on)",
+            ),
+            arg(
+                "--format",
+                choices=("table", "json"),
+                default="table",
+                help="table: the ref, "
+                "then the progress with --wait; json: the task (the finished one with --wait)",
+            ),
+        ),
+        description="Submit the configuration's [jobs.JOB] with its ${name} placeholders filled "
+        "from --param and --params-file (then the environment), or a vendor spec with --spec; "
+        "the backend's typed spec checks either before anything is sent. A parameter the job "
+        "neither uses nor lists in its ignore is a mistake (exit 2), as is any other usage or "
+        "configuration mistake, before any request. With --wait, exits 0 when the task "
+        "succeeded, 1 when it ended failed, cancelled or skipped, 3 on --timeout. When the "
+        "submit was sent but no answer came, the task may exist: it is not sent again, the "
+        "command says how to look for it and exits 1.",
+        configured=True,
+    ),
+    Command(
         "get",
         "show one task",
         (_REF, arg("--json", action="store_true", help="print the task as JSON")),
@@ -478,7 +558,8 @@ COMMANDS: tuple[Command, ...] = (
         'own table of commands and options (no extra package). Load it with `eval "$(taskhub '
         'completion bash)"` or `source <(taskhub completion zsh)` (after compinit), or save '
         "it where the shell looks for completions (the script's first lines say where). "
-        "Backend names complete from `taskhub backends --names`.",
+        "Backend and job names complete from `taskhub backends --names` and `taskhub jobs "
+        "--names`.",
     ),
 )
 
