@@ -327,30 +327,43 @@ def _ls(args: argparse.Namespace) -> int:
     hubs = connect_all(cfg)
     if named:
         hubs = {n: h for n, h in hubs.items() if n in named}
-    tasks: list[Task] = []
-    listed: list[str] = []
-    for hub in hubs.values():
-        with hub:
-            if "list" not in hub.capabilities:
-                print(
-                    f"taskhub: {hub.backend}: nothing listed: {hub.adapter.unsupported('list')}; "
-                    f"show one task with: taskhub get {hub.backend}:ID",
-                    file=sys.stderr,
-                )
-                continue
-            listed.append(hub.backend)
-            tasks.extend(hub.list(state=args.state, limit=args.limit))
-    if named and not listed:
+    listing = [h for h in hubs.values() if _lists(h)]
+    if named and not listing:
         return EXIT_ERROR  # every backend asked for cannot list: the reason is on stderr
     if args.summary:
-        sys.stdout.write(display.summary(tasks, listed, args.format))
-    elif args.format == "json":
+        # A summary counts every task listed unless the user bounds it, and then says so.
+        progress = display.Counting(sys.stderr)
+        rows = []
+        for hub in listing:
+            with hub:
+                listed = hub.list(state=args.state, limit=args.limit)
+                rows.append(display.count(hub.backend, listed, args.limit, progress))
+        sys.stdout.write(display.summary(rows, args.format))
+        return EXIT_OK
+    tasks: list[Task] = []
+    for hub in listing:
+        with hub:
+            tasks.extend(hub.list(state=args.state, limit=args.limit or _parser.ROWS))
+    if args.format == "json":
         sys.stdout.write(display.as_json(tasks))
     elif args.format == "csv":
         sys.stdout.write(display.as_csv(tasks))
     else:
         sys.stdout.write(display.table(tasks))
     return EXIT_OK
+
+
+def _lists(hub: TaskHub) -> bool:
+    """Whether ``hub`` can list; if not, say why on stderr (and close it)."""
+    if "list" in hub.capabilities:
+        return True
+    print(
+        f"taskhub: {hub.backend}: nothing listed: {hub.adapter.unsupported('list')}; "
+        f"show one task with: taskhub get {hub.backend}:ID",
+        file=sys.stderr,
+    )
+    hub.close()
+    return False
 
 
 def _watch(args: argparse.Namespace) -> int:

@@ -38,6 +38,8 @@ EXIT_CODES = (
 ENV_SERVE_TOKEN = "TASKHUB_SERVE_TOKEN"
 ENV_DB = "TASKHUB_DB"
 DEFAULT_DB = "sqlite:///taskhub.db"
+#: The rows ``ls`` shows per backend when no --limit is given.
+ROWS = 20
 
 
 class UsageError(Exception):
@@ -379,8 +381,8 @@ COMMANDS: tuple[Command, ...] = (
             arg(
                 "--limit",
                 type=positive_int,
-                default=20,
-                help="tasks per backend (default: %(default)s)",
+                help=f"tasks per backend (default: {ROWS} rows; --summary counts every task "
+                "unless given, and says when it stopped at the limit)",
             ),
             arg(
                 "--format",
@@ -394,8 +396,11 @@ COMMANDS: tuple[Command, ...] = (
         "such as Vionlabs, is skipped with the reason on stderr). --format csv has the "
         "columns ref, backend, vendor, id, kind, state, raw, reason, progress (0-1, blank when "
         "the vendor gives none), message, created_at, started_at, updated_at, finished_at "
-        "(ISO 8601 UTC) and duration (seconds from start to finish); --summary counts tasks "
-        "by backend and state, in the --format chosen.",
+        "(ISO 8601 UTC) and duration (seconds from start to finish). --summary counts every "
+        "task each backend lists (paging through; progress on stderr when it is a terminal) "
+        "by state, in the --format chosen; with --limit it counts the first N and says so: "
+        'the table in a line under it ("first 100 of at least 100"), JSON and CSV in a '
+        "complete field (false when the limit stopped the count).",
         configured=True,
     ),
     Command(
