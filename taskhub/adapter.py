@@ -29,7 +29,7 @@ from taskhub.errors import (
     UnsupportedOperation,
 )
 from taskhub.http import Transport
-from taskhub.model import Task
+from taskhub.model import Status, Task
 from taskhub.options import Options, secret, url_field
 from taskhub.paging import PageGuard
 from taskhub.polling import PollPolicy
@@ -273,12 +273,29 @@ class Adapter:
 
     def parse(self, payload: Any) -> Task:
         """Turn the vendor's JSON for one task into a Task, with no request."""
-        return self.parser(payload, self.backend)
+        return self._parsed(self.parser(payload, self.backend))
 
     @classmethod
     def parse_detached(cls, payload: Any, backend: str | None = None) -> Task:
         """Parse vendor JSON with no configured adapter (no options, no connection)."""
-        return cls.parser(payload, backend or cls.vendor)
+        return cls._parsed(cls.parser(payload, backend or cls.vendor))
+
+    @classmethod
+    def _parsed(cls, task: Any) -> Task:
+        # A parser that returns no Status is the adapter's mistake: say so here, not with an
+        # AttributeError deep in the Tracker the first time the task is observed.
+        if not isinstance(task, Task) or not isinstance(task.status, Status):
+            got = (
+                f"a Task whose status is {type(task.status).__name__}"
+                if isinstance(task, Task)
+                else type(task).__name__
+            )
+            raise TypeError(
+                f"{cls.vendor}'s parser returned {got}, not a Task with a Status: make the "
+                "status with the vendor's table, Task(backend, vendor, id, "
+                "STATUSES.normalize(word)) (see docs/writing-an-adapter.md)"
+            )
+        return task
 
     def find_submitted(self, lookup: Mapping[str, Any]) -> Task | None:
         """The task a submit created when its outcome was unknown (``OutcomeUnknown.lookup``),
