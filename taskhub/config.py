@@ -175,21 +175,42 @@ class Config:
     def default_name(self, environ: Mapping[str, str] | None = None) -> str:
         """The backend to use when none is named: TASKHUB_BACKEND, ``default``, or the only one."""
         env = os.environ if environ is None else environ
-        name = env.get(ENV_BACKEND) or self.default
+        chosen = env.get(ENV_BACKEND)
+        if chosen and chosen not in self.backends and chosen not in registry.names():
+            # Name the variable: the user never typed this name on the line that failed.
+            raise ConfigError(
+                f"{ENV_BACKEND}={chosen!r} names no backend: "
+                + unknown_name(chosen, [*self.backends, *registry.names()], "backend")
+                + (f" in {self.source}" if self.source else f" ({not_found(env)})")
+            )
+        name = chosen or self.default
         if name:
             return name
         if len(self.backends) == 1:
             return next(iter(self.backends))
-        where = self.source or "the configuration"
         if not self.backends:
             raise ConfigError(
-                f"no backend is configured ({where}); create {DEFAULT_FILE}, set {ENV_CONFIG}, "
-                "or name a vendor: taskhub.connect('livepeer', api_key=...)"
+                f"no backend is configured ({self.source or not_found(env)}); create "
+                f"{DEFAULT_FILE}, set {ENV_CONFIG}, or name a vendor: "
+                "taskhub.connect('livepeer', api_key=...)"
             )
+        where = self.source or "the configuration"
         raise ConfigError(
             f"{where} has several backends ({', '.join(self.backends)}) and no default; "
             f'set default = "..." or {ENV_BACKEND}'
         )
+
+
+def not_found(environ: Mapping[str, str] | None = None) -> str:
+    """Where :func:`load` looked for a configuration file and found none (for messages)."""
+    env = os.environ if environ is None else environ
+    if env.get(ENV_CONFIG):
+        return f"the configuration file is ${ENV_CONFIG}, {env[ENV_CONFIG]!r}"
+    where = Path.cwd() / DEFAULT_FILE
+    return (
+        f"no configuration file was found: ${ENV_CONFIG} is not set and {str(where)!r} "
+        "does not exist"
+    )
 
 
 def load(
@@ -479,6 +500,7 @@ __all__ = [
     "check_backend",
     "interpolate",
     "load",
+    "not_found",
     "options_for",
     "parse",
 ]

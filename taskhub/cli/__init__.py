@@ -32,7 +32,7 @@ from taskhub.errors import (
     WaitTimeout,
 )
 from taskhub.hub import TaskHub, connect, connect_all
-from taskhub.model import Task, split_ref
+from taskhub.model import Task, split_ref, unknown_name
 from taskhub.states import Transition
 
 __all__ = ["EXIT_CODES", "UsageError", "build_parser", "exit_code", "main"]
@@ -134,11 +134,16 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 # -- helpers ----------------------------------------------------------------------------------
 
-NO_CONFIG = (
-    "no configuration: no --config FILE, no $TASKHUB_CONFIG and no ./taskhub.toml. Make one: "
-    "`taskhub simulate --write taskhub.toml --detach` for the simulators, or write "
-    '[backends.NAME] tables with vendor = "..." (see docs/configuration.md)'
-)
+
+def no_config() -> str:
+    """The error for a command that needs a configuration and found none: where it looked,
+    and how to make one."""
+    return (
+        "no configuration: no --config FILE, no $TASKHUB_CONFIG and no ./taskhub.toml (in "
+        f"{os.getcwd()}). Make one: `taskhub simulate --write taskhub.toml --detach` for the "
+        'simulators, or write [backends.NAME] tables with vendor = "..." (see '
+        "docs/configuration.md)"
+    )
 
 
 def _load(args: argparse.Namespace) -> _config.Config:
@@ -149,7 +154,7 @@ def _configured(args: argparse.Namespace) -> _config.Config:
     """The configuration, which must exist and name at least one backend."""
     cfg = _load(args)
     if cfg.source is None and not cfg.backends:
-        raise ConfigError(NO_CONFIG)
+        raise ConfigError(no_config())
     if not cfg.backends:
         raise ConfigError(
             f"{cfg.source} configures no backend: add a [backends.NAME] table with "
@@ -160,7 +165,11 @@ def _configured(args: argparse.Namespace) -> _config.Config:
 
 def _hub(args: argparse.Namespace, ref: str) -> tuple[TaskHub, str]:
     backend, task_id = split_ref(ref)
-    return connect(backend, config=_load(args)), task_id
+    cfg = _configured(args)
+    if backend not in cfg.backends:
+        # The command has no other way to give a vendor its options: name the configured ones.
+        raise ConfigError(unknown_name(backend, list(cfg.backends), "backend"))
+    return connect(backend, config=cfg), task_id
 
 
 def _print_task(task: Task, as_json: bool) -> None:
@@ -370,11 +379,12 @@ def _watch(args: argparse.Namespace) -> int:
     from taskhub.cli import display
     from taskhub.cli.display import Progress, transition_record
 
-    cfg = _load(args)
+    cfg = _configured(args)
     groups: dict[str, list[str]] = {}
     for ref in args.refs:
         backend, task_id = split_ref(ref)
         groups.setdefault(backend, []).append(task_id)
+    hubs = _open_all(cfg, groups)  # every ref is checked before any is read
     progress = Progress(sys.stdout)
 
     def show(task: Task, transition: Transition | None) -> None:
@@ -387,7 +397,7 @@ def _watch(args: argparse.Namespace) -> int:
     last: dict[str, Task] = {}
     deadline = None if args.timeout is None else time.monotonic() + args.timeout
     for backend, ids in groups.items():
-        with connect(backend, config=cfg) as hub:
+        with hubs[backend] as hub:
             for task_id in dict.fromkeys(ids):
                 task = hub.get(task_id)
                 last[task.ref] = task
@@ -407,6 +417,24 @@ def _watch(args: argparse.Namespace) -> int:
     return EXIT_ERROR if failed else EXIT_OK
 
 
+def _open_all(cfg: _config.Config, groups: dict[str, list[str]]) -> dict[str, TaskHub]:
+    """A hub for each backend of ``groups``, with each of its ids checked, before anything is
+    read: a mistake in the last ref is exit 2 with no request sent for the first."""
+    hubs: dict[str, TaskHub] = {}
+    try:
+        for backend, ids in groups.items():
+            if backend not in cfg.backends:
+                raise ConfigError(unknown_name(backend, list(cfg.backends), "backend"))
+            hubs[backend] = connect(backend, config=cfg)
+            for task_id in ids:
+                hubs[backend].adapter.require_id(task_id)
+    except BaseException:
+        for hub in hubs.values():
+            hub.close()
+        raise
+    return hubs
+
+
 def _cancel(args: argparse.Namespace) -> int:
     hub, task_id = _hub(args, args.ref)
     with hub:
@@ -421,6 +449,16 @@ def _retry(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+#: The report options of the command, by the keyword the vendors' ``report`` takes.
+_REPORT_OPTIONS = {
+    "output": "--output",
+    "error": "--error",
+    "failure_reason": "--failure-reason",
+    "retryable": "--retryable",
+    "job_id": "--job-id",
+}
+
+
 def _report(args: argparse.Namespace) -> int:
     hub, task_id = _hub(args, args.ref)
     fields: dict[str, Any] = {}
@@ -432,8 +470,40 @@ def _report(args: argparse.Namespace) -> int:
     if args.retryable is not None:
         fields["retryable"] = args.retryable == "true"
     with hub:
+        if "report" in hub.capabilities:  # else hub.report says the vendor has none
+            _check_report_options(hub.vendor, fields)
         _print_task(hub.report(task_id, args.state, **fields), False)
     return EXIT_OK
+
+
+def _check_report_options(vendor: str, fields: dict[str, Any]) -> None:
+    """Refuse, before any request, an option this vendor's report does not take, saying what
+    it takes and which vendors take that option."""
+    takes = _report_keywords(vendor)
+    for name in fields:
+        if name in takes:
+            continue
+        option = _REPORT_OPTIONS[name]
+        others = [v for v in registry.names() if name in _report_keywords(v)]
+        offered = ", ".join(_REPORT_OPTIONS[k] for k in _REPORT_OPTIONS if k in takes)
+        text = f"{vendor} report takes no {option} (it takes {offered or 'no option'})"
+        if others:
+            text += f"; {option} is for {', '.join(others)}"
+        if name == "error" and "output" in takes:
+            text += f'; give {vendor} the error in the output: --output \'{{"error": "..."}}\''
+        raise UsageError(text)
+
+
+def _report_keywords(vendor: str) -> set[str]:
+    """The keyword arguments ``vendor``'s report takes (``**extra`` aside)."""
+    import inspect
+
+    report = registry.load(vendor).report
+    return {
+        p.name
+        for p in inspect.signature(report).parameters.values()
+        if p.kind is p.KEYWORD_ONLY and p.name in _REPORT_OPTIONS
+    }
 
 
 def _states(args: argparse.Namespace) -> int:
