@@ -57,6 +57,7 @@ def test_demo_runs_all_five_vendors_to_succeeded() -> None:
     db = Path(page.split(" --db ", 1)[1].removeprefix("sqlite:///"))
     try:
         assert db.parent == Path(tempfile.gettempdir()) and db.is_file(), page
+        assert db.stat().st_mode & 0o777 == 0o600  # every task the demo ran: its owner's only
     finally:
         for leftover in db.parent.glob(db.name + "*"):
             leftover.unlink()

@@ -236,7 +236,7 @@ COMMANDS: tuple[Command, ...] = (
                 "--db",
                 metavar="URL",
                 help="record the tasks into this store: sqlite:///FILE or "
-                "postgresql+psycopg://... (default: a new SQLite file, taskhub-demo-PID.db in "
+                "postgresql+psycopg://... (default: a new SQLite file, taskhub-demo-*.db in "
                 "the temp directory, kept so `taskhub serve --db` can show it)",
             ),
         ),
