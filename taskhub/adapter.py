@@ -310,7 +310,7 @@ class Adapter:
     def parse(self, payload: Any) -> Task:
         """Turn the vendor's JSON for one task into a Task, with no request (adopted: see
         :meth:`adopt`)."""
-        return self.adopt(self.parser(payload, self.backend))
+        return self.adopt(self._parsed(self.parser(payload, self.backend)))
 
     @property
     def policy(self) -> redact.Policy:
@@ -352,7 +352,7 @@ class Adapter:
         """Parse a listing's rows; a row whose id fails the vendor's id rule is skipped with a
         warning (and ``hooks.on_skipped_row``), and the rest of the page is kept."""
         for payload in payloads:
-            task = self.parser(payload, self.backend)
+            task = self._parsed(self.parser(payload, self.backend))
             adopted = self._adopted(task)
             if adopted is not None:
                 yield adopted
@@ -368,7 +368,24 @@ class Adapter:
     @classmethod
     def parse_detached(cls, payload: Any, backend: str | None = None) -> Task:
         """Parse vendor JSON with no configured adapter (no options, no connection)."""
-        return cls.parser(payload, backend or cls.vendor)
+        return cls._parsed(cls.parser(payload, backend or cls.vendor))
+
+    @classmethod
+    def _parsed(cls, task: Any) -> Task:
+        # A parser that returns no Status is the adapter's mistake: say so here, not with an
+        # AttributeError deep in the Tracker the first time the task is observed.
+        if not isinstance(task, Task) or not isinstance(task.status, Status):
+            got = (
+                f"a Task whose status is {type(task.status).__name__}"
+                if isinstance(task, Task)
+                else type(task).__name__
+            )
+            raise TypeError(
+                f"{cls.vendor}'s parser returned {got}, not a Task with a Status: make the "
+                "status with the vendor's table, Task(backend, vendor, id, "
+                "STATUSES.normalize(word)) (see docs/writing-an-adapter.md)"
+            )
+        return task
 
     def find_submitted(self, lookup: Mapping[str, Any]) -> Task | None:
         """The task a submit created when its outcome was unknown (``OutcomeUnknown.lookup``),

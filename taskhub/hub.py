@@ -595,11 +595,17 @@ def connect(
         else:
             entry = cfg.backends[name]
         return open_backend(entry, config=cfg)
+    # Nothing configured because no file was found: say so, and where taskhub looked.
+    missing = f"; {_config.not_found()}" if config is None and cfg.source is None else ""
     if name in registry.names():
-        return open_backend(
-            _config.Backend(name, name, _config.options_for(name, options, path=name))
-        )
-    raise ConfigError(registry.unknown_vendor_message(name, extra=list(cfg.backends)))
+        try:
+            values = _config.options_for(name, options, path=name)
+        except ConfigError as exc:
+            if not missing:
+                raise
+            raise ConfigError(f"{exc}{missing}") from None
+        return open_backend(_config.Backend(name, name, values))
+    raise ConfigError(registry.unknown_vendor_message(name, extra=list(cfg.backends)) + missing)
 
 
 def open_backend(backend: _config.Backend, *, config: _config.Config | None = None) -> TaskHub:

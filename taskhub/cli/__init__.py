@@ -15,14 +15,16 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import attrs
 
-from taskhub import __version__, redact, registry
 from taskhub import config as _config
+from taskhub import redact, registry
+from taskhub.cli import parser as _parser
+from taskhub.cli.parser import EXIT_CODES, UsageError
 from taskhub.errors import (
     ConfigError,
     InvalidRequest,
@@ -30,8 +32,10 @@ from taskhub.errors import (
     WaitTimeout,
 )
 from taskhub.hub import TaskHub, connect, connect_all
-from taskhub.model import Task, split_ref
-from taskhub.states import State, Transition
+from taskhub.model import Task, split_ref, unknown_name
+from taskhub.states import Transition
+
+__all__ = ["EXIT_CODES", "UsageError", "build_parser", "exit_code", "main"]
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -39,306 +43,11 @@ EXIT_USAGE = 2
 EXIT_TIMEOUT = 3
 EXIT_INTERRUPTED = 130
 
-EXIT_CODES = (
-    "Exit codes: 0 success; 1 a taskhub error from the vendor (refused, not found, unsupported, "
-    "unreachable), or a watched or demo task that ended failed, cancelled or skipped; 2 bad "
-    "usage or configuration, caught before any request (an unknown state or format, a "
-    "malformed BACKEND:ID, a number out of range, a file that cannot be written, no "
-    "configuration); 3 a wait or watch that timed out or found a task stale; 130 "
-    "interrupted. An error is one line on stderr; --debug shows its traceback."
-)
-
-
-class UsageError(Exception):
-    """A mistake in what the command was asked to do (exit 2)."""
-
-
-# -- argument types: a bad value is a usage error (exit 2) before anything is sent -------------
-
-
-def _number(kind: Callable[[str], float], low: float, inclusive: bool, what: str) -> Any:
-    def parse(text: str) -> float:
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
-        if value != value or value < low or (value == low and not inclusive):  # NaN too
-            raise argparse.ArgumentTypeError(f"{text!r} is not {what}")
-        return value
-
-    return parse
-
-
-_positive_int = _number(int, 1, True, "a whole number of 1 or more")
-_positive_float = _number(float, 0, False, "a number greater than 0")
-_seconds = _number(float, 0, True, "a number of seconds (0 or more)")
-
-
-def _port(text: str) -> int:
-    number = _number(int, 0, True, "a port number from 0 to 65535")(text)
-    if number > 65535:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port number from 0 to 65535")
-    return int(number)
-
-
-def _ref(text: str) -> str:
-    try:
-        split_ref(text)
-    except InvalidRequest as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-    return text
-
-
-def _state(text: str) -> State:
-    try:
-        return State.parse(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def _json(text: str) -> Any:
-    try:
-        return json.loads(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"not JSON ({exc})") from None
-
-
-def _new_file(text: str) -> str:
-    folder = Path(text).parent
-    if not folder.is_dir():
-        raise argparse.ArgumentTypeError(f"cannot write {text!r}: no directory {str(folder)!r}")
-    return text
-
-
-# -- the parser -------------------------------------------------------------------------------
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse, with a usage mistake said in one line (the documented contract), the
-    command's --help named for the rest."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
-
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of the ``taskhub`` command."""
-    parser = _Parser(
-        prog="taskhub",
-        description="One task model over five media-AI vendors' task APIs.",
-        epilog=EXIT_CODES,
-    )
-    parser.add_argument("--version", action="version", version=f"taskhub {__version__}")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks and HTTP logs")
-    parser.add_argument(
-        "--config",
-        metavar="FILE",
-        help="configuration file (default: $TASKHUB_CONFIG or ./taskhub.toml); the commands "
-        "that read it also take it after their name",
-    )
-    # The same option after a command's name; SUPPRESS keeps the global one when absent.
-    configured = _Parser(add_help=False)
-    configured.add_argument(
-        "--config", metavar="FILE", default=argparse.SUPPRESS, help="configuration file"
-    )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    demo = sub.add_parser("demo", help="run every vendor's simulator and a task on each")
-    demo.add_argument("--json", action="store_true", help="print the tasks as JSON")
-    demo.add_argument(
-        "--speed",
-        type=_positive_float,
-        default=20.0,
-        help="simulated seconds per real second (default: %(default)s)",
-    )
-    demo.add_argument(
-        "--db",
-        metavar="URL",
-        help="record the tasks into this store: sqlite:///FILE or postgresql+psycopg://... "
-        "(default: a new SQLite file, taskhub-demo-PID.db in the temp directory, kept so "
-        "`taskhub serve --db` can show it)",
-    )
-
-    simulate = sub.add_parser(
-        "simulate",
-        help="serve the simulators and write a config for them",
-        description="Serve every vendor's simulator on loopback and write a configuration for "
-        "them. The file is written whole (never half) once the simulators are serving; with "
-        "--detach the command returns only then, leaving the simulators running in the "
-        "background, so the next command can read the file at once: `taskhub simulate "
-        "--write sim.toml --detach && taskhub ls --config sim.toml`; stop them with the "
-        "`kill PID` it prints.",
-    )
-    simulate.add_argument(
-        "--write",
-        metavar="FILE",
-        type=_new_file,
-        default="taskhub-sim.toml",
-        help="where to write the configuration (default: %(default)s)",
-    )
-    simulate.add_argument(
-        "--speed",
-        type=_positive_float,
-        default=1.0,
-        help="simulated seconds per real second (default: %(default)s)",
-    )
-    simulate.add_argument("--duration", type=_seconds, help="stop after this many seconds")
-    simulate.add_argument(
-        "--detach",
-        action="store_true",
-        help="run in the background; return once the file is written and the simulators serve",
-    )
-
-    backends = sub.add_parser("backends", help="list the configured backends", parents=[configured])
-    backends.add_argument(
-        "--names", action="store_true", help="only the names, one a line (for scripts)"
-    )
-
-    get = sub.add_parser("get", help="show one task", parents=[configured])
-    get.add_argument("ref", metavar="BACKEND:ID", type=_ref)
-    get.add_argument("--json", action="store_true", help="print the task as JSON")
-
-    ls = sub.add_parser(
-        "ls",
-        help="list tasks across the configured backends",
-        parents=[configured],
-        description="List tasks across the configured backends (a vendor without a listing, "
-        "such as Vionlabs, is skipped with the reason on stderr). --format csv has the "
-        "columns ref, backend, vendor, id, kind, state, raw, reason, progress (0-1, blank when "
-        "the vendor gives none), message, created_at, started_at, updated_at, finished_at "
-        "(ISO 8601 UTC) and duration (seconds from start to finish); --summary counts tasks "
-        "by backend and state, in the --format chosen.",
-    )
-    ls.add_argument("--backend", action="append", help="only this backend (repeatable)")
-    ls.add_argument("--state", action="append", type=_state, help="only this state (repeatable)")
-    ls.add_argument(
-        "--limit",
-        type=_positive_int,
-        default=20,
-        help="tasks per backend (default: %(default)s)",
-    )
-    ls.add_argument(
-        "--format", choices=("table", "json", "csv"), default="table", help="output format"
-    )
-    ls.add_argument("--summary", action="store_true", help="counts by backend and state")
-
-    watch = sub.add_parser(
-        "watch",
-        help="follow tasks until they finish",
-        parents=[configured],
-        description="Follow tasks until every one is finished. Exits 0 when all succeeded, 1 "
-        "when one ended failed, cancelled or skipped, 3 on --timeout. --format jsonl writes "
-        "one JSON object a line per transition, for other programs: ref, before (null the "
-        "first time a task is seen), after, at (ISO 8601 UTC), change (first, advance, retry, "
-        "resume), raw (the vendor's word) and task (the task's JSON).",
-    )
-    watch.add_argument("refs", nargs="+", metavar="BACKEND:ID", type=_ref)
-    watch.add_argument("--timeout", type=_seconds, help="give up after this many seconds")
-    watch.add_argument(
-        "--format",
-        choices=("text", "jsonl"),
-        default="text",
-        help="text: progress for a person; jsonl: a JSON line per transition",
-    )
-
-    cancel = sub.add_parser("cancel", help="cancel a task", parents=[configured])
-    cancel.add_argument("ref", metavar="BACKEND:ID", type=_ref)
-    cancel.add_argument("--reason", help="why (sent where the vendor keeps one)")
-
-    retry = sub.add_parser("retry", help="run a failed task again", parents=[configured])
-    retry.add_argument("ref", metavar="BACKEND:ID", type=_ref)
-
-    report = sub.add_parser(
-        "report", help="report a task's state as its worker", parents=[configured]
-    )
-    report.add_argument("ref", metavar="BACKEND:ID", type=_ref)
-    report.add_argument(
-        "state", type=_state, help="the new state: " + ", ".join(s.value for s in State)
-    )
-    report.add_argument("--output", type=_json, help="the output, as JSON")
-    report.add_argument("--error", help="the error text (failed only)")
-    report.add_argument("--failure-reason", help="the vendor's failure reason (failed only)")
-    report.add_argument("--retryable", choices=("true", "false"))
-    report.add_argument("--job-id", help="the job of the task (Veritone)")
-
-    states = sub.add_parser("states", help="print the status tables or the state diagram")
-    states.add_argument(
-        "--format", choices=("markdown", "json", "dot", "mermaid"), default="markdown"
-    )
-
-    sub.add_parser("vendors", help="list the registered vendors and their capabilities")
-
-    docs = sub.add_parser("docs", help="print a generated documentation page")
-    docs.add_argument("page", choices=("configuration", "vendor", "cli"))
-    docs.add_argument("vendor", nargs="?")
-
-    engine = sub.add_parser(
-        "engine",
-        help="run a worker engine around a Python function",
-        description="Run the vendor's worker flow around MODULE:FUNCTION. MODULE is imported "
-        "as `python -m` would: the current directory comes first on the import path.",
-    )
-    engine.add_argument("vendor", help="the vendor whose task flow to run (e.g. veritone)")
-    engine.add_argument("function", metavar="MODULE:FUNCTION", help="the function to call")
-    engine.add_argument(
-        "--payload", metavar="FILE", help="the task payload (default: $PAYLOAD_FILE)"
-    )
-    engine.add_argument(
-        "--types",
-        default="video/,audio/",
-        help="supported content or asset types, comma-separated (default: %(default)s)",
-    )
-    engine.add_argument("--engine-id", help="recorded as the source of the assets it creates")
-
-    serve = sub.add_parser(
-        "serve",
-        help="follow the backends, record into a store, serve a dashboard",
-        parents=[configured],
-        description="Follow the configured backends' tasks, record every transition into a "
-        "store (SQLite file or PostgreSQL URL) and serve a web page, a JSON API, Prometheus "
-        "/metrics, /healthz and webhook intake (POST /webhooks/BACKEND, secret from "
-        "$TASKHUB_WEBHOOK_SECRET_<BACKEND>) until SIGTERM or Ctrl-C. Needs "
-        "pip install 'taskhub[serve]'; see docs/dashboards.md.",
-    )
-    serve.add_argument(
-        "--backend",
-        action="append",
-        default=[],
-        metavar="NAME",
-        help="follow only this backend (repeat for more; default: all)",
-    )
-    serve.add_argument(
-        "--db",
-        metavar="URL",
-        default="sqlite:///taskhub.db",
-        help="store URL: sqlite:///FILE or postgresql+psycopg://... (default: %(default)s)",
-    )
-    serve.add_argument("--host", default="127.0.0.1", help="address (default: %(default)s)")
-    serve.add_argument(
-        "--port", type=_port, default=8765, help="port, 0 for any free one (default: %(default)s)"
-    )
-    serve.add_argument(
-        "--no-follow",
-        action="store_true",
-        help="follow no backend, whatever the configuration says: serve what the store holds",
-    )
-    serve.add_argument(
-        "--token",
-        default=os.environ.get("TASKHUB_SERVE_TOKEN"),
-        help="bearer token for the page and the API (default: $TASKHUB_SERVE_TOKEN; none)",
-    )
-
-    completion = sub.add_parser(
-        "completion",
-        help="print a shell completion script",
-        description="Print a completion script for bash or zsh, written from this command's "
-        'own parser (no extra package). Load it with `eval "$(taskhub completion bash)"` or '
-        "`source <(taskhub completion zsh)` (after compinit), or save it where the shell looks "
-        "for completions (the script's first lines say where). Backend names complete from "
-        "`taskhub backends --names`.",
-    )
-    completion.add_argument("shell", choices=("bash", "zsh"))
-    return parser
+    """The argument parser of the ``taskhub`` command (from the table in
+    :mod:`taskhub.cli.parser`)."""
+    return _parser.build()
 
 
 # -- running ------------------------------------------------------------------------------------
@@ -405,6 +114,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         "demo": _demo,
         "simulate": _simulate,
         "backends": _backends,
+        "jobs": _jobs,
+        "submit": _submit,
         "get": _get,
         "ls": _ls,
         "watch": _watch,
@@ -423,11 +134,16 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 # -- helpers ----------------------------------------------------------------------------------
 
-NO_CONFIG = (
-    "no configuration: no --config FILE, no $TASKHUB_CONFIG and no ./taskhub.toml. Make one: "
-    "`taskhub simulate --write taskhub.toml --detach` for the simulators, or write "
-    '[backends.NAME] tables with vendor = "..." (see docs/configuration.md)'
-)
+
+def no_config() -> str:
+    """The error for a command that needs a configuration and found none: where it looked,
+    and how to make one."""
+    return (
+        "no configuration: no --config FILE, no $TASKHUB_CONFIG and no ./taskhub.toml (in "
+        f"{os.getcwd()}). Make one: `taskhub simulate --write taskhub.toml --detach` for the "
+        'simulators, or write [backends.NAME] tables with vendor = "..." (see '
+        "docs/configuration.md)"
+    )
 
 
 def _load(args: argparse.Namespace) -> _config.Config:
@@ -438,7 +154,7 @@ def _configured(args: argparse.Namespace) -> _config.Config:
     """The configuration, which must exist and name at least one backend."""
     cfg = _load(args)
     if cfg.source is None and not cfg.backends:
-        raise ConfigError(NO_CONFIG)
+        raise ConfigError(no_config())
     if not cfg.backends:
         raise ConfigError(
             f"{cfg.source} configures no backend: add a [backends.NAME] table with "
@@ -449,7 +165,11 @@ def _configured(args: argparse.Namespace) -> _config.Config:
 
 def _hub(args: argparse.Namespace, ref: str) -> tuple[TaskHub, str]:
     backend, task_id = split_ref(ref)
-    return connect(backend, config=_load(args)), task_id
+    cfg = _configured(args)
+    if backend not in cfg.backends:
+        # The command has no other way to give a vendor its options: name the configured ones.
+        raise ConfigError(unknown_name(backend, list(cfg.backends), "backend"))
+    return connect(backend, config=cfg), task_id
 
 
 def _print_task(task: Task, as_json: bool) -> None:
@@ -473,14 +193,24 @@ def _demo(args: argparse.Namespace) -> int:
 def _serve_command(args: argparse.Namespace) -> int:
     from taskhub import serve
 
+    # The environment's values are read here, not into the parser's defaults: the help and
+    # the generated docs must never show a token, and a store URL may carry a password.
+    extra: dict[str, Any] = {}
+    # Not passed when not asked for: a serve that cannot honour them fails loudly instead.
+    if args.allow_host:
+        extra["allow_hosts"] = list(args.allow_host)
+    if args.insecure_no_token:
+        extra["allow_insecure"] = True
     # No configuration is no backend to follow: the store's contents are still served.
     return serve.run(
         None if args.no_follow else _load(args),
         backends=args.backend,
-        db=args.db,
+        db=args.db or os.environ.get(_parser.ENV_DB) or _parser.DEFAULT_DB,
         host=args.host,
         port=args.port,
-        token=args.token,
+        token=args.token or os.environ.get(_parser.ENV_SERVE_TOKEN) or None,
+        discover_every=args.discover_every,
+        **extra,
     )
 
 
@@ -574,6 +304,20 @@ def _backends(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _jobs(args: argparse.Namespace) -> int:
+    from taskhub.cli import submit
+
+    submit.jobs(_configured(args), args.names, sys.stdout)
+    return EXIT_OK
+
+
+def _submit(args: argparse.Namespace) -> int:
+    from taskhub.cli import submit
+
+    wanted = submit.request(args)  # the arguments and files first, then the configuration
+    return submit.run(args, _configured(args), wanted)
+
+
 def _get(args: argparse.Namespace) -> int:
     hub, task_id = _hub(args, args.ref)
     with hub:
@@ -592,24 +336,24 @@ def _ls(args: argparse.Namespace) -> int:
     hubs = connect_all(cfg)
     if named:
         hubs = {n: h for n, h in hubs.items() if n in named}
-    tasks: list[Task] = []
-    listed: list[str] = []
-    for hub in hubs.values():
-        with hub:
-            if "list" not in hub.capabilities:
-                print(
-                    f"taskhub: {hub.backend}: nothing listed: {hub.adapter.unsupported('list')}; "
-                    f"show one task with: taskhub get {hub.backend}:ID",
-                    file=sys.stderr,
-                )
-                continue
-            listed.append(hub.backend)
-            tasks.extend(hub.list(state=args.state, limit=args.limit))
-    if named and not listed:
+    listing = [h for h in hubs.values() if _lists(h)]
+    if named and not listing:
         return EXIT_ERROR  # every backend asked for cannot list: the reason is on stderr
     if args.summary:
-        sys.stdout.write(display.summary(tasks, listed, args.format))
-    elif args.format == "json":
+        # A summary counts every task listed unless the user bounds it, and then says so.
+        progress = display.Counting(sys.stderr)
+        rows = []
+        for hub in listing:
+            with hub:
+                listed = hub.list(state=args.state, limit=args.limit)
+                rows.append(display.count(hub.backend, listed, args.limit, progress))
+        sys.stdout.write(display.summary(rows, args.format))
+        return EXIT_OK
+    tasks: list[Task] = []
+    for hub in listing:
+        with hub:
+            tasks.extend(hub.list(state=args.state, limit=args.limit or _parser.ROWS))
+    if args.format == "json":
         sys.stdout.write(display.as_json(tasks))
     elif args.format == "csv":
         sys.stdout.write(display.as_csv(tasks))
@@ -618,14 +362,29 @@ def _ls(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _lists(hub: TaskHub) -> bool:
+    """Whether ``hub`` can list; if not, say why on stderr (and close it)."""
+    if "list" in hub.capabilities:
+        return True
+    print(
+        f"taskhub: {hub.backend}: nothing listed: {hub.adapter.unsupported('list')}; "
+        f"show one task with: taskhub get {hub.backend}:ID",
+        file=sys.stderr,
+    )
+    hub.close()
+    return False
+
+
 def _watch(args: argparse.Namespace) -> int:
+    from taskhub.cli import display
     from taskhub.cli.display import Progress, transition_record
 
-    cfg = _load(args)
+    cfg = _configured(args)
     groups: dict[str, list[str]] = {}
     for ref in args.refs:
         backend, task_id = split_ref(ref)
         groups.setdefault(backend, []).append(task_id)
+    hubs = _open_all(cfg, groups)  # every ref is checked before any is read
     progress = Progress(sys.stdout)
 
     def show(task: Task, transition: Transition | None) -> None:
@@ -638,7 +397,7 @@ def _watch(args: argparse.Namespace) -> int:
     last: dict[str, Task] = {}
     deadline = None if args.timeout is None else time.monotonic() + args.timeout
     for backend, ids in groups.items():
-        with connect(backend, config=cfg) as hub:
+        with hubs[backend] as hub:
             for task_id in dict.fromkeys(ids):
                 task = hub.get(task_id)
                 last[task.ref] = task
@@ -654,10 +413,26 @@ def _watch(args: argparse.Namespace) -> int:
                 show(task, transition)
     failed = [t for t in last.values() if not t.state.successful]
     for task in failed:
-        raw = f" ({task.status.raw})" if task.status.raw else ""
-        message = f": {task.status.message}" if task.status.message else ""
-        print(f"taskhub: {task.ref} ended {task.state.value}{raw}{message}", file=sys.stderr)
+        print(display.ended(task), file=sys.stderr)
     return EXIT_ERROR if failed else EXIT_OK
+
+
+def _open_all(cfg: _config.Config, groups: dict[str, list[str]]) -> dict[str, TaskHub]:
+    """A hub for each backend of ``groups``, with each of its ids checked, before anything is
+    read: a mistake in the last ref is exit 2 with no request sent for the first."""
+    hubs: dict[str, TaskHub] = {}
+    try:
+        for backend, ids in groups.items():
+            if backend not in cfg.backends:
+                raise ConfigError(unknown_name(backend, list(cfg.backends), "backend"))
+            hubs[backend] = connect(backend, config=cfg)
+            for task_id in ids:
+                hubs[backend].adapter.require_id(task_id)
+    except BaseException:
+        for hub in hubs.values():
+            hub.close()
+        raise
+    return hubs
 
 
 def _cancel(args: argparse.Namespace) -> int:
@@ -674,6 +449,16 @@ def _retry(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+#: The report options of the command, by the keyword the vendors' ``report`` takes.
+_REPORT_OPTIONS = {
+    "output": "--output",
+    "error": "--error",
+    "failure_reason": "--failure-reason",
+    "retryable": "--retryable",
+    "job_id": "--job-id",
+}
+
+
 def _report(args: argparse.Namespace) -> int:
     hub, task_id = _hub(args, args.ref)
     fields: dict[str, Any] = {}
@@ -685,8 +470,40 @@ def _report(args: argparse.Namespace) -> int:
     if args.retryable is not None:
         fields["retryable"] = args.retryable == "true"
     with hub:
+        if "report" in hub.capabilities:  # else hub.report says the vendor has none
+            _check_report_options(hub.vendor, fields)
         _print_task(hub.report(task_id, args.state, **fields), False)
     return EXIT_OK
+
+
+def _check_report_options(vendor: str, fields: dict[str, Any]) -> None:
+    """Refuse, before any request, an option this vendor's report does not take, saying what
+    it takes and which vendors take that option."""
+    takes = _report_keywords(vendor)
+    for name in fields:
+        if name in takes:
+            continue
+        option = _REPORT_OPTIONS[name]
+        others = [v for v in registry.names() if name in _report_keywords(v)]
+        offered = ", ".join(_REPORT_OPTIONS[k] for k in _REPORT_OPTIONS if k in takes)
+        text = f"{vendor} report takes no {option} (it takes {offered or 'no option'})"
+        if others:
+            text += f"; {option} is for {', '.join(others)}"
+        if name == "error" and "output" in takes:
+            text += f'; give {vendor} the error in the output: --output \'{{"error": "..."}}\''
+        raise UsageError(text)
+
+
+def _report_keywords(vendor: str) -> set[str]:
+    """The keyword arguments ``vendor``'s report takes (``**extra`` aside)."""
+    import inspect
+
+    report = registry.load(vendor).report
+    return {
+        p.name
+        for p in inspect.signature(report).parameters.values()
+        if p.kind is p.KEYWORD_ONLY and p.name in _REPORT_OPTIONS
+    }
 
 
 def _states(args: argparse.Namespace) -> int:
@@ -721,7 +538,7 @@ def _docs(args: argparse.Namespace) -> int:
 def _completion(args: argparse.Namespace) -> int:
     from taskhub.cli import completion
 
-    sys.stdout.write(completion.script(args.shell, build_parser()))
+    sys.stdout.write(completion.script(args.shell))
     return EXIT_OK
 
 
