@@ -32,7 +32,7 @@ from taskhub.options import Options
 ENV_CONFIG = "TASKHUB_CONFIG"
 ENV_BACKEND = "TASKHUB_BACKEND"
 DEFAULT_FILE = "taskhub.toml"
-_TOP_LEVEL = ("default", "backends", "jobs")
+_TOP_LEVEL = ("default", "backends", "jobs", "serve")
 _JOB_KEYS = ("backend", "spec", "ignore")
 _VAR = re.compile(r"\$(\$)|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
@@ -165,6 +165,9 @@ class Config:
     default: str | None = None
     source: str | None = None
     jobs: dict[str, Job] = attrs.field(factory=dict)
+    #: The ``[serve]`` table as written (``taskhub serve`` validates and interpolates it
+    #: when it starts; the library never reads it).
+    serve: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
 
     def job(self, name: str) -> Job:
         """The job ``name`` (a ConfigError with a did-you-mean when there is none)."""
@@ -295,7 +298,8 @@ def parse(
         name: _job(name, table, backends, env)
         for name, table in _table(data.get("jobs", {}), "jobs").items()
     }
-    return Config(backends, default, source, jobs)
+    serve = _table(data.get("serve", {}), "serve")
+    return Config(backends, default, source, jobs, serve)
 
 
 def _table(value: Any, path: str) -> Mapping[str, Any]:

@@ -62,7 +62,9 @@ def test_the_token_comes_from_taskhub_serve_token(tmp_path: Path) -> None:
     from tests.store.services import await_serving, free_port
 
     port = free_port()
-    env = env_with(TASKHUB_SERVE_TOKEN="tok-from-env", TASKHUB_DB=f"sqlite:///{tmp_path / 's.db'}")
+    env = env_with(
+        TASKHUB_SERVE_TOKEN="tok-from-env-7Hq2ZxWv8R", TASKHUB_DB=f"sqlite:///{tmp_path / 's.db'}"
+    )
     argv = [sys.executable, "-m", "taskhub", "serve", "--no-follow", "--port", str(port)]
     proc = subprocess.Popen(
         argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path, env=env
@@ -74,7 +76,7 @@ def test_the_token_comes_from_taskhub_serve_token(tmp_path: Path) -> None:
             urllib.request.urlopen(f"{url}/api/tasks", timeout=10)
         assert refused.value.code == 401
         asked = urllib.request.Request(
-            f"{url}/api/tasks", headers={"Authorization": "Bearer tok-from-env"}
+            f"{url}/api/tasks", headers={"Authorization": "Bearer tok-from-env-7Hq2ZxWv8R"}
         )
         with urllib.request.urlopen(asked, timeout=10) as answer:
             assert answer.status == 200

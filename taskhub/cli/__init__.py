@@ -195,12 +195,6 @@ def _serve_command(args: argparse.Namespace) -> int:
 
     # The environment's values are read here, not into the parser's defaults: the help and
     # the generated docs must never show a token, and a store URL may carry a password.
-    extra: dict[str, Any] = {}
-    # Not passed when not asked for: a serve that cannot honour them fails loudly instead.
-    if args.allow_host:
-        extra["allow_hosts"] = list(args.allow_host)
-    if args.insecure_no_token:
-        extra["allow_insecure"] = True
     # No configuration is no backend to follow: the store's contents are still served.
     return serve.run(
         None if args.no_follow else _load(args),
@@ -209,8 +203,9 @@ def _serve_command(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         token=args.token or os.environ.get(_parser.ENV_SERVE_TOKEN) or None,
+        allow_hosts=list(args.allow_host or ()),
+        allow_insecure=bool(args.insecure_no_token),
         discover_every=args.discover_every,
-        **extra,
     )
 
 

@@ -532,9 +532,8 @@ COMMANDS: tuple[Command, ...] = (
                 "--discover-every",
                 metavar="SECONDS",
                 type=positive_float,
-                default=30.0,
-                help="how often to list each backend for tasks not yet followed "
-                "(default: %(default)s)",
+                help="how often to list each backend for tasks not yet followed (default: "
+                "the [serve] table's discover_every, else 30)",
             ),
             arg(
                 "--token",

@@ -26,7 +26,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TextIO
 
-from taskhub.config import Config
+from taskhub.config import Config, load
 from taskhub.errors import ConfigError
 from taskhub.hub import TaskHub, connect_all
 from taskhub.store import DEFAULT_URL, Tally, masked_url
@@ -35,6 +35,7 @@ from .access import Access, Token, check_token, is_loopback
 from .app import MAX_BODY
 from .routes import Role
 from .served import Served, build, webhook_secrets
+from .settings import settings
 
 log = logging.getLogger("taskhub.serve")
 
@@ -54,6 +55,9 @@ LIMITS: dict[str, Any] = {
     "asyncore_use_poll": True,
     "ident": "taskhub",
 }
+#: Seconds between listings of each backend, unless ``--discover-every`` or the ``[serve]``
+#: table says otherwise.
+DISCOVER_EVERY = 30.0
 #: The exit status of a stop by Ctrl-C, as shells report it.
 INTERRUPTED = 130
 
@@ -80,15 +84,18 @@ def run(
     tokens: Sequence[Token] = (),
     allow_hosts: Sequence[str] = (),
     allow_insecure: bool = False,
-    discover_every: float = 30.0,
+    discover_every: float | None = None,
     threads: int = 8,
     out: TextIO | None = None,
     err: TextIO | None = None,
 ) -> int:
     """Serve until SIGTERM or Ctrl-C; then stop following and write everything heard.
 
-    ``config``: the backends to follow (``backends`` narrows them); None follows none and
-    serves what the store holds. ``token`` is one operator token, ``tokens`` named ones.
+    ``config``: the backends to follow (``backends`` narrows them) and the ``[serve]``
+    table (:mod:`taskhub.serve.settings`: named tokens, allowed hosts, how often to
+    discover); None follows none and serves what the store holds. ``token`` is one operator
+    token, ``tokens`` more named ones; ``allow_hosts`` and ``discover_every`` add to and
+    override the table's.
     Returns the exit status: 0, 130 after Ctrl-C, 1 when something heard was not written.
     A store that cannot be opened, an address that cannot be served, or an unsafe setting is
     a ConfigError, before anything is made."""
@@ -96,15 +103,24 @@ def run(
     slot = _Slot()
     server = make_server(slot, host, port, threads)
     try:
-        access = _access(token, tokens, host, allow_hosts, allow_insecure, err)
-        hubs = _hubs(config, backends)
+        cfg = None if config is None else config if isinstance(config, Config) else load(config)
+        table = settings(cfg.serve if cfg is not None else {})
+        access = _access(
+            token,
+            [*table.named_tokens(), *tokens],
+            host,
+            [*table.allow_hosts, *allow_hosts],
+            allow_insecure,
+            err,
+        )
+        hubs = _hubs(cfg, backends)
         try:
             served = build(
                 hubs,
                 db,
                 access=access,
                 secrets=webhook_secrets(list(hubs), os.environ),
-                discover_every=discover_every,
+                discover_every=discover_every or table.discover_every or DISCOVER_EVERY,
             )
         except BaseException:
             for hub in hubs.values():
@@ -151,8 +167,6 @@ def _access(
     if token:
         check_token(token, "--token (TASKHUB_SERVE_TOKEN)")
         named.insert(0, Token("operator", Role.OPERATOR, token))
-    for given in tokens:
-        check_token(given.value, f"serve.tokens.{given.name}")
     hosts = [*allow_hosts, *([] if _wildcard(host) or is_loopback(host) else [host])]
     access = Access(named, hosts=hosts)
     if access.open and not is_loopback(host):
@@ -219,7 +233,7 @@ def _deadline(server: Any, seconds: float) -> None:
     server.maintenance = maintenance
 
 
-def _hubs(config: Config | str | None, backends: Sequence[str]) -> dict[str, TaskHub]:
+def _hubs(config: Config | None, backends: Sequence[str]) -> dict[str, TaskHub]:
     hubs = connect_all(config) if config is not None else {}
     if backends:
         unknown = [b for b in backends if b not in hubs]
