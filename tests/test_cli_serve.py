@@ -84,3 +84,48 @@ def test_the_token_comes_from_taskhub_serve_token(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.communicate(timeout=30)
+
+
+def _start(tmp_path: Path, *args: str) -> tuple[subprocess.Popen[str], str]:
+    from tests.store.services import await_serving, free_port
+
+    port = free_port()
+    argv = [sys.executable, "-m", "taskhub", "serve", "--no-follow", "--port", str(port),
+            "--db", f"sqlite:///{tmp_path / 's.db'}", *args]  # fmt: skip
+    proc = subprocess.Popen(
+        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+        env=env_with(),
+    )  # fmt: skip
+    shown = "0.0.0.0" if "0.0.0.0" in args else "127.0.0.1"
+    await_serving(proc, f"http://{shown}:{port}")
+    return proc, f"http://127.0.0.1:{port}"
+
+
+def test_ctrl_c_exits_130_and_says_what_was_written(tmp_path: Path) -> None:
+    import signal
+
+    pytest.importorskip("waitress", reason="needs the serve extra: pip install 'taskhub[serve]'")
+    proc, _ = _start(tmp_path)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert "SIGINT" in out and "0 transitions written" in out
+    assert "everything heard is recorded" in out
+
+
+def test_an_insecure_bind_is_allowed_only_by_name_and_then_warned_about(tmp_path: Path) -> None:
+    pytest.importorskip("waitress", reason="needs the serve extra: pip install 'taskhub[serve]'")
+    refused = taskhub(
+        "serve", "--no-follow", "--host", "0.0.0.0", "--port", "0", env=env_with(), cwd=tmp_path
+    )
+    assert refused.returncode == 2
+    assert "--insecure-no-token" in refused.stderr and "Traceback" not in refused.stderr
+    assert list(tmp_path.iterdir()) == []
+    proc, url = _start(tmp_path, "--host", "0.0.0.0", "--insecure-no-token")
+    try:
+        with urllib.request.urlopen(f"{url}/healthz", timeout=10) as answer:
+            assert answer.status == 200
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=30)
+    assert "WARNING: listening on 0.0.0.0 with no token" in err

@@ -132,9 +132,12 @@ def run(
     slot.app = served.app
     url = f"http://{_shown(host)}:{server.effective_port}/"
     following = ", ".join(hubs) or "no backend"
-    out.write(f"taskhub serve: {url} following {following}; store {masked_url(db)}\n")
-    out.flush()
-    reason = _serve(server)
+    stopped, why = threading.Event(), ["stopped"]
+    # The handlers first: a signal sent as soon as the line below is read must stop cleanly.
+    with _signals(stopped, why):
+        out.write(f"taskhub serve: {url} following {following}; store {masked_url(db)}\n")
+        out.flush()
+        reason = _serve(server, stopped, why)
     tally = _stop(served, hubs)
     out.write(f"taskhub serve: {reason}; {summary(tally)}\n")
     out.flush()
@@ -247,18 +250,15 @@ def _hubs(config: Config | None, backends: Sequence[str]) -> dict[str, TaskHub]:
     return hubs
 
 
-def _serve(server: Any) -> str:
-    """Run the server until a signal (or its own end); the reason it stopped."""
+def _serve(server: Any, stopped: threading.Event, reason: list[str]) -> str:
+    """Run the server until ``stopped`` is set (by a signal) or it ends; why it stopped."""
     thread = threading.Thread(target=_loop, args=(server,), name="taskhub-serve-http", daemon=True)
-    stopped = threading.Event()
-    reason = ["stopped"]
-    with _signals(stopped, reason):
-        thread.start()
-        try:
-            while thread.is_alive() and not stopped.wait(0.5):
-                pass
-        except KeyboardInterrupt:  # outside the main thread, or before the handler was set
-            reason[0] = "SIGINT"
+    thread.start()
+    try:
+        while thread.is_alive() and not stopped.wait(0.5):
+            pass
+    except KeyboardInterrupt:  # outside the main thread, where no handler is set
+        reason[0] = "SIGINT"
     server.close()
     thread.join(5)
     return reason[0]
