@@ -975,12 +975,12 @@ class EdgeSimulator(Simulator):
     def on_update_status(self, request: Request) -> Response:
         self._auth(request, write=True)
         body = self._valid(request, "TasksStatusUpdateRequest", required=True)
-        # The spec requires neither field: no task ids is nothing to change (a success), but
-        # tasks without a status to set cannot be changed.
+        # The spec requires neither field: without task ids or a status there is nothing to
+        # change, which succeeds (every named task must still exist).
         ids, status = body.get("taskIDs") or [], body.get("taskStatus")
-        if ids and status is None:
-            return self.error(400, "Invalid argument: taskStatus is required to change tasks")
         tasks = [self._task(str(t).lower()) for t in ids]
+        if status is None:
+            return self.json({"success": True})
         now = self.now_ms()
         for task in tasks:
             task.forced, task.status, task.modified = True, status, now

@@ -1,0 +1,320 @@
+"""schemathesis, run against each simulator with the vendor's own published schema.
+
+schemathesis (the property-based API tester) reads the vendor's document, generates requests
+for the operations the simulator implements -- valid ones and invalid ones, undeclared methods,
+missing credentials -- and checks every answer with all of its checks (status codes, content
+types, headers, response schemas, invalid input refused, valid input accepted, auth). Each
+vendor runs twice: once with made-up ids (so most reads are 404s and the validation paths are
+exercised) and once with real ids created first (so the answers that carry data are checked
+against the response schemas).
+
+The documents are the public files in ``../shared/reference`` (never part of this project):
+without them the tests skip. Where a document itself is wrong, tests/schema_exceptions.py
+lists the exception and its evidence; nothing else loosens a run.
+
+Runs are deterministic (a fixed seed, derandomized generation, no example database) and
+bounded (``MAX_EXAMPLES`` per operation and phase), so together they take well under a minute.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+import requests
+
+from taskhub.adapters.veritone_edge.simulator import ENGINE, OUTPUT_WRITER
+from taskhub.testing import Simulation, simulate
+from tests import schema_exceptions
+
+REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
+ROOT = Path(__file__).resolve().parents[1]
+SEED = 21
+MAX_EXAMPLES = 6
+#: One run's ceiling; a run normally takes a few seconds.
+TIMEOUT_S = 120
+
+
+@attrs.frozen
+class Run:
+    """What one schemathesis run needs from a running simulator."""
+
+    url: str
+    headers: dict[str, str]
+    #: Path or query parameters fixed to real values: name -> value.
+    parameters: dict[str, str] = attrs.field(factory=dict)
+    #: The same, for one operation only: operation id -> name -> value.
+    per_operation: dict[str, dict[str, str]] = attrs.field(factory=dict)
+    #: Values drawn for body fields or GraphQL arguments: binding key -> values.
+    dictionaries: dict[str, list[str]] = attrs.field(factory=dict)
+
+
+@attrs.frozen
+class Vendor:
+    """One vendor's document, the operations its simulator implements, and how to set up."""
+
+    name: str
+    document: str
+    operations: tuple[str, ...]
+    made_up: Callable[[Simulation], Run]
+    real: Callable[[Simulation], Run]
+
+
+# -- Veritone Edge ------------------------------------------------------------------------------
+
+
+def _edge_headers(sim: Simulation) -> dict[str, str]:
+    # The spec's own scheme (an ``api_key`` header), so that schemathesis can leave it out.
+    return {"api_key": sim.simulator.token}  # type: ignore[attr-defined]
+
+
+def _edge_create(sim: Simulation, *engines: str) -> dict[str, Any]:
+    headers = _edge_headers(sim)
+    body = {"jobs": [{"tasks": [{"engineId": e} for e in engines]}]}
+    made = requests.post(sim.url + "/proc/job/create", json=body, headers=headers, timeout=5)
+    job_id = made.json()["internalJobIds"][0]
+    return {"id": job_id, "headers": headers}
+
+
+def _edge_detail(sim: Simulation, job_id: str) -> dict[str, Any]:
+    url = f"{sim.url}/proc/job/{job_id}/detail"
+    detail: dict[str, Any] = requests.get(url, headers=_edge_headers(sim), timeout=5).json()["job"]
+    return detail
+
+
+def _edge_made_up(sim: Simulation) -> Run:
+    return Run(sim.url, _edge_headers(sim))
+
+
+def _edge_real(sim: Simulation) -> Run:
+    done = _edge_create(sim, ENGINE, OUTPUT_WRITER)["id"]
+    doomed = _edge_create(sim, ENGINE)["id"]
+    spare = _edge_create(sim, ENGINE, OUTPUT_WRITER)["id"]
+    worked = _edge_create(sim, ENGINE)["id"]
+    sim.clock.advance(60)
+    detail = _edge_detail(sim, done)
+    outputs = requests.get(
+        f"{sim.url}/proc/job/{done}/outputs", headers=_edge_headers(sim), timeout=5
+    ).json()["outputs"]["outputs"]
+    return Run(
+        sim.url,
+        _edge_headers(sim),
+        parameters={
+            "JobID": done,
+            "TaskID": detail["tasks"][0]["internalTaskID"],
+            "JobOutputName": outputs[0]["name"],
+            "jobID": done,
+        },
+        per_operation={
+            "deleteJob": {"JobID": doomed},
+            "deleteTask": {"TaskID": _edge_detail(sim, spare)["tasks"][1]["internalTaskID"]},
+        },
+        dictionaries={
+            "body.taskIDs[*]": [_edge_detail(sim, worked)["tasks"][0]["internalTaskID"]],
+        },
+    )
+
+
+EDGE = Vendor(
+    "veritone-edge",
+    "veritone-edge-openapi-3.15.2.yaml",
+    (
+        "createJob",
+        "getJobStatus",
+        "get_job_detail",
+        "get_job_outputs",
+        "get_job_output",
+        "get_job_download",
+        "deleteJob",
+        "get_jobs",
+        "get_task_detail",
+        "get_task_outputs",
+        "deleteTask",
+        "update_task_status",
+        "get_engines",
+    ),
+    _edge_made_up,
+    _edge_real,
+)
+
+VENDORS = {v.name: v for v in (EDGE,)}
+
+
+# -- running schemathesis ---------------------------------------------------------------------
+
+
+def load_yaml(text: str) -> Any:
+    """A YAML document as JSON values: dates stay the strings they are written as."""
+    yaml: Any = pytest.importorskip("yaml")
+
+    class Loader(yaml.SafeLoader):  # type: ignore[misc,name-defined]
+        yaml_implicit_resolvers = {
+            first: [r for r in resolvers if r[0] != "tag:yaml.org,2002:timestamp"]
+            for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+        }
+
+    return yaml.load(text, Loader=Loader)  # noqa: S506 (a SafeLoader)
+
+
+def _pointer_parts(pointer: str) -> list[str]:
+    return [p.replace("~1", "/").replace("~0", "~") for p in pointer.lstrip("/").split("/")]
+
+
+def patched(document: dict[str, Any], patches: Sequence[schema_exceptions.Patch]) -> Any:
+    """``document`` with every patch applied (a patch whose parent is missing is an error)."""
+    result = json.loads(json.dumps(document))  # a copy, its keys text (YAML reads 200 as int)
+    for patch in patches:
+        *parents, last = _pointer_parts(patch.pointer)
+        node: Any = result
+        for part in parents:
+            node = node[int(part)] if isinstance(node, list) else node[part]
+        if patch.value is None:
+            del node[last]
+        else:
+            node[last] = patch.value
+    return result
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        items = ", ".join(f"{json.dumps(k)} = {_toml_value(v)}" for k, v in value.items())
+        return "{ " + items + " }"
+    raise TypeError(value)
+
+
+def config_toml(vendor: Vendor, run: Run) -> str:
+    """The schemathesis.toml of one run: parameters, dictionaries, the listed exceptions."""
+    _, statuses, _ = schema_exceptions.for_vendor(vendor.name)
+    lines = ["[cache]", "enabled = false", ""]
+    if run.parameters or run.dictionaries:
+        lines.append("[parameters]")
+        for name, value in run.parameters.items():
+            lines.append(f"{json.dumps(name)} = {_toml_value(value)}")
+        for n, key in enumerate(run.dictionaries):
+            lines.append(f'{json.dumps(key)} = {{ dictionary = "d{n}" }}')
+        lines.append("")
+    for n, values in enumerate(run.dictionaries.values()):
+        lines += [f"[dictionaries.d{n}]", f"values = {_toml_value(values)}", ""]
+    for operation, parameters in run.per_operation.items():
+        lines += [
+            "[[operations]]",
+            f"include-operation-id = {json.dumps(operation)}",
+            f"parameters = {_toml_value(parameters)}",
+            "",
+        ]
+    for status in statuses:
+        expected = ["2xx", "3xx", 401, 403, 404, 409, 429, *status.statuses]
+        lines += [
+            "[[operations]]",
+            f"include-operation-id = {json.dumps(status.operation)}",
+            "checks.positive_data_acceptance.expected-statuses = " + _toml_value(expected),
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def schemathesis(vendor: Vendor, run: Run, folder: Path) -> subprocess.CompletedProcess[str]:
+    """Run the schemathesis command line once, in ``folder``, and return what it said."""
+    patches, _, _ = schema_exceptions.for_vendor(vendor.name)
+    source = REFERENCE / vendor.document
+    if source.suffix == ".graphql":
+        location = source
+    else:
+        location = folder / "schema.json"
+        document = load_yaml(source.read_text(encoding="utf-8"))
+        location.write_text(json.dumps(patched(document, patches)), encoding="utf-8")
+    config = folder / "schemathesis.toml"
+    config.write_text(config_toml(vendor, run), encoding="utf-8")
+    command = [
+        sys.executable,
+        "-m",
+        "schemathesis.cli",
+        "--no-color",
+        "--config-file",
+        str(config),
+        "run",
+        str(location),
+        "--url",
+        run.url,
+        "--checks",
+        "all",
+        "--seed",
+        str(SEED),
+        "--max-examples",
+        str(MAX_EXAMPLES),
+        "--generation-deterministic",  # derandomized: no example database either
+        "--workers",
+        "1",
+        "--output-truncate",
+        "false",
+    ]
+    flag = "--include-name" if source.suffix == ".graphql" else "--include-operation-id"
+    for operation in vendor.operations:
+        command += [flag, operation]
+    for name, value in run.headers.items():
+        command += ["--header", f"{name}: {value}"]
+    environment = {**os.environ, "PYTHONPATH": str(ROOT), "SCHEMATHESIS_HOOKS": ""}
+    return subprocess.run(
+        command,
+        cwd=folder,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_S,
+        check=False,
+    )
+
+
+def _failures(output: str) -> str:
+    """The part of schemathesis' report worth reading when a run fails."""
+    start = min(
+        (i for i in (output.find("= FAILURES ="), output.find("= ERRORS =")) if i >= 0),
+        default=0,
+    )
+    return output[max(0, output.rfind("\n", 0, start)) :]
+
+
+@pytest.fixture(scope="module")
+def reference() -> Path:
+    if not REFERENCE.is_dir():
+        pytest.skip(f"no vendor schemas at {REFERENCE} (the reference folder is absent)")
+    return REFERENCE
+
+
+@pytest.fixture
+def timed(summary: Callable[[str], None], request: pytest.FixtureRequest) -> Iterator[None]:
+    started = time.perf_counter()
+    yield
+    took = time.perf_counter() - started
+    summary(f"schemathesis {request.node.callspec.id}: {took:.1f} s")
+
+
+@pytest.mark.usefixtures("timed")
+@pytest.mark.parametrize("ids", ["made-up", "real"])
+@pytest.mark.parametrize("vendor", list(VENDORS))
+def test_the_simulator_passes_schemathesis_against_the_published_schema(
+    reference: Path, tmp_path: Path, vendor: str, ids: str
+) -> None:
+    target = VENDORS[vendor]
+    with simulate(target.name) as sim:
+        run = (target.made_up if ids == "made-up" else target.real)(sim)
+        result = schemathesis(target, run, tmp_path)
+        crashes = list(sim.simulator.crashes)
+    assert not crashes, crashes
+    assert result.returncode == 0, _failures(result.stdout + result.stderr)
