@@ -4,20 +4,28 @@ This is the one place that lists them (tests/test_schemathesis.py applies them; 
 may loosen a run). Each entry says what the published schema claims, what the server does
 instead, and the evidence. Anything not listed here must pass every schemathesis check.
 
-Three kinds of entry:
+Four kinds of entry:
 
 * :class:`Patch` -- the published document is edited (in memory, in the run's temporary
   folder) before schemathesis reads it: a JSON Pointer into the document and the value that
   replaces what is there (``None`` removes it);
-* :class:`Status` -- statuses the server answers to input the schema calls valid, added to
-  what ``positive_data_acceptance`` expects for one operation;
+* :class:`Status` -- statuses the server answers for one operation that a check does not
+  expect (mostly to input the schema calls valid: ``positive_data_acceptance``);
 * :class:`GraphQLError` -- an error a GraphQL vendor documents for a well-formed document,
-  which schemathesis otherwise counts as a failure of the server.
+  which schemathesis otherwise counts as a failure of the server;
+* :class:`Disabled` -- a check whose premise the vendor's server does not share.
 """
 
 from __future__ import annotations
 
 import attrs
+
+
+@attrs.frozen
+class Pointer:
+    """A patch value taken from the document itself: what ``pointer`` names there."""
+
+    pointer: str
 
 
 @attrs.frozen
@@ -32,12 +40,14 @@ class Patch:
 
 @attrs.frozen
 class Status:
-    """``positive_data_acceptance`` also accepts ``statuses`` from ``operation``."""
+    """The check ``check`` also expects ``statuses`` from ``operation`` (by default:
+    ``positive_data_acceptance``, for input the schema calls valid)."""
 
     vendor: str
     operation: str
     statuses: tuple[int, ...]
     evidence: str
+    check: str = "positive_data_acceptance"
 
 
 @attrs.frozen
@@ -46,6 +56,15 @@ class GraphQLError:
 
     vendor: str
     name: str
+    evidence: str
+
+
+@attrs.frozen
+class Disabled:
+    """The schemathesis check ``check`` is left out of the vendor's runs."""
+
+    vendor: str
+    check: str
     evidence: str
 
 
@@ -154,6 +173,131 @@ PATCHES += tuple(
     for kind, name in (("job", "JobID"), ("task", "TaskID"))
 )
 
+# -- Livepeer Studio (livepeer/studio packages/api/src/schema/api-schema.yaml) -------------------
+_LP = "/components/schemas"
+_STUDIO_REFS = (
+    "studio compiles its validators after json-schema-ref-parser's dereference() of the "
+    "components (packages/api/src/schema/compile-schemas.js), which replaces every $ref by "
+    "the value it points to -- a description's text, a default's list -- so the server's "
+    "schema holds the value; an OpenAPI tool reads a $ref there as a schema and cannot"
+)
+PATCHES += tuple(
+    Patch("livepeer", where, Pointer(target), _STUDIO_REFS)
+    for where, target in (
+        (
+            f"{_LP}/new-stream-payload/properties/profiles/default",
+            f"{_LP}/stream/properties/profiles/default",
+        ),
+        (
+            f"{_LP}/new-stream-payload/properties/profiles/description",
+            f"{_LP}/stream/properties/profiles/description",
+        ),
+        (
+            f"{_LP}/new-stream-payload/properties/recordingSpec/description",
+            f"{_LP}/stream/properties/recordingSpec/description",
+        ),
+        (
+            f"{_LP}/new-stream-payload/properties/recordingSpec/properties/profiles/description",
+            f"{_LP}/stream/properties/recordingSpec/properties/profiles/description",
+        ),
+        (
+            f"{_LP}/new-asset-payload/properties/profiles/description",
+            f"{_LP}/asset/properties/profiles/description",
+        ),
+    )
+)
+
+_MERGED = (
+    "the server validates and stores by api-schema.yaml deep-merged with db-schema.yaml "
+    "(compile-schemas.js: _.merge({}, ...subSchemas)) and answers with the stored document "
+    "less its writeOnly fields (store/table.ts cleanWriteOnlyResponse)"
+)
+_TASK_PARAMS = f"{_LP}/task/properties/params/properties"
+_NO_TYPE = (
+    "declares no type, so the server's validator (Ajv, compiled from it) lets any JSON "
+    "through; but body-parser's strict JSON parser has already refused JSON that is not an "
+    "object or array (400 'Unexpected token ... in JSON at position N', app-router.ts), and "
+    "the handler takes the body as an object: an object is what the operation takes. (An "
+    "array still passes; see the request-upload entry in STATUSES)"
+)
+_KEY_MASKED = {
+    "type": "object",
+    "properties": {"encryptedKey": {"type": "string"}, "key": {"type": "string"}},
+}
+PATCHES += (
+    *(
+        Patch("livepeer", f"{_LP}/{name}/type", "object", f"{name} {_NO_TYPE}")
+        for name in ("new-asset-payload", "new-asset-from-url-payload", "transcode-payload")
+    ),
+    Patch(
+        "livepeer",
+        f"{_LP}/task/properties/userId",
+        {"type": "string", "readOnly": True},
+        f"a task carries userId (db-schema.yaml task.userId, readOnly): {_MERGED}",
+    ),
+    Patch(
+        "livepeer",
+        f"{_TASK_PARAMS}/upload/properties/thumbnails",
+        {"type": "boolean"},
+        "an upload task's params carry thumbnails (controllers/asset.ts sets it on every "
+        f"import; db-schema.yaml task.params.upload.thumbnails): {_MERGED}",
+    ),
+    Patch(
+        "livepeer",
+        f"{_TASK_PARAMS}/transcode-file/properties/outputs/properties/fmp4",
+        Pointer(f"{_LP}/transcode-payload/properties/outputs/properties/fmp4"),
+        "transcode-payload takes outputs.fmp4 and controllers/transcode.ts copies outputs "
+        "into the task's params whole, but the task schema leaves fmp4 out",
+    ),
+    *(
+        Patch(
+            "livepeer",
+            where,
+            _KEY_MASKED,
+            "a stored encryption is assetEncryptionWithoutKey(encryption) = {...encryption, "
+            "key: '***'} (controllers/asset.ts; task.ts taskParamsWithoutCredentials for the "
+            "task), which the referenced request schema (additionalProperties: false, no key) "
+            "refuses; the simulator keeps only key: '***'",
+        )
+        for where in (
+            f"{_LP}/asset/properties/source/oneOf/0/properties/encryption",
+            f"{_LP}/asset/properties/source/oneOf/2/properties/encryption",
+            f"{_TASK_PARAMS}/upload/properties/encryption",
+        )
+    ),
+    Patch(
+        "livepeer",
+        f"{_LP}/asset/properties/storage/properties/ipfs/properties/spec/type",
+        ["object", "null"],
+        "storage.ipfs false or null is stored as {spec: null} (controllers/asset.ts "
+        "storageInputToState), and answered so",
+    ),
+    Patch(
+        "livepeer",
+        f"{_LP}/session/required",
+        ["name"],
+        "the session schema requires streamId, but the server makes a session with parentId "
+        "and no streamId (controllers/stream.ts POST /:streamId/stream) and answers it as "
+        "stored (controllers/session.ts GET /:id)",
+    ),
+    Patch(
+        "livepeer",
+        f"{_LP}/task/properties/output/properties/clip",
+        Pointer(f"{_LP}/task/properties/output/properties/upload"),
+        "a finished task's output is the worker's output stored whole, and a clip task's is "
+        "{clip: {assetSpec}}: task/scheduler.ts reads event.output[task.type].assetSpec for "
+        "clip and upload alike; the task schema names upload, export and exportData only",
+    ),
+    Patch(
+        "livepeer",
+        f"{_LP}/asset/required",
+        ["id", "source"],
+        "an asset made from a request-upload whose body is an array (which the typeless "
+        "new-asset-payload lets through) has no name: validateAssetPayload copies "
+        "payload.name, undefined, and JSON leaves it out",
+    ),
+)
+
 STATUSES: tuple[Status, ...] = (
     Status(
         "veritone-edge",
@@ -163,15 +307,110 @@ STATUSES: tuple[Status, ...] = (
         "(CreateTaskDetail.engineId: 'If the engine is not available on edge, this will "
         "return an exception') or a route names a task the job does not have",
     ),
+    Status(
+        "livepeer",
+        "updateAsset",
+        (422,),
+        "'asset is not ready' for an asset not yet ready (controllers/asset.ts PATCH /:id); "
+        "also 'cannot update playback policy from private to public or vice versa'",
+    ),
+    Status(
+        "livepeer",
+        "createClip",
+        (422,),
+        "'endTime must occur after startTime' when endTime <= startTime (controllers/clip.ts)",
+    ),
+    Status(
+        "livepeer",
+        "deleteAsset",
+        (400,),
+        "'asset is already deleted' for an asset being deleted (controllers/asset.ts DELETE)",
+    ),
+    Status(
+        "livepeer",
+        "createStream",
+        (400,),
+        "'recordingSpec is only supported with record=true' (controllers/stream.ts)",
+    ),
+    *(
+        Status(
+            "livepeer",
+            operation,
+            (400,),
+            "a webhook playbackPolicy names a webhook that must exist: 'webhook <id> not "
+            "found' (controllers/asset.ts validateAssetPlaybackPolicy); 'assets must have at "
+            "least one profile' for profiles: []; and 422 'encryptedKey must be valid base64' "
+            "for a key that is not (isValidBase64, the same file)",
+        )
+        for operation in ("requestUpload", "uploadAsset")
+    ),
+)
+STATUSES = (
+    *(
+        attrs.evolve(s, statuses=(400, 422))
+        if s.operation in ("requestUpload", "uploadAsset")
+        else s
+        for s in STATUSES
+    ),
+    Status(
+        "livepeer",
+        "requestUpload",
+        (200,),
+        "new-asset-payload declares no type, so the server's validator passes an array body "
+        "and the handler makes an asset of it, with none of the fields (controllers/asset.ts "
+        "/request-upload); the document (patched above to say object) calls it invalid",
+        check="negative_data_rejection",
+    ),
+    Status(
+        "livepeer",
+        "updateAsset",
+        (200,),
+        "the document requires a body, but body-parser leaves an absent body as {} (req.body "
+        "defaults to {}) and asset-patch-payload requires no field: the server changes "
+        "nothing and answers the asset",
+        check="negative_data_rejection",
+    ),
+    Status(
+        "livepeer",
+        "transcodeVideo",
+        (500,),
+        "the handler fails unhandled (errorHandler: 500 'Internal server error: <name>') on "
+        "an array body, which the typeless transcode-payload lets through (it reads "
+        "params.input['url']: TypeError), on an empty S3 bucket or key (toObjectStoreUrl "
+        "throws 'undefined property ...', controllers/helpers.ts) and on an endpoint "
+        "new URL() cannot parse (TypeError)",
+        check="not_a_server_error",
+    ),
+)
+
+DISABLED: tuple[Disabled, ...] = (
+    Disabled(
+        "livepeer",
+        "unsupported_method",
+        "Express has no 405: a method no route of a path takes falls through to the API "
+        "router's last handler, throw new NotFoundError('not found') (app-router.ts), so the "
+        "server answers 404, as the simulator does; OPTIONS is a CORS preflight (204)",
+    ),
 )
 
 GRAPHQL_ERRORS: tuple[GraphQLError, ...] = ()
 
 
-def for_vendor(vendor: str) -> tuple[list[Patch], list[Status], list[GraphQLError]]:
+@attrs.frozen
+class Exceptions:
+    """Every entry of one vendor."""
+
+    patches: list[Patch]
+    statuses: list[Status]
+    graphql_errors: list[GraphQLError]
+    disabled: list[Disabled]
+
+
+def for_vendor(vendor: str) -> Exceptions:
     """The entries of one vendor."""
-    return (
+    return Exceptions(
         [p for p in PATCHES if p.vendor == vendor],
         [s for s in STATUSES if s.vendor == vendor],
         [g for g in GRAPHQL_ERRORS if g.vendor == vendor],
+        [d for d in DISABLED if d.vendor == vendor],
     )
