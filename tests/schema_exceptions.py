@@ -13,7 +13,11 @@ Four kinds of entry:
   expect (mostly to input the schema calls valid: ``positive_data_acceptance``);
 * :class:`GraphQLError` -- an error a GraphQL vendor documents for a well-formed document,
   which schemathesis otherwise counts as a failure of the server;
-* :class:`Disabled` -- a check whose premise the vendor's server does not share.
+* :class:`Disabled` -- a check whose premise the vendor's server does not share;
+* :class:`Scope` -- GraphQL types the simulator declares but has no data of: the run's copy
+  of the published SDL holds them as the simulator declares them (the fields it keeps), so
+  schemathesis does not select fields the simulator cannot serve. This is a limit of the
+  simulator, not a slip of the vendor's, and is listed as such.
 """
 
 from __future__ import annotations
@@ -52,11 +56,13 @@ class Status:
 
 @attrs.frozen
 class GraphQLError:
-    """A documented GraphQL error (by its ``name``) that is the vendor's answer, not a fault."""
+    """A documented GraphQL error (by its ``name``) that is the vendor's answer, not a fault,
+    when a resolver raises it (for the ``operations`` named, or any)."""
 
     vendor: str
     name: str
     evidence: str
+    operations: tuple[str, ...] = ()
 
 
 @attrs.frozen
@@ -65,6 +71,15 @@ class Disabled:
 
     vendor: str
     check: str
+    evidence: str
+
+
+@attrs.frozen
+class Scope:
+    """GraphQL types the simulator keeps as stubs (always null or empty)."""
+
+    vendor: str
+    types: tuple[str, ...]
     evidence: str
 
 
@@ -393,7 +408,31 @@ DISABLED: tuple[Disabled, ...] = (
     ),
 )
 
-GRAPHQL_ERRORS: tuple[GraphQLError, ...] = ()
+_ERROR_CODES = "veritone/docs src/docs/apis/error-codes.md"
+GRAPHQL_ERRORS: tuple[GraphQLError, ...] = (
+    GraphQLError(
+        "veritone",
+        "not_found",
+        f"'A requested object was not found' ({_ERROR_CODES}, with the documented answer "
+        "{data: {asset1: null, ...}, errors: [{name: not_found, data: {objectId, "
+        "objectType}}]}): what an id that names nothing gets",
+    ),
+    GraphQLError(
+        "veritone",
+        "invalid_input",
+        "'Although the query contains syntactically valid GraphQL according to the schema, "
+        "something was wrong with the parameters on the field. For example, an integer "
+        f"parameter have have been outside the allowed range' ({_ERROR_CODES}): a negative "
+        "offset or limit, a job without tasks, a status the task cannot take",
+    ),
+    GraphQLError(
+        "veritone",
+        "authentication_error",
+        f"a login with a user name and password that do not match ({_ERROR_CODES}: "
+        "'The client did not supply a valid authentication token')",
+        operations=("Mutation.userLogin",),
+    ),
+)
 
 
 @attrs.frozen
@@ -404,6 +443,49 @@ class Exceptions:
     statuses: list[Status]
     graphql_errors: list[GraphQLError]
     disabled: list[Disabled]
+    scoped: list[str]
+
+
+SCOPES: tuple[Scope, ...] = (
+    Scope(
+        "veritone",
+        (
+            "ApplicationPlatform",
+            "Build",
+            "BuildList",
+            "EngineConfiguration",
+            "EngineDependency",
+            "EngineField",
+            "EngineList",
+            "EngineRunList",
+            "EngineSearchConfiguration",
+            "EngineTaskMetrics",
+            "EngineType",
+            "EntityIdentifierTypeList",
+            "ExecutionLocation",
+            "ExportFormat",
+            "Folder",
+            "Group",
+            "JobTemplate",
+            "Metadata",
+            "Organization",
+            "ScheduledJob",
+            "Schema",
+            "Security",
+            "TDOSourceData",
+            "TDOStreamData",
+            "TDOStreamManifest",
+            "TaskTemplate",
+            "User",
+        ),
+        "the simulator serves every published field of Job, Task, TemporalDataObject, "
+        "Engine, Asset, AssetSourceData, EngineCategory, EngineResult and LoginInfo (issue 21 "
+        "G2); the types those fields reach beyond them (builds, templates, organizations, "
+        "users, folders ...) are data it does not simulate: every field returning one answers "
+        "null or an empty list, and each is declared with one field (its id, or a list's Page "
+        "fields) so that a selection of it validates",
+    ),
+)
 
 
 def for_vendor(vendor: str) -> Exceptions:
@@ -413,4 +495,5 @@ def for_vendor(vendor: str) -> Exceptions:
         [s for s in STATUSES if s.vendor == vendor],
         [g for g in GRAPHQL_ERRORS if g.vendor == vendor],
         [d for d in DISABLED if d.vendor == vendor],
+        [t for scope in SCOPES if scope.vendor == vendor for t in scope.types],
     )
