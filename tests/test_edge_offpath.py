@@ -217,7 +217,13 @@ def test_a_status_update_without_ids_or_status_changes_nothing(sim: Sim) -> None
     """Neither field is required by the spec: what is missing is not changed."""
     job = create(sim)
     task = call(sim, "GET", f"/proc/job/{job}/detail").json()["job"]["tasks"][0]
-    for body in ({}, {"taskIDs": []}, {"taskStatus": "complete"}, {"taskIDs": [task["internalTaskID"]]}):
+    bodies: list[dict[str, Any]] = [
+        {},
+        {"taskIDs": []},
+        {"taskStatus": "complete"},
+        {"taskIDs": [task["internalTaskID"]]},
+    ]
+    for body in bodies:
         answer = call(sim, "POST", "/proc/tasks/update_status", json=body)
         assert answer.status_code == 200, answer.text
         assert answer.json() == {"success": True}

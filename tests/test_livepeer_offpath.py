@@ -128,8 +128,10 @@ def test_a_lost_import_is_not_taken_for_an_earlier_one_that_ended(sim: Sim, endi
         earlier = hub.submit(kind="upload", url=url, name="in.mp4")
         sim.clock.advance(10)
         if ending == "deleted":
-            hub.ex_delete_asset(earlier.outputs[0].id)
-        assert hub.get(earlier.id).state is (State.FAILED if ending == "failed" else State.SUCCEEDED)
+            hub.ex_delete_asset(earlier.outputs[0])
+        assert hub.get(earlier.id).state is (
+            State.FAILED if ending == "failed" else State.SUCCEEDED
+        )
         # The request never reached the server: nothing was done for it.
         lost = lost_import(sim, hub, reached=False, url=url)
         assert len(sim.simulator.tasks) == 1

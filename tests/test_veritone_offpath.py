@@ -145,7 +145,8 @@ def test_jobs_date_time_filter_and_order(sim: Sim) -> None:
     found = data(sim, f"{{ jobs{before_2001} {{ count }} }}")
     assert found["jobs"]["count"] == 0
     created = data(sim, f'{{ job(id: "{second}") {{ createdDateTime }} }}')["job"]
-    since = f'(dateTimeFilter: [{{field: createdDateTime, fromDateTime: "{created["createdDateTime"]}"}}])'
+    stamp = created["createdDateTime"]
+    since = f'(dateTimeFilter: [{{field: createdDateTime, fromDateTime: "{stamp}"}}])'
     assert jobs(sim, since) == [second]
     ascending = "(orderBy: [{field: createdDateTime, direction: asc}])"
     assert jobs(sim, ascending) == [first, second]
@@ -158,13 +159,14 @@ def test_nested_task_lists_filter_too(sim: Sim) -> None:
     everything = data(sim, query.replace("{args}", ""))["job"]
     assert everything["tasks"]["count"] == 2
     target = everything["targetId"]
-    assert data(sim, query.replace("{args}", f'(targetId: ["{target}"])'))["job"]["tasks"][
-        "count"
-    ] == 2
+    assert (
+        data(sim, query.replace("{args}", f'(targetId: ["{target}"])'))["job"]["tasks"]["count"]
+        == 2
+    )
     assert data(sim, query.replace("{args}", '(targetId: ["0"])'))["job"]["tasks"]["count"] == 0
-    assert data(sim, query.replace("{args}", "(hasSourceAsset: true)"))["job"]["tasks"][
-        "count"
-    ] == 0
+    assert (
+        data(sim, query.replace("{args}", "(hasSourceAsset: true)"))["job"]["tasks"]["count"] == 0
+    )
 
 
 # -- G2: every field of the published Job, Task, TDO, Engine and Asset is served --------------
@@ -179,7 +181,7 @@ def test_every_field_of_the_served_types_is_in_the_simulator_schema() -> None:
         name: sorted(set(published.type_map[name].fields) - set(ours.type_map[name].fields))  # type: ignore[attr-defined]
         for name in SERVED
     }
-    assert missing == dict.fromkeys(SERVED, [])
+    assert missing == {name: [] for name in SERVED}
 
 
 def test_documents_that_work_on_aiware_work_here(sim: Sim) -> None:

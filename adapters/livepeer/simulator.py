@@ -15,7 +15,10 @@ occurs; deleting the output asset fails a running task with "task cancelled, ass
 deleted".
 
 Requests are held to the published schema as the server's validator (Ajv) holds them: a body
-that fails it is a 422 ``{"errors": [<JSON-encoded Ajv error>, ...]}``. A transcode's
+that fails it is a 422 ``{"errors": [<JSON-encoded Ajv error>, ...]}``; JSON that is neither
+an object nor an array is the JSON parser's 400 first. A repeated import URL is answered with
+the earlier import only under studio's ``findDuplicateUrlUpload`` rule (not deleted, same user
+and project, same URL, still waiting or processing, created in the last 15 minutes). A transcode's
 ``storage`` (and an S3 ``input``) become the object-store URL the server makes of them, kept
 with the credentials already masked (``s3+https://***:***@host/bucket``, ``w3s://***@/``): no
 answer can carry a secret. Assets are listed (``GET /asset``), read, updated (``PATCH``; a new

@@ -7,7 +7,10 @@ fails here the same way.
 
 Every type here is the published production SDL's (veritone/docs ``schema.graphql``, September
 2019) with the same field types, argument lists, defaults and enum values, and every input
-type has all of its published fields; output types keep only the fields the simulator serves.
+type has all of its published fields. ``Job``, ``Task``, ``TemporalDataObject``, ``Engine``,
+``Asset``, ``AssetSourceData``, ``EngineCategory``, ``EngineResult`` and ``LoginInfo`` have every
+published field; the other output types keep the fields the simulator serves, and the types
+only those reach are one-field stubs (always answered null or empty).
 The only differences are what later documentation adds: TaskStatus ``paused``, JobStatus
 ``failed``, createJob ``target`` / ``routes``, CreateTask ``ioFolders`` /
 ``executionPreferences``, and the ``Task.ioFolders`` / ``Job.routes`` that aiWARE 3 examples
@@ -93,7 +96,8 @@ type Job {
   targetId: ID
   sourceAssetId: ID
   status: TaskStatus
-  tasks(status: [TaskStatus!], offset: Int = 0, limit: Int = 30, id: ID, targetId: [ID], hasSourceAsset: Boolean): TaskList
+  tasks(status: [TaskStatus!], offset: Int = 0, limit: Int = 30, id: ID, targetId: [ID],
+        hasSourceAsset: Boolean): TaskList
   applicationId: ID
   target: TemporalDataObject
   clusterId: ID
@@ -201,8 +205,10 @@ type Engine {
   modifiedBy: String
   libraryRequired: Boolean
   deploymentModel: DeploymentModel
-  tasks(status: [String], offset: Int = 0, limit: Int = 30, id: ID, dateTimeFilter: [TaskDateTimeFilter], hasSourceAsset: Boolean): TaskList
-  builds(buildStatus: [BuildStatus!], status: [String], offset: Int = 0, limit: Int = 30, id: ID): BuildList
+  tasks(status: [String], offset: Int = 0, limit: Int = 30, id: ID,
+        dateTimeFilter: [TaskDateTimeFilter], hasSourceAsset: Boolean): TaskList
+  builds(buildStatus: [BuildStatus!], status: [String], offset: Int = 0, limit: Int = 30,
+         id: ID): BuildList
   dependency: EngineDependency
   fields: [EngineField!]
   category: EngineCategory
@@ -236,7 +242,8 @@ type EngineCategory {
   editable: Boolean
   videoOnly: Boolean
   color: String
-  engines(offset: Int = 0, limit: Int = 30, filter: EngineFilter, orderBy: [EngineSortField]): EngineList
+  engines(offset: Int = 0, limit: Int = 30, filter: EngineFilter,
+          orderBy: [EngineSortField]): EngineList
   libraryEntityIdentifierTypeIds: [ID!]
   libraryEntityIdentifierTypes: EntityIdentifierTypeList
   categoryType: String
@@ -265,7 +272,9 @@ type TemporalDataObject {
   metadata: [Metadata]
   jsondata: JSON
   details(path: String): JSON
-  assets(id: ID, type: [String!], assetType: [String!], sourceTaskId: ID, offset: Int = 0, limit: Int = 30, orderBy: AssetOrderBy = createdDateTime, orderDirection: OrderDirection = desc, includeVirtualMediaAsset: Boolean = true): AssetList
+  assets(id: ID, type: [String!], assetType: [String!], sourceTaskId: ID, offset: Int = 0,
+         limit: Int = 30, orderBy: AssetOrderBy = createdDateTime,
+         orderDirection: OrderDirection = desc, includeVirtualMediaAsset: Boolean = true): AssetList
   assetCount: Int!
   primaryAsset(assetType: String!): Asset
   security: Security
@@ -274,7 +283,8 @@ type TemporalDataObject {
   source: String
   applicationId: ID!
   status: String
-  tasks(id: ID, offset: Int = 0, limit: Int = 30, hasSourceAsset: Boolean, dateTimeFilter: [TaskDateTimeFilter]): TaskList
+  tasks(id: ID, offset: Int = 0, limit: Int = 30, hasSourceAsset: Boolean,
+        dateTimeFilter: [TaskDateTimeFilter]): TaskList
   jobs: JobList
   folders: [Folder!]
   sourceData: TDOSourceData

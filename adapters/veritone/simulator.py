@@ -83,7 +83,12 @@ def _page(
         if value < 0:
             raise GqlError("invalid_input", f"{name} must be 0 or more, not {value}")
     page = rows[offset : offset + limit]
-    return {"records": [show(r) for r in page], "offset": offset, "limit": limit, "count": len(page)}
+    return {
+        "records": [show(r) for r in page],
+        "offset": offset,
+        "limit": limit,
+        "count": len(page),
+    }
 
 
 def _in_range(stamp: int, rules: Iterable[dict[str, Any] | None] | None, field: str) -> bool:
@@ -471,9 +476,7 @@ class VeritoneSimulator(Simulator):
     def q_job(self, info: Any, id: str) -> Any:
         return self._job_view(self._job(str(id)))
 
-    def q_jobs(
-        self, info: Any, offset: int | None = 0, limit: int | None = 30, **args: Any
-    ) -> Any:
+    def q_jobs(self, info: Any, offset: int | None = 0, limit: int | None = 30, **args: Any) -> Any:
         rows = [self.jobs[i] for i in reversed(self.job_order)]  # newest first
         for job in rows:
             self.advance(job)
@@ -914,7 +917,7 @@ class VeritoneSimulator(Simulator):
             for t in rows
             if (not status or t.status in status)
             and (task_id is None or t.id == str(task_id))
-            and (targets is None or self.jobs[t.job_id].target_id in map(str, targets))
+            and (targets is None or self.jobs[t.job_id].target_id in {str(x) for x in targets})
             and args.get("hasSourceAsset") is not True
             and _in_range(t.created, rules, "createdDateTime")
             and _in_range(t.modified, rules, "modifiedDateTime")
@@ -985,10 +988,12 @@ class VeritoneSimulator(Simulator):
         }
 
     def _engine_view(self, engine_id: str) -> dict[str, Any]:
-        engine = self.engines.get(engine_id, {"id": engine_id, "name": None})
+        engine: dict[str, Any] = self.engines.get(engine_id, {"id": engine_id, "name": None})
         tasks = [t for t in self.tasks.values() if t.engine_id == engine_id]
 
-        def task_list(info: Any, offset: int | None = 0, limit: int | None = 30, **args: Any) -> Any:
+        def task_list(
+            info: Any, offset: int | None = 0, limit: int | None = 30, **args: Any
+        ) -> Any:
             return self._task_list(tasks, offset, limit, args)
 
         def builds(info: Any, offset: int | None = 0, limit: int | None = 30, **_: Any) -> Any:
@@ -1081,9 +1086,11 @@ class VeritoneSimulator(Simulator):
         return {
             "id": asset["id"],
             "containerId": asset["containerId"],
-            "container": lambda info, **_: self._tdo_view(self.tdos[asset["containerId"]])
-            if asset["containerId"] in self.tdos
-            else None,
+            "container": lambda info, **_: (
+                self._tdo_view(self.tdos[asset["containerId"]])
+                if asset["containerId"] in self.tdos
+                else None
+            ),
             "type": asset["type"],
             "assetType": asset["type"],
             "contentType": asset.get("contentType"),

@@ -6,10 +6,11 @@ completes. A task payload ``{"simulate": "fail"}`` ends it ``failed`` (failureRe
 ``bad_data``); ``"reject"`` ends it ``rejected``. ``POST /proc/tasks/update_status`` sets any
 ``TaskStatusEnum`` word. Auth: ``Authorization: Bearer`` or the spec's ``api_key`` header; a
 known read-only token gets 403. Every answer carries ``X-Aiware-Version`` and
-``X-Correlation-Id`` (the request's, or a new one). ``GET /proc/jobs`` pages by ``offset`` /
-``limit`` and filters by ``status``, ``jobID``, ``organizationID`` and the time bounds
-``modifiedAfter`` / ``modifiedBefore`` / ``CreatedAfter`` / ``CreatedBefore`` (Unix seconds,
-compared strictly; a job's modification time is its last status change).
+``X-Correlation-Id`` (the request's, or a new one). ``GET /proc/jobs`` and ``GET /admin/engines``
+page by ``offset`` / ``limit`` (counts: a negative one is a 400, never a slice), sort by
+``orderBy`` / ``direction`` and take every documented filter, each read as the spec types it
+(:data:`_JOB_FILTERS`, :data:`_ENGINE_FILTERS`); a job's modification time is its last status
+change.
 
 Request bodies are checked against the OpenAPI 3.15.2 request schemas (:data:`REQUEST_SCHEMAS`,
 transcribed from the spec: types, formats, enums, required fields) and refused with a 400
@@ -243,7 +244,7 @@ def schema_problem(schema: dict[str, Any], value: Any, where: str) -> str | None
     return None
 
 
-_INT64 = 2**63
+_INT64_BOUND = 2**63
 _INTEGER_TEXT = re.compile(r"[+-]?[0-9]+")
 #: ``direction``: "the sort order.  ASC or DESC." (spec ``Direction_Query_Optional``).
 _DIRECTIONS = ("ASC", "DESC", "asc", "desc")
@@ -258,7 +259,7 @@ def _refuse(message: str) -> _Invalid:
 
 
 def _int64(name: str, value: str) -> int:
-    if not _INTEGER_TEXT.fullmatch(value) or not -_INT64 <= int(value) < _INT64:
+    if not _INTEGER_TEXT.fullmatch(value) or not -_INT64_BOUND <= int(value) < _INT64_BOUND:
         raise _refuse(f"{name} must be an int64 integer")
     return int(value)
 
@@ -355,7 +356,9 @@ JOB_ORDER = (
 #: ``/admin/engines`` filters: ``engineName`` matches a part of the name, any case ("Field to
 #: string match against the engine names"); ``engineIDs`` is a comma-separated list; the time
 #: bounds are the engine's creation time in Unix seconds, inclusive.
-_ENGINE_FILTERS: dict[str, tuple[Callable[[str, str], Any], Callable[[dict[str, Any], Any], bool]]] = {
+_ENGINE_FILTERS: dict[
+    str, tuple[Callable[[str, str], Any], Callable[[dict[str, Any], Any], bool]]
+] = {
     "internalOrganizationID": (_uuid_arg, lambda e, v: e["internalOrganizationID"] == v),
     "engineName": (_text, lambda e, v: v.lower() in e["engineName"].lower()),
     "engineState": (_one_of("active", "paused", "replace"), lambda e, v: e["engineState"] == v),
@@ -384,6 +387,7 @@ ENGINE_ORDER = {
 def _sorted(rows: list[dict[str, Any]], field: str, direction: str) -> list[dict[str, Any]]:
     """``rows`` (oldest first) sorted by ``field``; ties keep their age, newest first when
     descending; a missing value sorts as PostgreSQL's NULL (last ascending, first descending)."""
+
     def key(n: int) -> tuple[bool, Any, int]:
         value = rows[n].get(field)
         if isinstance(value, str) and field.endswith("DateTime"):
