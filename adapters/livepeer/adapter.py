@@ -14,6 +14,7 @@ import attrs
 import requests
 
 from taskhub.adapter import (
+    CLOCK_SKEW_MS,
     Adapter,
     Options,
     lookup_since,
@@ -69,6 +70,10 @@ def error_info(response: requests.Response) -> ErrorInfo:
         return ErrorInfo("; ".join(str(e) for e in errors[:5]))
     return ErrorInfo(None)
 
+
+#: Studio's ``DUPLICATE_ASSETS_THRESHOLD`` (packages/api/src/store/asset-table.ts): a repeated
+#: import of a URL is answered with an earlier import made in the last 15 minutes.
+DUPLICATE_IMPORT_MS = 15 * 60 * 1000
 
 #: How many handed-out tasks an adapter remembers, to tell identical submissions apart.
 _REMEMBERED = 10_000
@@ -296,8 +301,14 @@ class LivepeerAdapter(Adapter):
         the same source (import URL, clip playback id and start, transcode input) created since
         the submit started (less the clock-skew allowance), leaving out every task this client
         already handed out for another submit (``lookup["known"]`` and this adapter's memory).
-        An import is the exception: the server answers a repeated URL with the task it already
-        has, so that task is the answer even if it was handed out before.
+
+        An import follows the server's own rule for a repeated URL (studio's
+        ``findDuplicateUrlUpload``): an import of the same URL by the same user and project,
+        not deleted, still waiting or processing, created in the 15 minutes before the submit,
+        is what the server answers it with -- so it is the submit's task, even if it was
+        handed out before (the first by asset id, as the server orders them). Without one,
+        only an import created after the submit started and not handed out before can be the
+        submit's: an earlier import that finished, failed or was deleted never is.
 
         When more than one candidate is left, taskhub cannot tell which one (if any) is the
         submit's, and says so instead of guessing: OutcomeUnknown whose message and
@@ -309,17 +320,19 @@ class LivepeerAdapter(Adapter):
             return None  # not a submit's lookup (a retry's names its task: get it)
         since = int(lookup.get("created_after") or 0)
         submit_id = lookup.get("submit_id")
-        known: set[str] = set()
-        if kind != "upload":
-            known.update(str(i) for i in lookup.get("known") or ())
-            known.update(r.task_id for r in list(self._submitted()) if r.submit_id != submit_id)
-        candidates: builtins.list[Task] = []
-        for task in self.list(type=kind):
-            created = task.created_at.timestamp() * 1000 if task.created_at else 0
-            if created < since:
-                break  # newest first: everything further is older still
-            if task.id not in known and _source(str(task.kind), _spec_of(task)) == source:
-                candidates.append(task)
+        known = {str(i) for i in lookup.get("known") or ()}
+        known.update(r.task_id for r in list(self._submitted()) if r.submit_id != submit_id)
+        if kind == "upload":
+            started = since + CLOCK_SKEW_MS  # lookup_since() allows the skew before the start
+            tasks = self._same_source(kind, source, started - DUPLICATE_IMPORT_MS)
+            duplicate = self._duplicate_import(tasks, source, started)
+            if duplicate is not None:
+                self._remember(duplicate, kind, source, submit_id)
+                return duplicate
+            since = started
+        else:
+            tasks = self._same_source(kind, source, since)
+        candidates = [t for t in tasks if t.id not in known and _created_ms(t) >= since]
         if len(candidates) > 1:
             ids = [t.id for t in candidates]
             raise OutcomeUnknown(
@@ -335,6 +348,47 @@ class LivepeerAdapter(Adapter):
             return None
         self._remember(candidates[0], kind, source, submit_id)
         return candidates[0]
+
+    def _same_source(self, kind: str, source: str, since: int) -> builtins.list[Task]:
+        """The ``kind`` tasks created since ``since`` (epoch ms) with the same source."""
+        found: builtins.list[Task] = []
+        for task in self.list(type=kind):
+            if _created_ms(task) < since:
+                break  # newest first: everything further is older still
+            if _source(str(task.kind), _spec_of(task)) == source:
+                found.append(task)
+        return found
+
+    def _duplicate_import(self, tasks: Sequence[Task], url: str, started: int) -> Task | None:
+        """Of ``tasks`` (imports of ``url``), the one whose asset studio's
+        ``findDuplicateUrlUpload`` answers a repeat made at ``started`` with: not deleted
+        (a deleted asset reads 404), imported from that very URL, waiting or processing,
+        created in the 15 minutes before; the first by asset id."""
+        found: dict[str, Task] = {}
+        for task in tasks:
+            asset_id = task.raw.get("outputAssetId") if isinstance(task.raw, dict) else None
+            if not isinstance(asset_id, str) or not asset_id:
+                continue
+            try:
+                asset = self.transport.request_json(
+                    "GET", self.transport.path("asset", asset_id), operation="find_submitted"
+                )
+            except TaskNotFound:
+                continue  # deleted
+            source = asset.get("source") if isinstance(asset, dict) else None
+            status = asset.get("status") if isinstance(asset, dict) else None
+            created = asset.get("createdAt") if isinstance(asset, dict) else None
+            if (
+                isinstance(source, dict)
+                and source.get("type") == "url"
+                and source.get("url") == url
+                and isinstance(status, dict)
+                and status.get("phase") in ("waiting", "processing")
+                and isinstance(created, int)
+                and created > started - DUPLICATE_IMPORT_MS
+            ):
+                found[asset_id] = task
+        return found[min(found)] if found else None
 
     def _submitted(self) -> deque[_Returned]:
         """The tasks this adapter's submits (and lookups) handed out, the newest 10,000."""
@@ -392,6 +446,10 @@ class LivepeerAdapter(Adapter):
             self.transport.path("asset", self.require_id(asset_id, "asset_id")),
             operation="delete_asset",
         )
+
+
+def _created_ms(task: Task) -> int:
+    return int(task.created_at.timestamp() * 1000) if task.created_at else 0
 
 
 def _source(kind: str, spec: Mapping[str, Any]) -> str | None:

@@ -15,7 +15,10 @@ occurs; deleting the output asset fails a running task with "task cancelled, ass
 deleted".
 
 Requests are held to the published schema as the server's validator (Ajv) holds them: a body
-that fails it is a 422 ``{"errors": [<JSON-encoded Ajv error>, ...]}``. A transcode's
+that fails it is a 422 ``{"errors": [<JSON-encoded Ajv error>, ...]}``; JSON that is neither
+an object nor an array is the JSON parser's 400 first. A repeated import URL is answered with
+the earlier import only under studio's ``findDuplicateUrlUpload`` rule (not deleted, same user
+and project, same URL, still waiting or processing, created in the last 15 minutes). A transcode's
 ``storage`` (and an S3 ``input``) become the object-store URL the server makes of them, kept
 with the credentials already masked (``s3+https://***:***@host/bucket``, ``w3s://***@/``): no
 answer can carry a secret. Assets are listed (``GET /asset``), read, updated (``PATCH``; a new
@@ -51,6 +54,7 @@ from werkzeug.wrappers import Request, Response
 
 from taskhub.testing import Answer, Simulator
 
+from .adapter import DUPLICATE_IMPORT_MS
 from .parse import mask_credentials, masked_object_store_url
 from .webhooks import sign
 
@@ -447,6 +451,13 @@ _CLIP_FIELDS = {
     "sourceAssetId": "text",
 }
 _BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
+#: The cors package's default ``methods``, named in every preflight answer.
+_CORS_METHODS = "GET,HEAD,PUT,PATCH,POST,DELETE"
+#: Asset fields the asset schema marks writeOnly (api-schema.yaml, and db-schema.yaml merged
+#: into it): kept, never shown (``cleanWriteOnlyResponse``).
+_ASSET_WRITE_ONLY = ("staticMp4", "objectStoreId", "playbackRecordingId", "files")
+#: body-parser's ``FIRST_CHAR_REGEXP``: the first character after JSON white space.
+_FIRST_CHAR = re.compile(r"[ \t\n\r]*([^ \t\n\r])", re.DOTALL)
 
 # RFC 3986 ``URI`` (absolute, with a scheme): the ``uri`` format Ajv's formats check.
 _PCHAR = r"(?:[a-z0-9\-._~!$&'()*+,;=:@]|%[0-9a-f]{2})"
@@ -660,6 +671,18 @@ class LivepeerSimulator(Simulator):
     def error(self, status: int, message: str, headers: Any = None) -> Response:
         return self.json({"errors": [message]}, status, headers)
 
+    def handle(self, request: Request) -> Response:
+        if request.method == "OPTIONS":
+            # The cors package ends every OPTIONS request as a preflight, before any route
+            # or credential check: 204, no body (middleware/auth.ts authenticateWithCors).
+            return Response(status=204, headers={"Access-Control-Allow-Methods": _CORS_METHODS})
+        return super().handle(request)
+
+    def method_not_allowed(self, allowed: Iterable[str]) -> Response:
+        # Express has no 405: a method no route takes falls through to the API router's
+        # last handler, ``throw new NotFoundError("not found")`` (app-router.ts).
+        return self.error(404, "not found")
+
     def client_options(self, url: str) -> dict[str, Any]:
         return {"base_url": url, "api_key": self.api_key}
 
@@ -685,26 +708,37 @@ class LivepeerSimulator(Simulator):
             raise Answer(self.error(400, "projectId as query param not supported"))
         return user
 
-    def _payload(self, request: Request, schema: dict[str, Any]) -> dict[str, Any]:
+    def _payload(self, request: Request, schema: dict[str, Any]) -> Any:
         """The JSON body, held to ``schema`` (422 with Ajv's errors when it fails).
 
-        As the server's JSON parser: a body that is not ``application/json`` is read as ``{}``;
-        JSON that is not an object or array is a 400. An array passes the schemas that declare
-        no type on the server (and then breaks its handler); the simulator refuses it as not
-        an object instead.
+        As the server's JSON parser (body-parser, strict): a body that is not
+        ``application/json`` is read as ``{}``; JSON that is neither an object nor an array is
+        a 400 worded as Node 18 words it. An array passes a schema that declares no type
+        (new-asset-payload, new-asset-from-url-payload, transcode-payload), as it does on
+        the server, and its handler then meets it.
         """
         body: Any = {}
-        if request.mimetype == "application/json" and request.get_data(cache=True):
+        data = request.get_data(cache=True)
+        if request.mimetype == "application/json" and data:
+            if request.headers.get("Content-Encoding", "").lower() != "gzip":
+                self._strict_json(data)
             body = self.body(request)
-            if not isinstance(body, (dict, list)):
+            if not isinstance(body, (dict, list)):  # a gzip body: its text was not checked
                 raise Answer(self.error(400, "request body is not valid JSON"))
-        if not isinstance(body, dict):
-            problem = _problem("", "#", "type", {"type": "object"}, "must be object")
-            raise Answer(self.json({"errors": [problem]}, 422))
         problems = schema_errors(schema, body)
         if problems:
             raise Answer(self.json({"errors": problems}, 422))
         return body
+
+    def _strict_json(self, data: bytes) -> None:
+        """body-parser's strict mode: the first character must open an object or array."""
+        text = data.decode("utf-8", "replace")
+        first = _FIRST_CHAR.match(text)
+        if first and first.group(1) not in "{[":
+            at = first.start(1)
+            raise Answer(
+                self.error(400, f"Unexpected token {first.group(1)} in JSON at position {at}")
+            )
 
     def _capacity(self, user: str) -> None:
         if len(self.tasks) < self.max_active:
@@ -763,8 +797,10 @@ class LivepeerSimulator(Simulator):
         storage = _storage_state(body.get("storage"))
         if storage is not None:
             asset["storage"] = storage
-        if asset.get("name") is None:
+        if source["type"] == "clip" and asset.get("name") is None:
             asset["name"] = f"clip-{asset['playbackId']}"
+        if asset.get("name") is None:
+            del asset["name"]  # undefined on the server: left out of the JSON
         self.assets[asset_id] = asset
         task.output_asset = asset_id
         asset["_task"] = task.id
@@ -927,7 +963,9 @@ class LivepeerSimulator(Simulator):
         }
 
     def asset_view(self, asset: dict[str, Any]) -> dict[str, Any]:
-        body = {k: v for k, v in asset.items() if not k.startswith("_")}
+        body = {
+            k: v for k, v in asset.items() if not k.startswith("_") and k not in _ASSET_WRITE_ONLY
+        }
         task = self.tasks.get(asset.get("_task", ""))
         status: dict[str, Any] = {"phase": "waiting", "updatedAt": asset["createdAt"]}
         if task is not None:
@@ -1234,17 +1272,14 @@ class LivepeerSimulator(Simulator):
     def on_upload_url(self, request: Request) -> Response:
         user = self._user(request)
         body = self._payload(request, NEW_ASSET_FROM_URL)
+        if not isinstance(body, dict):  # an array passed the typeless schema
+            return self.error(422, 'Must provide a "url" field for the asset contents')
         self._asset_checks(body, '"encryptedKey" must be valid base64')
         url = body["url"]
-        for task in self.tasks.values():
-            if (
-                task.user == user
-                and task.type == "upload"
-                and task.params["upload"].get("url") == url
-                and task.output_asset in self.assets
-            ):
-                asset = self.assets[task.output_asset or ""]
-                return self.json({"asset": self.asset_view(asset), "task": {"id": task.id}}, 200)
+        duplicate = self._duplicate_import(user, url)
+        if duplicate is not None:
+            asset, task = duplicate
+            return self.json({"asset": self.asset_view(asset), "task": {"id": task.id}}, 200)
         self._capacity(user)
         task = self._new_task(user, "upload", {"upload": self._upload_params(body, url)}, url)
         source: dict[str, Any] = {"type": "url", "url": url}
@@ -1253,13 +1288,38 @@ class LivepeerSimulator(Simulator):
         asset = self._new_asset(user, body, source, task)
         return self.json({"asset": self.asset_view(asset), "task": {"id": task.id}}, 201)
 
+    def _duplicate_import(self, user: str, url: str) -> tuple[dict[str, Any], _Task] | None:
+        """The earlier import a repeated ``url`` is answered with, by studio's
+        ``findDuplicateUrlUpload``: not deleted, the same user and project, imported from the
+        same URL, still ``waiting`` or ``processing``, created in the last 15 minutes; the
+        first by id (``ORDER BY id``), and its task."""
+        since = self.now_ms() - DUPLICATE_IMPORT_MS
+        for asset_id in sorted(self.assets):
+            asset = self.assets[asset_id]
+            if (
+                asset_id in self.deleted_assets
+                or asset["userId"] != user
+                or asset.get("projectId") != self.project
+                or asset["source"].get("type") != "url"
+                or asset["source"].get("url") != url
+                or asset["createdAt"] <= since
+                or self.asset_view(asset)["status"]["phase"] not in ("waiting", "processing")
+            ):
+                continue
+            task = self.tasks.get(asset.get("_task", ""))
+            if task is not None:  # an asset without its task: the server makes a new one
+                return asset, task
+        return None
+
     def on_request_upload(self, request: Request) -> Response:
         user = self._user(request)
         body = self._payload(request, NEW_ASSET)
+        if not isinstance(body, dict):  # an array passed the typeless schema: no fields at all
+            body = {}
         self._asset_checks(body, "encryptedKey must be valid base64")
         self._capacity(user)
         params = {"upload": self._upload_params(body, None)}
-        task = self._new_task(user, "upload", params, body["name"], pending=True)
+        task = self._new_task(user, "upload", params, body.get("name") or "", pending=True)
         source: dict[str, Any] = {"type": "directUpload"}
         if body.get("encryption"):
             source["encryption"] = _encryption_without_key()
@@ -1380,6 +1440,9 @@ class LivepeerSimulator(Simulator):
         user = self._user(request)
         body = self._payload(request, TRANSCODE)
         self._capacity(user)
+        if not isinstance(body, dict):  # an array passed the typeless schema
+            # The handler reads ``params.input["url"]`` of it: a TypeError, unhandled.
+            return self.error(500, "Internal server error: TypeError")
         source = body["input"]
         if "url" in source:
             input_url = mask_credentials(source["url"])
@@ -1657,8 +1720,9 @@ class LivepeerSimulator(Simulator):
             "outgoingRate": 0,
             "deleted": False,
             "profiles": stream["profiles"],
-            "record": record,
         }
+        if record is not None:  # undefined on the stream: left out of the JSON
+            session["record"] = record
         if stream.get("recordingSpec") is not None:
             session["recordingSpec"] = stream["recordingSpec"]
         if record:

@@ -7,7 +7,10 @@ fails here the same way.
 
 Every type here is the published production SDL's (veritone/docs ``schema.graphql``, September
 2019) with the same field types, argument lists, defaults and enum values, and every input
-type has all of its published fields; output types keep only the fields the simulator serves.
+type has all of its published fields. ``Job``, ``Task``, ``TemporalDataObject``, ``Engine``,
+``Asset``, ``AssetSourceData``, ``EngineCategory``, ``EngineResult`` and ``LoginInfo`` have every
+published field; the other output types keep the fields the simulator serves, and the types
+only those reach are one-field stubs (always answered null or empty).
 The only differences are what later documentation adds: TaskStatus ``paused``, JobStatus
 ``failed``, createJob ``target`` / ``routes``, CreateTask ``ioFolders`` /
 ``executionPreferences``, and the ``Task.ioFolders`` / ``Job.routes`` that aiWARE 3 examples
@@ -100,7 +103,9 @@ type Job {
   clusterId: ID
   jobConfig: JSON
   templateId: ID
+  template: JobTemplate
   scheduledJobId: ID
+  scheduledJob: ScheduledJob
   routes: [JobRoute]
 }
 
@@ -119,8 +124,8 @@ type Task {
   createdBy: String
   modifiedBy: String
   queuedDateTime: DateTime
-  startedDateTime: DateTime
   completedDateTime: DateTime
+  startedDateTime: DateTime
   status: TaskStatus
   order: Int
   isClone: Boolean
@@ -132,25 +137,35 @@ type Task {
   jobId: ID
   job: Job
   buildId: ID
+  build: Build
+  sourceAsset: Asset
   sourceAssetId: ID
   mediaLengthSec: Int
   mediaStorageBytes: Int
   mediaFileName: String
   payload: JSON
-  payloadString: String
   output: JSON
+  payloadString: String
   outputString: String
+  log: TaskLog
   taskPayload: JSON
   taskOutput: JSON
-  log: TaskLog
   testTask: Boolean
   parentTaskId: ID
+  parentTask: Task
   childTaskIds: [ID!]
+  childTasks: [Task!]
   standbyTask: Task
   standbyForTask: Task
   runtimePayload: JSON
   failureReason: TaskFailureReason
   failureMessage: String
+  engineConfiguration: EngineConfiguration
+  engineConfigurationId: ID
+  executionLocation: ExecutionLocation
+  executionLocationId: ID
+  templateId: ID
+  template: TaskTemplate
   ioFolders: [TaskIOFolder]
 }
 
@@ -164,43 +179,118 @@ type TaskLog { uri: String text: String jsondata: JSON }
 
 type Engine {
   id: ID!
+  ownerOrganizationId: ID!
+  isPublic: Boolean
+  logoPath: String
+  iconPath: String
+  signedIconPath: String
+  signedLogoPath: String
   name: String
-  displayName: String
+  ownerOrganization: Organization
+  description: String
   categoryId: String
-  category: EngineCategory
   state: EngineState
+  price: Int
+  asset: String
+  displayName: String
+  validateUri: String
+  executeUri: String
+  applicationId: ID
+  createsTDO: Boolean
+  website: String
+  rating: Int
+  createdDateTime: DateTime
+  modifiedDateTime: DateTime
+  createdBy: String
+  modifiedBy: String
+  libraryRequired: Boolean
+  deploymentModel: DeploymentModel
+  tasks(status: [String], offset: Int = 0, limit: Int = 30, id: ID,
+        dateTimeFilter: [TaskDateTimeFilter], hasSourceAsset: Boolean): TaskList
+  builds(buildStatus: [BuildStatus!], status: [String], offset: Int = 0, limit: Int = 30,
+         id: ID): BuildList
+  dependency: EngineDependency
+  fields: [EngineField!]
+  category: EngineCategory
+  validStateActions: [EngineStateAction]
+  preferredInputFormat: String
+  supportedInputFormats: [String!]
+  outputFormats: [String!]
+  supportedSourceTypes: [String!]
+  hasScanPhase: Boolean
+  deployedVersion: Int
+  mode: EngineMode
+  runtimeType: String
+  oauth: String
+  isConductor: Boolean
+  supportedScheduleTypes: [EngineScheduleType!]
+  taskMetrics(fromDateTime: DateTime, toDateTime: DateTime): EngineTaskMetrics
 }
 
-type EngineCategory { id: ID! name: String description: String }
+type EngineCategory {
+  id: ID!
+  name: String
+  description: String
+  type: EngineType
+  createdDateTime: DateTime
+  modifiedDateTime: DateTime
+  createdBy: String
+  modifiedBy: String
+  engineIds: [ID!]
+  totalEngines: Int
+  iconClass: String
+  editable: Boolean
+  videoOnly: Boolean
+  color: String
+  engines(offset: Int = 0, limit: Int = 30, filter: EngineFilter,
+          orderBy: [EngineSortField]): EngineList
+  libraryEntityIdentifierTypeIds: [ID!]
+  libraryEntityIdentifierTypes: EntityIdentifierTypeList
+  categoryType: String
+  categoryMetadataKey: String
+  dependencies: [EngineDependency!]
+  searchConfiguration: EngineSearchConfiguration
+  exportFormats: [ExportFormat]!
+}
 
 type TaskList implements Page { records: [Task] offset: Int! limit: Int! count: Int }
 type JobList implements Page { records: [Job] offset: Int! limit: Int! count: Int }
 type AssetList implements Page { records: [Asset] offset: Int! limit: Int! count: Int }
 
 type TemporalDataObject {
-  id: ID!
-  name: String
-  description: String
-  source: String
-  createdBy: String
-  modifiedBy: String
-  status: String
-  startDateTime: DateTime!
-  stopDateTime: DateTime!
   createdDateTime: DateTime
   modifiedDateTime: DateTime
-  applicationId: ID!
+  id: ID!
+  createdBy: String
+  modifiedBy: String
+  description: String
+  name: String
+  mediaId: ID
+  thumbnailUrl: String
+  previewUrl: String
+  sourceImageUrl: String
+  metadata: [Metadata]
+  jsondata: JSON
+  details(path: String): JSON
   assets(id: ID, type: [String!], assetType: [String!], sourceTaskId: ID, offset: Int = 0,
          limit: Int = 30, orderBy: AssetOrderBy = createdDateTime,
-         orderDirection: OrderDirection = desc,
-         includeVirtualMediaAsset: Boolean = true): AssetList
+         orderDirection: OrderDirection = desc, includeVirtualMediaAsset: Boolean = true): AssetList
   assetCount: Int!
   primaryAsset(assetType: String!): Asset
+  security: Security
+  startDateTime: DateTime!
+  stopDateTime: DateTime!
+  source: String
+  applicationId: ID!
+  status: String
   tasks(id: ID, offset: Int = 0, limit: Int = 30, hasSourceAsset: Boolean,
         dateTimeFilter: [TaskDateTimeFilter]): TaskList
   jobs: JobList
-  details(path: String): JSON
-  jsondata: JSON
+  folders: [Folder!]
+  sourceData: TDOSourceData
+  streams: [TDOStreamData!]!
+  engineRuns(offset: Int = 0, limit: Int = 100): EngineRunList
+  streamManifest: TDOStreamManifest
 }
 
 type Asset {
@@ -218,14 +308,23 @@ type Asset {
   type: String!
   assetType: String
   details(path: String): JSON
+  jsonstring(indent: Int = 2): String
   fileData: AssetFileData
   sourceData: AssetSourceData
+  transform(transformFunction: TransformFunction!): String
   isUserEdited: Boolean
 }
 
 type AssetFileData { md5sum: String size: Int originalFileUri: String }
 type AssetSourceData {
-  name: String taskId: ID engineId: ID sourceId: ID schemaId: ID
+  name: String
+  taskId: ID
+  task: Task
+  engineId: ID
+  engine: Engine
+  sourceId: ID
+  schemaId: ID
+  schema: Schema
 }
 
 type DeletePayload { id: ID! message: String }
@@ -239,9 +338,24 @@ type EngineResult {
   stopOffsetMs: Int
   assetId: String
   userEdited: Boolean
+  tdo: TemporalDataObject
 }
 
-type LoginInfo { token: String apiToken: String }
+type LoginInfo {
+  apiToken: String
+  token: String
+  lastLoggedIn: String
+  applications: [ID]
+  applicationPlatforms: [ApplicationPlatform]
+  groups: [Group]
+  hasPassword: Boolean
+  organization: Organization
+  passwordResetRequired: Boolean
+  providerId: String
+  providerScreenName: String
+  providerUserId: String
+  user: User
+}
 
 input UpdateTask {
   id: ID!
@@ -373,6 +487,136 @@ input CreateTDOContentTemplateWithTDO { schemaId: ID! sdoId: ID data: JSON }
 input JobSortField { field: JobOrderField! direction: OrderDirection = desc }
 input JobDateTimeFilter { toDateTime: DateTime fromDateTime: DateTime field: JobDateTimeField! }
 input TaskDateTimeFilter { toDateTime: DateTime fromDateTime: DateTime field: TaskDateTimeField! }
+
+# Types the simulator has no data of: every field that returns one answers null (or an empty
+# list where the field is non-null). Each keeps one field of the published type (its id, or
+# the Page fields of a list), so a selection of it validates.
+type ApplicationPlatform { id: ID }
+type Build { id: ID! }
+type BuildList implements Page { offset: Int! limit: Int! count: Int }
+type EngineConfiguration { id: ID! }
+type EngineDependency { dependencyType: String! }
+type EngineField { max: Float }
+type EngineList implements Page { offset: Int! limit: Int! count: Int! }
+type EngineRunList implements Page { offset: Int! limit: Int! count: Int }
+type EngineSearchConfiguration { isSearchEnabled: Boolean }
+type EngineTaskMetrics { cancelledCount: Int }
+type EngineType { name: String }
+type EntityIdentifierTypeList implements Page { offset: Int! limit: Int! count: Int }
+type ExecutionLocation { id: ID! }
+type ExportFormat { format: String! }
+type Folder { id: ID! }
+type Group { id: ID! }
+type JobTemplate { id: ID! }
+interface Metadata { name: String! }
+type Organization { id: ID! }
+type ScheduledJob { id: ID! }
+type Schema { id: ID! }
+type Security { global: Boolean }
+type TDOSourceData { taskId: ID }
+type TDOStreamData { uri: String! }
+type TDOStreamManifest { segments: [JSON!] }
+type TaskTemplate { id: ID! }
+type User { id: ID! }
+
+enum BuildStatus {
+  approved
+  available
+  deleted
+  deploying
+  deployed
+  fetching
+  invalid
+  paused
+  pending
+  uploaded
+  deployFailed
+}
+
+enum ClusterSize {
+  small
+  medium
+  large
+}
+
+enum DeploymentModel {
+  FullyNetworkIsolated
+  MostlyNetworkIsolated
+  NonNetworkIsolated
+  HumanReview
+}
+
+enum EngineMode {
+  Chunk
+  Stream
+  Batch
+}
+
+enum EngineOrderField {
+  name
+  id
+  state
+  price
+  rating
+  order
+  createdDateTime
+  modifiedDateTime
+}
+
+enum EngineScheduleType {
+  Now
+  OnDemand
+  Recurring
+  Continuous
+}
+
+enum EngineStateAction {
+  edit
+  delete
+  disable
+  enable
+  undelete
+}
+
+enum EngineTypeFilter {
+  Cognition
+  Ingestion
+  Aggregator
+}
+
+enum SupportedGPU {
+  G2
+  G3
+  P2
+}
+
+enum TransformFunction {
+  XML2JSON
+  Transcript2JSON
+  JSON
+}
+
+input EngineFilter {
+  language: String
+  category: [String]
+  type: [EngineTypeFilter!]
+  rating: [Int]
+  deploymentModel: DeploymentModel
+  priceMin: Int
+  priceMax: Int
+  fedRampImpactLevelMin: Int
+  fedRampImpactLevelMax: Int
+  trainableViaApi: Boolean
+  clusterSize: ClusterSize
+  gpuSupported: SupportedGPU
+  mode: [EngineMode!]
+  runtimeType: [String!]
+}
+
+input EngineSortField {
+  field: EngineOrderField!
+  direction: OrderDirection
+}
 """
 
 

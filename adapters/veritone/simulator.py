@@ -43,6 +43,9 @@ from .schema import schema as build_schema
 GRAPHQL_PATH = "/v3/graphql"
 EXTERNAL_ENGINE = "c0e55ab3-8a0c-4b8f-9c4b-0d1d2e3f4a5b"
 DEFAULT_ENGINE = "54525249-da68-4dbf-b6fe-aea9a1aefd4d"
+#: The one application (and organization) everything in the simulator belongs to.
+APPLICATION = "sim-app"
+ORGANIZATION = "7682"
 JSON_LIMIT = 10_000_000
 FILE_LIMIT = 104_857_600
 _TERMINAL = ("complete", "failed", "aborted", "cancelled")
@@ -62,6 +65,41 @@ def _ms(value: Any) -> int | None:
     if stamp.tzinfo is None:
         stamp = stamp.replace(tzinfo=timezone.utc)
     return int(stamp.timestamp() * 1000)
+
+
+def _page(
+    rows: list[Any],
+    show: Callable[[Any], Any],
+    offset: int | None,
+    limit: int | None,
+    default_limit: int = 30,
+) -> dict[str, Any]:
+    """One page of ``rows`` as a ``Page``. An explicit null is the argument's default; a
+    negative offset or limit is ``invalid_input`` (the error codes page: "an integer parameter
+    ... outside the allowed range"), never a Python slice from the end."""
+    offset = 0 if offset is None else offset
+    limit = default_limit if limit is None else limit
+    for name, value in (("offset", offset), ("limit", limit)):
+        if value < 0:
+            raise GqlError("invalid_input", f"{name} must be 0 or more, not {value}")
+    page = rows[offset : offset + limit]
+    return {
+        "records": [show(r) for r in page],
+        "offset": offset,
+        "limit": limit,
+        "count": len(page),
+    }
+
+
+def _in_range(stamp: int, rules: Iterable[dict[str, Any] | None] | None, field: str) -> bool:
+    """Whether ``stamp`` (epoch ms of ``field``) passes every ``dateTimeFilter`` rule on it."""
+    for rule in rules or ():
+        if rule is None or (rule.get("field") or "createdDateTime") != field:
+            continue
+        low, high = _ms(rule.get("fromDateTime")), _ms(rule.get("toDateTime"))
+        if (low is not None and stamp < low) or (high is not None and stamp > high):
+            return False
+    return True
 
 
 class GqlError(Exception):
@@ -438,32 +476,42 @@ class VeritoneSimulator(Simulator):
     def q_job(self, info: Any, id: str) -> Any:
         return self._job_view(self._job(str(id)))
 
-    def q_jobs(
-        self,
-        info: Any,
-        offset: int = 0,
-        limit: int = 30,
-        status: list[str] | None = None,
-        targetId: str | None = None,
-        clusterId: str | None = None,
-        **_: Any,
-    ) -> Any:
-        rows = [self.jobs[i] for i in reversed(self.job_order)]
+    def q_jobs(self, info: Any, offset: int | None = 0, limit: int | None = 30, **args: Any) -> Any:
+        rows = [self.jobs[i] for i in reversed(self.job_order)]  # newest first
         for job in rows:
             self.advance(job)
-        if status:
-            rows = [j for j in rows if self.job_status(j) in status]
-        if targetId is not None:
-            rows = [j for j in rows if j.target_id == str(targetId)]
-        if clusterId is not None:
-            rows = [j for j in rows if j.cluster_id == str(clusterId)]
-        page = rows[offset : offset + limit]
-        return {
-            "records": [self._job_view(j) for j in page],
-            "offset": offset,
-            "limit": limit,
-            "count": len(page),
-        }
+        rows = [j for j in rows if self._job_matches(j, args)]
+        for rule in reversed(args.get("orderBy") or [{"field": "createdDateTime"}]):
+            field = "modified" if rule.get("field") == "modifiedDateTime" else "created"
+            descending = (rule.get("direction") or "desc") == "desc"
+            rows.sort(key=lambda j: getattr(j, field), reverse=descending)
+        return _page(rows, self._job_view, offset, limit)
+
+    def _job_matches(self, job: _Job, args: dict[str, Any]) -> bool:
+        """Whether ``job`` passes every ``jobs`` filter given (the published arguments; the
+        simulator's jobs all belong to its one application, active, and none is scheduled)."""
+        engines = {t.engine_id for t in job.tasks}
+        categories = {self.engines.get(e, {}).get("categoryId") for e in engines}
+
+        def given(name: str) -> bool:
+            return args.get(name) is not None
+
+        return not (
+            (given("id") and job.id != str(args["id"]))
+            or (args.get("status") and self.job_status(job) not in args["status"])
+            or (given("applicationStatus") and args["applicationStatus"] != "active")
+            or (given("applicationId") and str(args["applicationId"]) != APPLICATION)
+            or (given("applicationIds") and APPLICATION not in map(str, args["applicationIds"]))
+            or (given("targetId") and job.target_id != str(args["targetId"]))
+            or (given("clusterId") and job.cluster_id != str(args["clusterId"]))
+            or (given("hasTargetTDO") and args["hasTargetTDO"] != (job.target_id is not None))
+            or given("scheduledJobIds")
+            or args.get("hasScheduledJobId") is True
+            or (given("engineIds") and not engines & set(map(str, args["engineIds"])))
+            or (given("engineCategoryIds") and not categories & set(args["engineCategoryIds"]))
+            or not _in_range(job.created, args.get("dateTimeFilter"), "createdDateTime")
+            or not _in_range(job.modified, args.get("dateTimeFilter"), "modifiedDateTime")
+        )
 
     def q_task(self, info: Any, id: str) -> Any:
         task = self.tasks.get(str(id))
@@ -847,34 +895,45 @@ class VeritoneSimulator(Simulator):
         return "pending"
 
     # -- views (plain dicts; argument-taking fields are callables) ---------------------------
+    #
+    # Job, Task, TemporalDataObject, Engine and Asset serve every published field: a field the
+    # simulator has no data for is left out of the view (null), or empty where it is a list
+    # the schema says is never null.
+
+    def _task_list(
+        self,
+        rows: list[_Task],
+        offset: int | None,
+        limit: int | None,
+        args: dict[str, Any],
+    ) -> dict[str, Any]:
+        """A ``TaskList`` page of ``rows`` after the published task filters: ``status``,
+        ``id``, ``targetId``, ``hasSourceAsset`` (no simulated task has a source asset) and
+        ``dateTimeFilter``."""
+        status, task_id, targets = args.get("status"), args.get("id"), args.get("targetId")
+        rules = args.get("dateTimeFilter")
+        kept = [
+            t
+            for t in rows
+            if (not status or t.status in status)
+            and (task_id is None or t.id == str(task_id))
+            and (targets is None or self.jobs[t.job_id].target_id in {str(x) for x in targets})
+            and args.get("hasSourceAsset") is not True
+            and _in_range(t.created, rules, "createdDateTime")
+            and _in_range(t.modified, rules, "modifiedDateTime")
+        ]
+        return _page(kept, self._task_view, offset, limit)
 
     def _job_view(self, job: _Job) -> dict[str, Any]:
-        def tasks(
-            info: Any,
-            offset: int = 0,
-            limit: int = 30,
-            status: list[str] | None = None,
-            id: str | None = None,
-            **_: Any,
-        ) -> dict[str, Any]:
-            rows = [
-                t
-                for t in job.tasks
-                if (not status or t.status in status) and (id is None or t.id == str(id))
-            ]
-            page = rows[offset : offset + limit]
-            return {
-                "records": [self._task_view(t) for t in page],
-                "offset": offset,
-                "limit": limit,
-                "count": len(page),
-            }
+        def tasks(info: Any, offset: int | None = 0, limit: int | None = 30, **args: Any) -> Any:
+            return self._task_list(job.tasks, offset, limit, args)
 
         return {
             "id": job.id,
             "status": self.job_status(job),
             "targetId": job.target_id,
             "clusterId": job.cluster_id,
+            "applicationId": APPLICATION,
             "createdDateTime": self._time(job.created),
             "modifiedDateTime": self._time(job.modified),
             "tasks": tasks,
@@ -892,20 +951,31 @@ class VeritoneSimulator(Simulator):
         }
 
     def _task_view(self, task: _Task) -> dict[str, Any]:
+        job = self.jobs[task.job_id]
         return {
             "id": task.id,
             "jobId": task.job_id,
+            "job": lambda info, **_: self._job_view(job),
             "engineId": task.engine_id,
-            "engine": self.engines.get(task.engine_id, {"id": task.engine_id, "name": None}),
+            "engine": lambda info, **_: self._engine_view(task.engine_id),
             "status": task.status,
             "order": task.order,
+            "isClone": False,
+            "testTask": False,
+            "applicationId": APPLICATION,
             "payload": task.payload,
+            "taskPayload": task.payload,
             "output": task.output,
             "outputString": task.output_string,
             "taskOutput": task.output,
             "failureReason": task.failure_reason,
             "failureMessage": task.failure_message,
-            "targetId": self.jobs[task.job_id].target_id,
+            "targetId": job.target_id,
+            "target": (lambda info, **_: self._tdo_view(self.tdos[job.target_id]))
+            if job.target_id in self.tdos
+            else None,
+            "childTaskIds": [],
+            "childTasks": [],
             "createdDateTime": self._time(task.created),
             "modifiedDateTime": self._time(task.modified),
             "queuedDateTime": self._time(task.queued),
@@ -917,63 +987,74 @@ class VeritoneSimulator(Simulator):
             ],
         }
 
+    def _engine_view(self, engine_id: str) -> dict[str, Any]:
+        engine: dict[str, Any] = self.engines.get(engine_id, {"id": engine_id, "name": None})
+        tasks = [t for t in self.tasks.values() if t.engine_id == engine_id]
+
+        def task_list(
+            info: Any, offset: int | None = 0, limit: int | None = 30, **args: Any
+        ) -> Any:
+            return self._task_list(tasks, offset, limit, args)
+
+        def builds(info: Any, offset: int | None = 0, limit: int | None = 30, **_: Any) -> Any:
+            return _page([], dict, offset, limit)
+
+        category = engine.get("category")
+        return {
+            **engine,
+            "ownerOrganizationId": ORGANIZATION,
+            "isPublic": False,
+            "applicationId": APPLICATION,
+            "tasks": task_list,
+            "builds": builds,
+            "category": None if category is None else self._category_view(category),
+        }
+
+    @staticmethod
+    def _category_view(category: dict[str, Any]) -> dict[str, Any]:
+        def engines(info: Any, offset: int | None = 0, limit: int | None = 30, **_: Any) -> Any:
+            return {**_page([], dict, offset, limit), "count": 0}
+
+        return {**category, "engines": engines, "exportFormats": []}
+
     def _tdo_view(self, tdo: dict[str, Any]) -> dict[str, Any]:
         def assets(
             info: Any,
-            type: list[str] | None = None,
-            offset: int = 0,
-            limit: int = 30,
-            orderDirection: str = "desc",
-            id: str | None = None,
-            assetType: list[str] | None = None,
-            **_: Any,
+            offset: int | None = 0,
+            limit: int | None = 30,
+            orderBy: str | None = "createdDateTime",
+            orderDirection: str | None = "desc",
+            **args: Any,
         ) -> dict[str, Any]:
-            wanted = set(type or []) | set(assetType or [])
-            rows = [self.assets[a] for a in tdo["assets"] if a in self.assets]
+            wanted = set(args.get("type") or []) | set(args.get("assetType") or [])
+            asset_id, source = args.get("id"), args.get("sourceTaskId")
             rows = [
                 a
-                for a in rows
-                if (not wanted or a["type"] in wanted) and (id is None or a["id"] == str(id))
+                for a in (self.assets[i] for i in tdo["assets"] if i in self.assets)
+                if (not wanted or a["type"] in wanted)
+                and (asset_id is None or a["id"] == str(asset_id))
+                and (source is None or (a.get("sourceData") or {}).get("taskId") == str(source))
             ]
-            rows.sort(key=lambda a: a["created"], reverse=orderDirection == "desc")
-            page = rows[offset : offset + limit]
-            return {
-                "records": [self._asset_view(a) for a in page],
-                "offset": offset,
-                "limit": limit,
-                "count": len(page),
-            }
+            key = {"assetType": "type", "contentType": "contentType"}.get(orderBy or "", "created")
+            rows.sort(key=lambda a: a.get(key) or "", reverse=(orderDirection or "desc") == "desc")
+            return _page(rows, self._asset_view, offset, limit)
 
-        def tasks(
-            info: Any,
-            id: str | None = None,
-            offset: int = 0,
-            limit: int = 30,
-            dateTimeFilter: list[dict[str, Any] | None] | None = None,
-            **_: Any,
-        ) -> dict[str, Any]:
+        def tasks(info: Any, offset: int | None = 0, limit: int | None = 30, **args: Any) -> Any:
             jobs = [self.jobs[j] for j in self.job_order if self.jobs[j].target_id == tdo["id"]]
             for job in jobs:
                 self.advance(job)
-            rows = [t for j in jobs for t in j.tasks if id is None or t.id == str(id)]
-            for rule in dateTimeFilter or []:
-                if rule is None:
-                    continue
-                low, high = _ms(rule.get("fromDateTime")), _ms(rule.get("toDateTime"))
-                field = "modified" if rule.get("field") == "modifiedDateTime" else "created"
-                rows = [
-                    t
-                    for t in rows
-                    if (low is None or getattr(t, field) >= low)
-                    and (high is None or getattr(t, field) <= high)
-                ]
-            page = rows[offset : offset + limit]
-            return {
-                "records": [self._task_view(t) for t in page],
-                "offset": offset,
-                "limit": limit,
-                "count": len(page),
-            }
+            return self._task_list([t for j in jobs for t in j.tasks], offset, limit, args)
+
+        def jobs(info: Any, **_: Any) -> Any:
+            found = [self.jobs[j] for j in reversed(self.job_order)]
+            return _page([j for j in found if j.target_id == tdo["id"]], self._job_view, 0, None)
+
+        def primary(info: Any, assetType: str) -> Any:
+            kept = [self.assets[i] for i in tdo["assets"] if self.assets[i]["type"] == assetType]
+            return self._asset_view(kept[-1]) if kept else None
+
+        def runs(info: Any, offset: int | None = 0, limit: int | None = 100) -> Any:
+            return _page([], dict, offset, limit, default_limit=100)
 
         return {
             "id": tdo["id"],
@@ -982,17 +1063,34 @@ class VeritoneSimulator(Simulator):
             "startDateTime": tdo["start"],
             "stopDateTime": tdo["stop"],
             "createdDateTime": self._time(tdo["created"]),
-            "applicationId": "sim-app",
+            "applicationId": APPLICATION,
             "assets": assets,
             "assetCount": len(tdo["assets"]),
+            "primaryAsset": primary,
             "tasks": tasks,
+            "jobs": jobs,
+            "engineRuns": runs,
+            "streams": [],
         }
 
     def _asset_view(self, asset: dict[str, Any]) -> dict[str, Any]:
         data = asset.get("data")
+        source = asset.get("sourceData")
+
+        def jsonstring(info: Any, indent: int | None = 2) -> str | None:
+            try:
+                return json.dumps(json.loads(data or b""), indent=indent)
+            except ValueError:
+                return None  # not JSON content
+
         return {
             "id": asset["id"],
             "containerId": asset["containerId"],
+            "container": lambda info, **_: (
+                self._tdo_view(self.tdos[asset["containerId"]])
+                if asset["containerId"] in self.tdos
+                else None
+            ),
             "type": asset["type"],
             "assetType": asset["type"],
             "contentType": asset.get("contentType"),
@@ -1000,10 +1098,21 @@ class VeritoneSimulator(Simulator):
             "uri": asset.get("uri") or self.signed_uri(asset),
             "signedUri": self.signed_uri(asset),
             "createdDateTime": self._time(asset["created"]),
+            "jsonstring": jsonstring,
+            "isUserEdited": False,
             "fileData": {"size": len(data), "md5sum": hashlib.md5(data).hexdigest()}
             if data is not None
             else None,
-            "sourceData": asset.get("sourceData"),
+            "sourceData": None if source is None else self._source_view(source),
+        }
+
+    def _source_view(self, source: dict[str, Any]) -> dict[str, Any]:
+        task = self.tasks.get(str(source.get("taskId")))
+        engine = source.get("engineId")
+        return {
+            **source,
+            "task": None if task is None else (lambda info, **_: self._task_view(task)),
+            "engine": None if engine is None else (lambda info, **_: self._engine_view(engine)),
         }
 
     def demo_spec(self) -> dict[str, Any]:
@@ -1031,7 +1140,7 @@ class VeritoneSimulator(Simulator):
         self.tokens.add(token)
         self.engine_tokens.append(token)
         return {
-            "applicationId": "sim-app",
+            "applicationId": APPLICATION,
             "jobId": job.id,
             "taskId": task.id,
             "recordingId": job.target_id,

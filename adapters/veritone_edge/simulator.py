@@ -6,10 +6,11 @@ completes. A task payload ``{"simulate": "fail"}`` ends it ``failed`` (failureRe
 ``bad_data``); ``"reject"`` ends it ``rejected``. ``POST /proc/tasks/update_status`` sets any
 ``TaskStatusEnum`` word. Auth: ``Authorization: Bearer`` or the spec's ``api_key`` header; a
 known read-only token gets 403. Every answer carries ``X-Aiware-Version`` and
-``X-Correlation-Id`` (the request's, or a new one). ``GET /proc/jobs`` pages by ``offset`` /
-``limit`` and filters by ``status``, ``jobID``, ``organizationID`` and the time bounds
-``modifiedAfter`` / ``modifiedBefore`` / ``CreatedAfter`` / ``CreatedBefore`` (Unix seconds,
-compared strictly; a job's modification time is its last status change).
+``X-Correlation-Id`` (the request's, or a new one). ``GET /proc/jobs`` and ``GET /admin/engines``
+page by ``offset`` / ``limit`` (counts: a negative one is a 400, never a slice), sort by
+``orderBy`` / ``direction`` and take every documented filter, each read as the spec types it
+(:data:`_JOB_FILTERS`, :data:`_ENGINE_FILTERS`); a job's modification time is its last status
+change.
 
 Request bodies are checked against the OpenAPI 3.15.2 request schemas (:data:`REQUEST_SCHEMAS`,
 transcribed from the spec: types, formats, enums, required fields) and refused with a 400
@@ -198,7 +199,7 @@ def _format_problem(fmt: str, value: Any) -> str | None:
             return "is not an RFC 3339 date-time"
     if fmt in _RANGES and not -_RANGES[fmt] <= value < _RANGES[fmt]:
         return f"is out of the {fmt} range"
-    if fmt.lower() == "json":
+    if fmt.lower() == "json" and value != "":  # "" is Go's zero value: no JSON at all
         try:
             json.loads(value)
         except ValueError:
@@ -243,18 +244,177 @@ def schema_problem(schema: dict[str, Any], value: Any, where: str) -> str | None
     return None
 
 
-#: ``/proc/jobs`` filters (veritone-edge.md section 8) and what each keeps. The spec types the
-#: time bounds as int64 timestamps without a unit; the simulator reads Unix seconds, as the
-#: spec's other timestamps are, and compares them strictly ("after", "before").
-_JOB_FILTERS: dict[str, Callable[[_Job, Any], bool]] = {
-    "modifiedAfter": lambda job, ms: (job.modified or job.created) > ms,
-    "modifiedBefore": lambda job, ms: (job.modified or job.created) < ms,
-    "CreatedAfter": lambda job, ms: job.created > ms,
-    "CreatedBefore": lambda job, ms: job.created < ms,
-    "jobID": lambda job, value: job.id == value,
-    "organizationID": lambda job, value: job.organization == value,
+_INT64_BOUND = 2**63
+_INTEGER_TEXT = re.compile(r"[+-]?[0-9]+")
+#: ``direction``: "the sort order.  ASC or DESC." (spec ``Direction_Query_Optional``).
+_DIRECTIONS = ("ASC", "DESC", "asc", "desc")
+
+
+class _Invalid(ValueError):
+    """A query argument the server refuses (answered 400 ``Invalid argument: ...``)."""
+
+
+def _refuse(message: str) -> _Invalid:
+    return _Invalid(message)
+
+
+def _int64(name: str, value: str) -> int:
+    if not _INTEGER_TEXT.fullmatch(value) or not -_INT64_BOUND <= int(value) < _INT64_BOUND:
+        raise _refuse(f"{name} must be an int64 integer")
+    return int(value)
+
+
+def _count(name: str, value: str) -> int:
+    number = _int64(name, value)
+    if number < 0:
+        raise _refuse(f"{name} must not be negative")
+    return number
+
+
+def _uuid_arg(name: str, value: str) -> str:
+    if not _UUID_TEXT.fullmatch(value):
+        raise _refuse(f"{name} must be a UUID")
+    return value.lower()
+
+
+def _boolean(name: str, value: str) -> bool:
+    if value not in ("true", "false"):
+        raise _refuse(f"{name} must be true or false")
+    return value == "true"
+
+
+def _one_of(*words: str) -> Callable[[str, str], str]:
+    def check(name: str, value: str) -> str:
+        if value not in words:
+            raise _refuse(f"{name} must be one of {', '.join(words)}")
+        return value
+
+    return check
+
+
+def _text(name: str, value: str) -> str:
+    return value
+
+
+def _seconds(ms: int) -> int:
+    return ms // 1000
+
+
+def _epoch(text: str) -> float:
+    """Unix seconds of one of the simulator's own RFC 3339 times."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+#: ``/proc/jobs`` filters (veritone-edge.md section 8) beside ``status``: how each value is read
+#: and what it keeps.
+#: The spec types the time bounds as int64 timestamps without a unit; the simulator reads Unix
+#: seconds, as the spec's other timestamps are: ``startTime`` / ``endTime`` bound the creation
+#: time inclusively, the ``modified*`` / ``Created*`` bounds compare strictly ("after",
+#: "before"). ``recordingID`` is typed a UUID while a job's recording id is an int64
+#: (``coreRecordingId``), so no job ever matches one.
+_JOB_FILTERS: dict[str, tuple[Callable[[str, str], Any], Callable[[_Job, Any], bool]]] = {
+    "startTime": (_int64, lambda job, s: _seconds(job.created) >= s),
+    "endTime": (_int64, lambda job, s: _seconds(job.created) <= s),
+    "modifiedAfter": (_int64, lambda job, s: (job.modified or job.created) > s * 1000),
+    "modifiedBefore": (_int64, lambda job, s: (job.modified or job.created) < s * 1000),
+    "CreatedAfter": (_int64, lambda job, s: job.created > s * 1000),
+    "CreatedBefore": (_int64, lambda job, s: job.created < s * 1000),
+    "jobID": (_uuid_arg, lambda job, value: job.id == value),
+    "organizationID": (_uuid_arg, lambda job, value: job.organization == value),
+    "coreID": (_uuid_arg, lambda job, value: job.core_id == value),
+    "recordingID": (_uuid_arg, lambda job, value: str(job.core_recording) == value),
+    "coreJobID": (_text, lambda job, value: job.core_job_id == value),
 }
-_TIME_FILTERS = frozenset({"modifiedAfter", "modifiedBefore", "CreatedAfter", "CreatedBefore"})
+#: ``orderBy`` on ``/proc/jobs`` names a field to sort by (default ``createdDateTime``, a
+#: JobDetail property): every scalar JobDetail property sorts; anything else is refused.
+JOB_ORDER = (
+    "abortedDateTime",
+    "completedDateTime",
+    "coreID",
+    "coreJobID",
+    "coreRecordingId",
+    "coreScheduledJobId",
+    "coreSourceId",
+    "createdDateTime",
+    "currentRetries",
+    "dueDateTime",
+    "internalJobID",
+    "internalOrganizationID",
+    "internalScheduledJobId",
+    "isTemplate",
+    "jobConfigJSON",
+    "jobStatus",
+    "jobTemplateId",
+    "maxRetries",
+    "modifiedDateTime",
+    "priority",
+    "scheduledDateTime",
+    "startDateTime",
+    "startedDateTime",
+    "stopDateTime",
+)
+#: ``/admin/engines`` filters: ``engineName`` matches a part of the name, any case ("Field to
+#: string match against the engine names"); ``engineIDs`` is a comma-separated list; the time
+#: bounds are the engine's creation time in Unix seconds, inclusive.
+_ENGINE_FILTERS: dict[
+    str, tuple[Callable[[str, str], Any], Callable[[dict[str, Any], Any], bool]]
+] = {
+    "internalOrganizationID": (_uuid_arg, lambda e, v: e["internalOrganizationID"] == v),
+    "engineName": (_text, lambda e, v: v.lower() in e["engineName"].lower()),
+    "engineState": (_one_of("active", "paused", "replace"), lambda e, v: e["engineState"] == v),
+    "engineType": (_one_of("chunk", "stream", "batch", "any"), lambda e, v: e["engineType"] == v),
+    "engineOutputType": (
+        _one_of("chunk", "stream", "batch", "any"),
+        lambda e, v: e["engineOutputType"] == v,
+    ),
+    "engineCategoryID": (_text, lambda e, v: e["engineCategoryID"] == v),
+    "engineIDs": (_text, lambda e, v: e["engineID"] in v.split(",")),
+    "preload": (_boolean, lambda e, v: e["preload"] is v),
+    "startTime": (_int64, lambda e, s: _epoch(e["createdDateTime"]) >= s),
+    "endTime": (_int64, lambda e, s: _epoch(e["createdDateTime"]) <= s),
+}
+#: ``orderBy`` on ``/admin/engines``: "The value should be in [name, state, type,
+#: organizationID, createdTime]", each the EngineDetail field it sorts by.
+ENGINE_ORDER = {
+    "name": "engineName",
+    "state": "engineState",
+    "type": "engineType",
+    "organizationID": "internalOrganizationID",
+    "createdTime": "createdDateTime",
+}
+
+
+def _sorted(rows: list[dict[str, Any]], field: str, direction: str) -> list[dict[str, Any]]:
+    """``rows`` (oldest first) sorted by ``field``; ties keep their age, newest first when
+    descending; a missing value sorts as PostgreSQL's NULL (last ascending, first descending)."""
+
+    def key(n: int) -> tuple[bool, Any, int]:
+        value = rows[n].get(field)
+        if isinstance(value, str) and field.endswith("DateTime"):
+            value = _epoch(value)  # fractions of a second make text compare wrongly
+        return value is None, 0 if value is None else value, n
+
+    order = sorted(range(len(rows)), key=key, reverse=direction.upper() == "DESC")
+    return [rows[n] for n in order]
+
+
+def _filtered(
+    rows: list[Any], args: Any, filters: dict[str, tuple[Callable[[str, str], Any], Any]]
+) -> list[Any]:
+    """The rows every filter present in ``args`` keeps (each value read first: a 400)."""
+    for name, (read, keep) in filters.items():
+        if name in args:
+            value = read(name, args[name])
+            rows = [row for row in rows if keep(row, value)]
+    return rows
+
+
+def _paging(args: Any) -> tuple[int, int, str]:
+    """``offset``, ``limit`` (default 10) and ``direction`` (default DESC), each checked."""
+    offset = _count("offset", args.get("offset", "0"))
+    limit = _count("limit", args.get("limit", "10"))
+    direction = _one_of(*_DIRECTIONS)("direction", args.get("direction", "DESC"))
+    return offset, limit, direction
 
 
 def _plan(*payloads: str | None) -> str:
@@ -303,6 +463,10 @@ class _Job:
     config: str | None = None
     modified: int = 0
     outputs: list[dict[str, Any]] = attrs.field(factory=list)
+    core_id: str | None = None
+    core_job_id: str | None = None
+    core_recording: int = 0
+    core_source: int = 0
 
 
 class EdgeSimulator(Simulator):
@@ -405,6 +569,7 @@ class EdgeSimulator(Simulator):
             "engineType": kind,
             "engineOutputType": kind,
             "engineState": "active",
+            "internalOrganizationID": self.organization,
             "maxRunning": 4,
             "minRunning": 0,
             "parallelProcessing": False,
@@ -412,6 +577,12 @@ class EdgeSimulator(Simulator):
             "createdDateTime": "2024-01-01T00:00:00Z",
             "modifiedDateTime": "2024-01-01T00:00:00Z",
         }
+
+    def no_content(self) -> Response:
+        """HTTP 204: no body, under the content type the spec declares for it."""
+        response = self.json(None, 204)
+        response.set_data(b"")
+        return response
 
     def _time(self, ms: int | None) -> str | None:
         if ms is None:
@@ -594,8 +765,10 @@ class EdgeSimulator(Simulator):
                 "jobConfigJSON": job.config,
                 "tasks": [self.task_detail(t) for t in job.tasks],
                 "taskRoutes": job.routes,
-                "coreRecordingId": 0,
-                "coreSourceId": 0,
+                "coreID": job.core_id,
+                "coreJobID": job.core_job_id,
+                "coreRecordingId": job.core_recording,
+                "coreSourceId": job.core_source,
             }
         )
 
@@ -643,12 +816,16 @@ class EdgeSimulator(Simulator):
                 return self.error(400, f"Invalid argument: jobs[{n}].tasks is empty")
             job = _Job(
                 str(self._uuid()),
-                spec.get("internalOrganizationID") or self.organization,
+                (spec.get("internalOrganizationID") or self.organization).lower(),
                 now,
                 [],
                 [],
-                spec.get("jobConfigJSON"),
+                spec.get("jobConfigJSON") or None,  # "" is Go's zero value: no config
                 now,
+                core_id=(spec.get("coreID") or "").lower() or None,
+                core_job_id=spec.get("coreJobID") or None,
+                core_recording=spec.get("coreRecordingID") or 0,
+                core_source=spec.get("coreSourceID") or 0,
             )
             names: dict[str, str] = {}
             for m, item in enumerate(tasks):
@@ -659,7 +836,8 @@ class EdgeSimulator(Simulator):
                     )
                 # Both are JSON text (checked above); the documented examples carry the input
                 # in taskPayloadJSON, some in payloadJSON too.
-                payload, task_payload = item.get("payloadJSON"), item.get("taskPayloadJSON")
+                payload = item.get("payloadJSON") or None
+                task_payload = item.get("taskPayloadJSON") or None
                 task = _Task(
                     str(self._uuid()),
                     job.id,
@@ -742,47 +920,30 @@ class EdgeSimulator(Simulator):
         self.order.remove(job.id)
         for task in job.tasks:
             self.tasks.pop(task.id, None)
-        return Response(status=204)
+        return self.no_content()
 
     def on_list_jobs(self, request: Request) -> Response:
         self._auth(request)
         args = request.args
         try:
-            offset = int(args.get("offset", "0"))
-            limit = int(args.get("limit", "10"))
-        except ValueError:
-            return self.error(400, "Invalid argument: offset and limit must be integers")
-        rows = [self.jobs[i] for i in self.order]
-        for job in rows:
-            self.advance(job)
-        status = args.get("status")
-        if status:
-            if status not in STATUSES:
-                return self.error(400, f"Invalid argument: unknown status {status!r}")
-            rows = [j for j in rows if self.job_status(j) == status]
-        for name, keep in _JOB_FILTERS.items():
-            if name in args:
-                value = args[name]
-                if name in _TIME_FILTERS:
-                    try:
-                        bound: Any = int(value) * 1000
-                    except ValueError:
-                        return self.error(400, f"Invalid argument: {name} must be an integer")
-                else:
-                    try:
-                        bound = str(uuid.UUID(value))
-                    except ValueError:
-                        return self.error(400, f"Invalid argument: {name} must be a uuid")
-                rows = [j for j in rows if keep(j, bound)]
-        if args.get("direction", "DESC").upper() == "DESC":
-            rows = rows[::-1]
-        page = rows[offset : offset + limit]
+            offset, limit, direction = _paging(args)
+            order = _one_of(*JOB_ORDER)("orderBy", args.get("orderBy", "createdDateTime"))
+            rows = [self.jobs[i] for i in self.order]
+            for job in rows:
+                self.advance(job)
+            if "status" in args:
+                word = _one_of(*STATUSES)("status", args["status"])
+                rows = [j for j in rows if self.job_status(j) == word]
+            rows = _filtered(rows, args, _JOB_FILTERS)
+        except _Invalid as exc:
+            return self.error(400, f"Invalid argument: {exc}")
+        details = _sorted([self.job_detail(j) for j in rows], order, direction)
         return self.json(
             {
-                "count": len(rows),
+                "count": len(details),
                 "offset": offset,
                 "limit": limit,
-                "result": [self.job_detail(j) for j in page],
+                "result": details[offset : offset + limit],
                 "success": True,
             }
         )
@@ -813,17 +974,17 @@ class EdgeSimulator(Simulator):
         job = self.jobs[task.job_id]
         job.tasks.remove(task)
         del self.tasks[task.id]
-        return Response(status=204)
+        return self.no_content()
 
     def on_update_status(self, request: Request) -> Response:
         self._auth(request, write=True)
         body = self._valid(request, "TasksStatusUpdateRequest", required=True)
-        if not isinstance(body.get("taskIDs"), list):
-            return self.error(400, "Invalid argument: taskIDs is required")
-        status = body.get("taskStatus")
-        if status not in STATUSES:
-            return self.error(400, f"Invalid argument: unknown taskStatus {status!r}")
-        tasks = [self._task(str(t)) for t in body["taskIDs"]]
+        # The spec requires neither field: without task ids or a status there is nothing to
+        # change, which succeeds (every named task must still exist).
+        ids, status = body.get("taskIDs") or [], body.get("taskStatus")
+        tasks = [self._task(str(t).lower()) for t in ids]
+        if status is None:
+            return self.json({"success": True})
         now = self.now_ms()
         for task in tasks:
             task.forced, task.status, task.modified = True, status, now
@@ -836,18 +997,22 @@ class EdgeSimulator(Simulator):
 
     def on_engines(self, request: Request) -> Response:
         self._auth(request)
+        args = request.args
         try:
-            offset = int(request.args.get("offset", "0"))
-            limit = int(request.args.get("limit", "10"))
-        except ValueError:
-            return self.error(400, "Invalid argument: offset and limit must be integers")
-        page = self.engines[offset : offset + limit]
+            offset, limit, direction = _paging(args)
+            rows = _filtered(list(self.engines), args, _ENGINE_FILTERS)
+            if "orderBy" in args:
+                # The spec names no default order for engines: installation order.
+                order = _one_of(*ENGINE_ORDER)("orderBy", args["orderBy"])
+                rows = _sorted(rows, ENGINE_ORDER[order], direction)
+        except _Invalid as exc:
+            return self.error(400, f"Invalid argument: {exc}")
         return self.json(
             {
-                "count": len(self.engines),
+                "count": len(rows),
                 "offset": offset,
                 "limit": limit,
-                "result": page,
+                "result": rows[offset : offset + limit],
                 "success": True,
             }
         )

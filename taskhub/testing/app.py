@@ -90,6 +90,13 @@ class Simulator:
     def demo_step(self, hub: TaskHub, task: Task) -> None:
         """Play a worker's part in the demo, if the vendor's flow needs one."""
 
+    def method_not_allowed(self, allowed: Iterable[str]) -> Response:
+        """The answer to a method the path does not take: 405 with the ``Allow`` header that
+        RFC 9110 requires. A vendor whose server answers otherwise overrides this."""
+        response = self.error(405, "method not allowed")
+        response.headers["Allow"] = ", ".join(sorted(allowed))
+        return response
+
     def graphql_error(self, name: str, message: str) -> Response:
         """HTTP 200 with a GraphQL errors envelope (meaningful for GraphQL vendors)."""
         return self.json({"data": None, "errors": [{"message": message, "name": name}]})
@@ -168,8 +175,8 @@ class Simulator:
                 args = {k: unquote(v) if isinstance(v, str) else v for k, v in args.items()}
         except NotFound:
             return self.error(404, "not found")
-        except MethodNotAllowed:
-            return self.error(405, "method not allowed")
+        except MethodNotAllowed as exc:
+            return self.method_not_allowed(exc.valid_methods or [])
         except HTTPException as exc:
             return self.error(exc.code or 400, exc.description or "bad request")
         handler = getattr(self, f"on_{endpoint}")
