@@ -13,10 +13,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
-import copy
 import os
-import queue
-import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, Union, overload
 
@@ -29,13 +26,12 @@ from taskhub.errors import (
     InvalidRequest,
     InvalidTransition,
     OutcomeUnknown,
-    StaleTask,
     UnsupportedOperation,
-    WaitTimeout,
 )
+from taskhub.following import Merge, Patience, Waiting, Watching, observe
 from taskhub.model import Task, split_ref, unknown_name
 from taskhub.polling import PollPolicy
-from taskhub.refresh import Refresher, Subscription, Update, refresher_for
+from taskhub.refresh import Refresher, refresher_for
 from taskhub.spec import Spec, spec_for
 from taskhub.states import State, Tracker, Transition, check_command
 
@@ -287,73 +283,58 @@ class TaskHub:
         of state, the Task attached); ``on_progress`` with the Task each time its progress
         moves without a change of state. Raises :class:`WaitTimeout` (with the last task seen)
         after ``timeout``, and :class:`StaleTask` when nothing at all changed for
-        ``stale_after`` seconds (default: the vendor's, e.g. 30 minutes for Livepeer, whose
-        tasks can sit in ``waiting`` forever).
+        ``stale_after`` seconds (default: :attr:`stale_after`).
         """
         task_id = self._id(task_id)
-        stale = (
-            stale_after
-            if stale_after is not None
-            else (self.options.stale_after or self.adapter.stale_after)
-        )
-        clock = self.clock
-        start = clock.monotonic()
-        deadline = None if timeout is None else start + timeout
-        changed_at, last_key = start, None
-        progress: float | None = None
-        task: Task | None = None
+        run = self._waiting(task_id, timeout, stale_after, on_update, on_progress)
+        with run, Merge[TaskHub]() as merge:
+            merge.follow(self.refresher(poll), [task_id], self)
+            while True:
+                item = merge.get(run.patience.pause(1.0))
+                if item is not None:
+                    run.note(item[2])
+                done = run.outcome()
+                if done is not None:
+                    return self._whole(done)
+
+    @property
+    def stale_after(self) -> float | None:
+        """Seconds without any change after which a wait is stale, unless it says otherwise:
+        the backend's ``stale_after`` option, else the vendor's default (None: never)."""
+        return self.options.stale_after or self.adapter.stale_after
+
+    def _waiting(
+        self,
+        task_id: str,
+        timeout: float | None,
+        stale_after: float | None,
+        on_update: Callable[[Transition], object] | None,
+        on_progress: Callable[[Task], object] | None,
+    ) -> Waiting:
+        """The rules of one wait (:class:`taskhub.following.Waiting`) on this hub's clock."""
         ref = f"{self.backend}:{task_id}"
-        self.tracker.watch([ref])
-        try:
-            with self.refresher(poll).follow([task_id]) as sub:
-                while True:
-                    stale_at = None if stale is None or task is None else changed_at + stale
-                    limit = _earliest(deadline, stale_at)
-                    update = self._next(sub, limit)
-                    now = clock.monotonic()
-                    if update is not None:
-                        task = self._received(update)
-                        transitions = self._observe(task)
-                        for transition in transitions:
-                            if on_update is not None:
-                                on_update(transition)
-                        if (
-                            on_progress is not None
-                            and not transitions
-                            and task.status.progress is not None
-                            and task.status.progress != progress
-                        ):
-                            on_progress(task)
-                        progress = task.status.progress
-                        if task.state.terminal:
-                            if not self.adapter.partial_refresh:
-                                return task
-                            # The shared cycle's cheap read (a listing, a batch) lacks what
-                            # get has (outputs, subtasks): the caller gets the whole task.
-                            with self._secrets():
-                                return self._seen(self.adapter.get(task_id))
-                        key = (task.state, task.status.raw, progress, task.status.updated_at)
-                        if key != last_key:
-                            changed_at, last_key = now, key
-                    if stale is not None and task is not None and now - changed_at >= stale:
-                        raise StaleTask(
-                            f"{task.ref} has not changed for {now - changed_at:.0f} s "
-                            f"(still {task.state.value})",
-                            task=task,
-                            since=now - changed_at,
-                            vendor=self.vendor,
-                            operation="wait",
-                        )
-                    if deadline is not None and now >= deadline:
-                        state = task.state.value if task is not None else "not read yet"
-                        raise WaitTimeout(
-                            f"{ref} is still {state} after {timeout} s",
-                            task=task,
-                            vendor=self.vendor,
-                            operation="wait",
-                        )
-        finally:
-            self.tracker.unwatch([ref])
+        patience = Patience(
+            self.clock,
+            timeout=timeout,
+            stale_after=stale_after if stale_after is not None else self.stale_after,
+            refs=[ref],
+        )
+        return Waiting(
+            self.tracker,
+            ref,
+            patience,
+            vendor=self.vendor,
+            on_update=on_update,
+            on_progress=on_progress,
+        )
+
+    def _whole(self, task: Task) -> Task:
+        """A finished task as ``get`` has it: the shared cycle's cheap read (a listing, a
+        batch) lacks what get has (outputs, subtasks) on some vendors."""
+        if not self.adapter.partial_refresh:
+            return task
+        with self._secrets():
+            return self._seen(self.adapter.get(task.id))
 
     def watch(
         self,
@@ -385,29 +366,15 @@ class TaskHub:
     def _watch(
         self, ids: builtins.list[str], timeout: float | None, policy: PollPolicy | None
     ) -> Iterator[Transition]:
-        pending = dict.fromkeys(ids)
-        clock = self.clock
-        deadline = None if timeout is None else clock.monotonic() + timeout
-        refs = [f"{self.backend}:{i}" for i in ids]
-        if not pending:
+        if not ids:
             return
+        refs = [f"{self.backend}:{i}" for i in ids]
+        run = Watching(refs, Patience(self.clock, timeout=timeout, refs=refs), vendor=self.vendor)
         self.tracker.watch(refs)
         try:
-            with self.refresher(policy).follow(ids) as sub:
-                while pending:
-                    update = self._next(sub, deadline)
-                    if update is None:
-                        left = ", ".join(f"{self.backend}:{i}" for i in list(pending)[:5])
-                        raise WaitTimeout(
-                            f"{_tasks(len(pending))} still unfinished after {timeout:g} s ({left})",
-                            vendor=self.vendor,
-                            operation="watch",
-                        )
-                    task = self._received(update)
-                    yield from self._observe(task)
-                    if task.state.terminal and task.id in pending:
-                        pending.pop(task.id)
-                        sub.drop(task.id)
+            with Merge[TaskHub]() as merge:
+                merge.follow(self.refresher(policy), ids, self)
+                yield from _follow(merge, run)
         finally:
             self.tracker.unwatch(refs)
 
@@ -417,30 +384,6 @@ class TaskHub:
         through, one read per cycle for every follower in the process."""
         clock = None if self.clock is SYSTEM else self.clock
         return refresher_for(self.adapter, policy=poll or self.poll_policy, clock=clock)
-
-    def _next(self, sub: Subscription, until: float | None) -> Update | None:
-        """The subscription's next update, or None once the hub's clock reaches ``until``."""
-        clock = self.clock
-        while True:
-            now = clock.monotonic()
-            if until is not None and now >= until:
-                return None
-            if clock is SYSTEM:
-                wait = None if until is None else until - now
-                # Waking each second keeps the thread answering KeyboardInterrupt.
-                update = sub.get(timeout=1.0 if wait is None else min(wait, 1.0))
-            else:
-                update = sub.get(timeout=0.02)  # virtual time moves in the refresher
-            if update is not None:
-                return update
-
-    def _received(self, update: Update) -> Task:
-        if update.error is not None:
-            # A copy per follower: the same exception object must not be raised in two
-            # threads at once (each raise rewrites its traceback).
-            raise copy.copy(update.error)
-        assert update.task is not None
-        return update.task
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -471,15 +414,8 @@ class TaskHub:
         return redact.using(self.adapter.transport.policy)
 
     def _seen(self, task: Task) -> Task:
-        self._observe(task)
+        observe(self.tracker, task)
         return task
-
-    def _observe(self, task: Task) -> builtins.list[Transition]:
-        """Record a task and its subtasks; return the task's own transition, if it made one."""
-        for sub in task.subtasks:
-            self.tracker.observe(sub)
-        transition = self.tracker.observe(task)
-        return [transition] if transition is not None else []
 
     def _id(self, task: TaskRef) -> str:
         """The vendor id a call addresses: from a Task, a ``"backend:id"`` ref of this hub, or
@@ -502,13 +438,19 @@ class TaskHub:
         return self.adapter.require_id(task_id)
 
 
-def _tasks(count: int) -> str:
-    return "1 task" if count == 1 else f"{count} tasks"
-
-
-def _earliest(*moments: float | None) -> float | None:
-    known = [m for m in moments if m is not None]
-    return min(known) if known else None
+def _follow(merge: Merge[TaskHub], run: Watching) -> Iterator[Transition]:
+    """Drive a watch's rules on a merged queue: every transition, until each task finished
+    (or the timeout, or an error, raised by ``run``)."""
+    while True:
+        yield from run.outcome()
+        if run.finished:
+            return
+        item = merge.get(run.patience.pause(1.0))
+        if item is not None:
+            hub, sub, update = item
+            run.note(update, hub.tracker)
+            for task in run.ended():
+                sub.drop(task.id)
 
 
 def _state(value: State | str) -> State:
@@ -627,42 +569,26 @@ def watch_all(
         if backend not in hubs:
             raise ConfigError(unknown_name(backend, list(hubs), "backend"), path="backends")
         groups.setdefault(backend, []).append(hubs[backend]._id(item))
-    pending = {(b, i) for b, ids in groups.items() for i in ids}
-    if not pending:
+    refs = {f"{b}:{i}": None for b, ids in groups.items() for i in ids}
+    if not refs:
         return
-    sink: queue.SimpleQueue[tuple[Subscription, Update]] = queue.SimpleQueue()
-    owners: dict[int, TaskHub] = {}
-    subs: builtins.list[Subscription] = []
-    deadline = None if timeout is None else time.monotonic() + timeout
+    # One deadline needs one clock: the hubs' own when they share one (a test's virtual
+    # clock), else the system's.
+    clocks = {id(hubs[b].clock): hubs[b].clock for b in groups}
+    clock = next(iter(clocks.values())) if len(clocks) == 1 else SYSTEM
+    run = Watching(refs, Patience(clock, timeout=timeout, refs=refs))
+    watched: builtins.list[TaskHub] = []
     try:
-        for backend, ids in groups.items():
-            hub = hubs[backend]
-            hub.tracker.watch(f"{backend}:{i}" for i in ids)
-            sub = hub.refresher().follow(dict.fromkeys(ids), sink=sink)
-            owners[id(sub)] = hub
-            subs.append(sub)
-        while pending:
-            left = None if deadline is None else deadline - time.monotonic()
-            if left is not None and left <= 0:
-                shown = ", ".join(f"{b}:{i}" for b, i in sorted(pending)[:5])
-                raise WaitTimeout(
-                    f"{_tasks(len(pending))} still unfinished after {timeout:g} s ({shown})"
-                )
-            try:
-                sub, update = sink.get(timeout=1.0 if left is None else min(left, 1.0))
-            except queue.Empty:
-                continue
-            hub = owners[id(sub)]
-            task = hub._received(update)
-            yield from hub._observe(task)
-            if task.state.terminal and (hub.backend, task.id) in pending:
-                pending.discard((hub.backend, task.id))
-                sub.drop(task.id)
+        with Merge[TaskHub]() as merge:
+            for backend, ids in groups.items():
+                hub = hubs[backend]
+                hub.tracker.watch(f"{backend}:{i}" for i in ids)
+                watched.append(hub)
+                merge.follow(hub.refresher(), dict.fromkeys(ids), hub)
+            yield from _follow(merge, run)
     finally:
-        for sub in subs:
-            sub.close()
-            owner = owners[id(sub)]
-            owner.tracker.unwatch(f"{owner.backend}:{i}" for i in groups[owner.backend])
+        for hub in watched:
+            hub.tracker.unwatch(f"{hub.backend}:{i}" for i in groups[hub.backend])
 
 
 def parse(vendor: str, payload: Any, *, backend: str | None = None) -> Task:
