@@ -29,7 +29,7 @@ from taskhub.errors import (
     TaskhubError,
     WaitTimeout,
 )
-from taskhub.hub import TaskHub, connect, connect_all
+from taskhub.hub import TaskHub, connect, connect_all, watch_all
 from taskhub.model import Task, split_ref
 from taskhub.states import State, Transition
 
@@ -636,22 +636,29 @@ def _watch(args: argparse.Namespace) -> int:
             progress.update(task, transition)
 
     last: dict[str, Task] = {}
-    deadline = None if args.timeout is None else time.monotonic() + args.timeout
-    for backend, ids in groups.items():
-        with connect(backend, config=cfg) as hub:
+    hubs: dict[str, TaskHub] = {}
+    try:
+        for backend, ids in groups.items():
+            hub = hubs[backend] = connect(backend, config=cfg)
             for task_id in dict.fromkeys(ids):
                 task = hub.get(task_id)
                 last[task.ref] = task
                 history = hub.tracker.history(task.ref)
                 # The get made the first transition (the Tracker's history keeps no Task).
                 show(task, attrs.evolve(history[-1], task=task) if history else None)
-            left = None if deadline is None else max(0.0, deadline - time.monotonic())
-            for transition in hub.watch(ids, timeout=left):
-                task = transition.task or Task(
-                    hub.backend, hub.vendor, split_ref(transition.ref)[1], transition.status
-                )
-                last[task.ref] = task
-                show(task, transition)
+        # The first read counts: a task it found finished is not followed, whatever the
+        # timeout; the others are followed together, every backend at once.
+        unfinished = [t for t in last.values() if not t.state.terminal]
+        for transition in watch_all(unfinished, hubs, timeout=args.timeout):
+            backend, task_id = split_ref(transition.ref)
+            task = transition.task or Task(
+                backend, hubs[backend].vendor, task_id, transition.status
+            )
+            last[task.ref] = task
+            show(task, transition)
+    finally:
+        for hub in hubs.values():
+            hub.close()
     failed = [t for t in last.values() if not t.state.successful]
     for task in failed:
         raw = f" ({task.status.raw})" if task.status.raw else ""

@@ -576,7 +576,9 @@ def watch_all(
     # clock), else the system's.
     clocks = {id(hubs[b].clock): hubs[b].clock for b in groups}
     clock = next(iter(clocks.values())) if len(clocks) == 1 else SYSTEM
-    run = Watching(refs, Patience(clock, timeout=timeout, refs=refs))
+    vendors = {hubs[b].vendor for b in groups}
+    vendor = next(iter(vendors)) if len(vendors) == 1 else None
+    run = Watching(refs, Patience(clock, timeout=timeout, refs=refs), vendor=vendor)
     watched: builtins.list[TaskHub] = []
     try:
         with Merge[TaskHub]() as merge:

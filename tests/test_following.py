@@ -111,6 +111,21 @@ def test_one_patience_stops_wait_watch_and_watch_all_on_virtual_time(
     assert all(600 <= at < 600 + 61 for _, at in decisions), decisions
 
 
+def test_a_wait_with_no_time_left_returns_a_finished_task(
+    stuck: tuple[Simulation, taskhub.TaskHub, Task],
+) -> None:
+    sim, hub, waiting = stuck
+    done = hub.submit(kind="upload", url="https://m.example/in.mp4", name="in")
+    sim.clock.advance(600)
+    assert hub.tracker.state(done.ref) is State.QUEUED  # the hub saw it unfinished
+    finished = hub.wait(done, timeout=0)
+    assert finished.state is State.SUCCEEDED
+    assert [t.after for t in hub.watch([done], timeout=0)] == []  # already seen finished
+    with pytest.raises(WaitTimeout, match="is still queued after 0 s") as info:
+        hub.wait(waiting, timeout=0)
+    assert info.value.task is not None and info.value.task.id == waiting.id  # read once
+
+
 def test_taskhub_serve_follows_through_the_merged_queue_on_virtual_time(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
