@@ -27,6 +27,8 @@ import weakref
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
+import attrs
+
 from taskhub.clock import SYSTEM, Clock
 from taskhub.errors import (
     RateLimited,
@@ -36,7 +38,7 @@ from taskhub.errors import (
     WaitTimeout,
 )
 from taskhub.refresh import Refresher, Subscription, Update
-from taskhub.states import Tracker, Transition
+from taskhub.states import State, Tracker, Transition
 
 if TYPE_CHECKING:
     from taskhub.model import Task
@@ -77,12 +79,30 @@ def change_key(task: Task) -> tuple[Any, ...]:
     return (task.state, status.raw, status.progress, status.updated_at)
 
 
-def observe(tracker: Tracker, task: Task) -> list[Transition]:
-    """Record ``task`` and its subtasks in ``tracker``; the task's own transition, if any."""
+def observe(tracker: Tracker, task: Task) -> tuple[Task, list[Transition]]:
+    """Record ``task`` and its subtasks in ``tracker``: the task as the hub answers it (see
+    :func:`answer`) and the task's own transition, if it made one."""
     for sub in task.subtasks:
         tracker.observe(sub)
     transition = tracker.observe(task)
-    return [transition] if transition is not None else []
+    return answer(tracker, task), [transition] if transition is not None else []
+
+
+def answer(tracker: Tracker, task: Task) -> Task:
+    """``task`` with the status ``tracker`` keeps where the observation was a regression it
+    kept out (a stale poll, a vendor that reports a finished task as cancelled): a hub gives
+    one answer per task, the Tracker's, whatever one read said."""
+    subtasks = tuple(_kept(tracker, sub) for sub in task.subtasks)
+    if any(new is not old for new, old in zip(subtasks, task.subtasks, strict=True)):
+        task = attrs.evolve(task, subtasks=subtasks)
+    return _kept(tracker, task)
+
+
+def _kept(tracker: Tracker, task: Task) -> Task:
+    kept = tracker.status(task.ref)
+    if kept is None or kept.state is task.state or task.state is State.UNKNOWN:
+        return task
+    return attrs.evolve(task, status=kept)
 
 
 def tasks_text(count: int) -> str:
@@ -271,9 +291,8 @@ class Waiting:
                 return self.patience.sooner()
             self._error = error
             return True
-        task = update.task
-        assert task is not None
-        transitions = observe(self.tracker, task)
+        assert update.task is not None
+        task, transitions = observe(self.tracker, update.task)
         self.patience.seen(task)
         self.last = task
         if self.on_update is not None:
@@ -366,9 +385,9 @@ class Watching:
         if update.error is not None:
             self._error = update.error
             return True
-        task = update.task
-        assert task is not None
-        self._transitions.extend(observe(tracker, task))
+        assert update.task is not None
+        task, transitions = observe(tracker, update.task)
+        self._transitions.extend(transitions)
         self.patience.seen(task)
         if task.state.terminal and task.ref in self.pending:
             del self.pending[task.ref]
@@ -635,6 +654,7 @@ __all__ = [
     "Waiter",
     "Waiting",
     "Watching",
+    "answer",
     "change_key",
     "earliest",
     "loop_follower",

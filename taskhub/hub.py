@@ -188,32 +188,51 @@ class TaskHub:
         for task in tasks:
             yield self._seen(task)
 
-    def cancel(self, task_id: TaskRef, *, reason: str | None = None) -> Task:
-        """Ask the vendor to stop a task."""
+    def cancel(self, task_id: TaskRef, *, reason: str | None = None, force: bool = False) -> Task:
+        """Ask the vendor to stop a task.
+
+        A task this hub knows is finished cannot be cancelled: InvalidTransition naming its
+        state, before any request, unless ``force=True`` sends the cancel anyway. Whatever
+        the vendor answers, the returned task's state is the Tracker's (a finished task stays
+        finished).
+        """
         self._require("cancel")
+        task_id = self._id(task_id)
+        if not force:
+            self._check(f"{self.backend}:{task_id}", State.CANCELLED, "cancel")
         with self._secrets():
-            return self._seen(self.adapter.cancel(self._id(task_id), reason=reason))
+            return self._seen(self.adapter.cancel(task_id, reason=reason))
 
     def retry(self, task_id: TaskRef) -> Task:
         """Run a finished task again; its next state may leave the terminal one."""
         self._require("retry")
         task_id = self._id(task_id)
-        with self._secrets():
-            task = self.adapter.retry(task_id)
+        ref = f"{self.backend}:{task_id}"
+        try:
+            with self._secrets():
+                task = self.adapter.retry(task_id)
+        except OutcomeUnknown:
+            # It may have restarted the task: the next read decides, and the hub must be
+            # able to answer what it says (the Tracker still keeps out stale data).
+            self.tracker.expect_retry(ref)
+            raise
         # Armed only once the vendor accepted the retry: a refused one (UnsupportedOperation,
         # Conflict, any error) is no evidence of a new attempt, so a stale poll arriving after
         # it must still be kept out. The answer itself is fresh, whatever its timestamp.
-        self.tracker.expect_retry(f"{self.backend}:{task_id}", answer=task.status)
+        self.tracker.expect_retry(ref, answer=task.status)
         return self._seen(task)
 
-    def report(self, task_id: TaskRef, state: State | str, **fields: Any) -> Task:
+    def report(
+        self, task_id: TaskRef, state: State | str, *, force: bool = False, **fields: Any
+    ) -> Task:
         """As the worker running ``task_id``, report its new state (and output or error).
 
         Raises InvalidTransition, before the report is sent, when the vendor does not let a
         worker send that state or when the task's current state does not allow it: the
         Tracker's, or — when this hub has not seen the task, as in a fresh process — the state
-        read from the vendor first (one GET, where the vendor can read a task by its id). A
-        vendor's own refusal of the change is InvalidTransition too.
+        read from the vendor first (one GET, where the vendor can read a task by its id);
+        ``force=True`` skips that second check (not the vendor's words). A vendor's own
+        refusal of the change is InvalidTransition too.
         """
         self._require("report")
         task_id = self._id(task_id)
@@ -228,14 +247,15 @@ class TaskHub:
             )
         with self._secrets():
             self.adapter.check_report(task_id, target, **fields)
-            current = self.tracker.state(f"{self.backend}:{task_id}")
-            if current is None:
+            ref = f"{self.backend}:{task_id}"
+            if not force and self.tracker.state(ref) is None:
                 # A fresh process (the CLI, a stateless worker) knows nothing of the task: one
                 # read tells whether the change is legal, so a finished task is never moved.
                 known = self.adapter.current(task_id)
                 if known is not None:
-                    current = self._seen(known).state
-            check_command(current, target, vendor=self.vendor)
+                    self._seen(known)
+            if not force:
+                self._check(ref, target, "report")
             return self._seen(self.adapter.report(task_id, target, **fields))
 
     def find_submitted(self, lookup: Mapping[str, Any] | OutcomeUnknown) -> Task | None:
@@ -408,14 +428,26 @@ class TaskHub:
         if operation not in self.capabilities:
             raise self.adapter.unsupported(operation)
 
+    def _check(self, ref: str, target: State, operation: str) -> None:
+        """InvalidTransition, before any request, when the state machine forbids moving the
+        task ``ref`` to ``target`` by command from the state this hub knows it in."""
+        try:
+            check_command(self.tracker.state(ref), target, vendor=self.vendor, operation=operation)
+        except InvalidTransition as exc:
+            raise InvalidTransition(
+                f"{ref}: {exc.message} (force=True sends the {operation} anyway)",
+                vendor=self.vendor,
+                operation=operation,
+            ) from None
+
     def _secrets(self) -> contextlib.AbstractContextManager[redact.Policy]:
         """This hub's redaction policy, current while an operation runs, so any error raised
         inside (by the adapter too) is scrubbed of this hub's own secret values."""
         return redact.using(self.adapter.transport.policy)
 
     def _seen(self, task: Task) -> Task:
-        observe(self.tracker, task)
-        return task
+        """Record a task read from the vendor; the hub's answer about it (the Tracker's)."""
+        return observe(self.tracker, task)[0]
 
     def _id(self, task: TaskRef) -> str:
         """The vendor id a call addresses: from a Task, a ``"backend:id"`` ref of this hub, or

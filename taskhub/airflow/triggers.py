@@ -140,7 +140,11 @@ class TaskHubTrigger(BaseTrigger):
         if "cancel" not in hub.capabilities:
             log.warning("%s: %s cannot cancel a task; it keeps running", self.ref, hub.vendor)
             return
-        task = await asyncio.to_thread(hub.cancel, self._task_id(hub))
+        try:
+            task = await asyncio.to_thread(hub.cancel, self._task_id(hub))
+        except TaskhubError as exc:  # finished already (InvalidTransition), or refused
+            log.warning("%s: not cancelled: %s", self.ref, exc)
+            return
         log.info("%s: cancel sent (now %s)", self.ref, task.state.value)
 
     def _task_id(self, hub: TaskHub) -> str:

@@ -27,6 +27,7 @@ from taskhub.adapter import OPERATIONS
 from taskhub.errors import (
     AuthError,
     InvalidRequest,
+    InvalidTransition,
     MalformedResponse,
     TaskhubError,
     TaskNotFound,
@@ -322,6 +323,38 @@ class AdapterContract:
         done = hub.wait(task.id, timeout=30)
         assert done.state.terminal
         assert done.to_dict()["id"] == task.id
+
+    def test_a_finished_task_is_not_cancelled_unless_forced_and_stays_finished(
+        self, sim: Simulation, hub: TaskHub, guard: LeakGuard
+    ) -> None:
+        """A hub gives one answer per task: a cancel of a task it knows is finished is
+        refused before any request, naming the state; ``force=True`` sends it, and whatever
+        the vendor answers (or says later), the task stays as the Tracker keeps it."""
+        if "cancel" not in hub.capabilities:
+            pytest.skip(f"{self.vendor} cannot cancel")
+        task = self._submit(sim, hub, guard)
+        self.finish(sim, hub, task)
+        done = guard.add(hub.get(task.id))
+        assert isinstance(done, Task) and done.state.terminal
+        before = len(sim.requests)
+        with pytest.raises(InvalidTransition, match=f"already {done.state.value}") as info:
+            hub.cancel(task.id)
+        guard.add(info.value)
+        assert info.value.operation == "cancel" and info.value.vendor == self.vendor
+        assert len(sim.requests) == before, "a refused cancel sent a request"
+        try:
+            forced = hub.cancel(task.id, force=True)
+        except TaskhubError as exc:  # the vendor's own refusal
+            guard.add(exc)
+        else:
+            guard.add(forced)
+            assert forced.state is done.state
+        assert len(sim.requests) > before, "a forced cancel sent nothing"
+        assert hub.get(task.id).state is done.state
+        if "list" in hub.capabilities:
+            listed = {t.id: t.state for t in hub.list(limit=50)}
+            assert listed.get(task.id, done.state) is done.state
+        assert hub.tracker.state(done.ref) is done.state
 
     def test_every_error_is_a_taskhub_error(self, hub: TaskHub, guard: LeakGuard) -> None:
         """An unknown id is TaskNotFound on get, and a taskhub error naming the vendor and the
