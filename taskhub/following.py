@@ -24,7 +24,7 @@ import copy
 import logging
 import queue
 import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 import attrs
@@ -253,16 +253,22 @@ class Waiting:
     def __init__(
         self,
         tracker: Tracker,
-        ref: str,
+        backend: str,
+        task_id: str,
         patience: Patience,
         *,
         vendor: str | None = None,
+        reread: bool = False,
         on_update: Callable[[Transition], object] | None = None,
         on_progress: Callable[[Task], object] | None = None,
     ) -> None:
         self.tracker = tracker
-        self.ref = ref
+        self.task_id = task_id
+        self.ref = f"{backend}:{task_id}"
         self.patience = patience
+        #: True when the cycle's read lacks what ``get`` has (outputs, subtasks), so the
+        #: finished task is read once more, whole, before a wait returns it.
+        self.reread = reread
         self.vendor = vendor
         self.on_update = on_update
         self.on_progress = on_progress
@@ -360,15 +366,19 @@ class Waiting:
 
 class Watching:
     """The rules of ``watch`` and ``watch_all``, with no I/O: every transition of many tasks
-    (of one backend or several), until each is finished or ``patience`` runs out.
+    (of one backend or several; ``tasks`` maps each ref to its id), until each is finished or
+    ``patience`` runs out.
 
     :meth:`note` takes each update with the tracker of the hub it belongs to;
     :meth:`outcome` hands over the transitions so far (and raises an update's error or
     :class:`WaitTimeout`); :meth:`ended` the tasks that finished, to stop following them.
     """
 
-    def __init__(self, refs: Iterable[str], patience: Patience, *, vendor: str | None = None):
-        self.pending: dict[str, None] = dict.fromkeys(refs)
+    def __init__(
+        self, tasks: Mapping[str, str], patience: Patience, *, vendor: str | None = None
+    ) -> None:
+        #: The unfinished tasks: ref -> id.
+        self.pending: dict[str, str] = dict(tasks)
         self.patience = patience
         self.vendor = vendor
         self._transitions: list[Transition] = []
@@ -615,11 +625,11 @@ class LoopFollower:
         return list(found)
 
 
-async def waited(refresher: Refresher, task_id: str, run: Waiting) -> Task:
+async def waited(refresher: Refresher, run: Waiting) -> Task:
     """Drive a wait's rules in the running event loop, through ``refresher``'s loop delivery:
     the finished task (as the cycle read it), or what :meth:`Waiting.outcome` raises."""
     with run:
-        waiter = loop_follower(refresher).add([task_id], run.note)
+        waiter = loop_follower(refresher).add([run.task_id], run.note)
         try:
             while True:
                 done = run.outcome()
@@ -628,6 +638,35 @@ async def waited(refresher: Refresher, task_id: str, run: Waiting) -> Task:
                 await waiter.woken(run.patience.pause())
         finally:
             waiter.close()
+
+
+async def watched(
+    refresher: Refresher, run: Watching, tracker: Tracker
+) -> AsyncIterator[Transition]:
+    """Drive a watch's rules in the running event loop (one backend: ``refresher`` and its
+    hub's ``tracker``): every transition, until each task finished (or what
+    :meth:`Watching.outcome` raises)."""
+    refs = list(run.pending)
+    if not refs:
+        return
+    tracker.watch(refs)
+    waiter = loop_follower(refresher).add(run.pending.values(), lambda u: run.note(u, tracker))
+    try:
+        while True:
+            # Everything noted so far, in order (an error or the timeout raises after it).
+            batch = run.outcome()
+            while batch:
+                for transition in batch:
+                    yield transition
+                batch = run.outcome()
+            for task in run.ended():
+                waiter.drop(task.id)
+            if run.finished:
+                return
+            await waiter.woken(run.patience.pause())
+    finally:
+        waiter.close()
+        tracker.unwatch(refs)
 
 
 _followers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, LoopFollower]] = (
@@ -662,4 +701,5 @@ __all__ = [
     "seconds",
     "tasks_text",
     "waited",
+    "watched",
 ]

@@ -294,6 +294,8 @@ class TaskHub:
         poll: PollPolicy | None = None,
         stale_after: float | None = None,
         on_progress: Callable[[Task], object] | None = None,
+        *,
+        unreachable_after: float | None = None,
     ) -> Task:
         """Poll until the task is terminal and return it.
 
@@ -303,19 +305,27 @@ class TaskHub:
         of state, the Task attached); ``on_progress`` with the Task each time its progress
         moves without a change of state. Raises :class:`WaitTimeout` (with the last task seen)
         after ``timeout``, and :class:`StaleTask` when nothing at all changed for
-        ``stale_after`` seconds (default: :attr:`stale_after`).
+        ``stale_after`` seconds (default: :attr:`stale_after`). A failed read raises at once,
+        unless ``unreachable_after`` is set: then reads that fail with VendorUnavailable or
+        RateLimited are waited out for that many seconds in a row.
         """
-        task_id = self._id(task_id)
-        run = self._waiting(task_id, timeout, stale_after, on_update, on_progress)
+        run = self.waiting(
+            task_id,
+            timeout=timeout,
+            stale_after=stale_after,
+            unreachable_after=unreachable_after,
+            on_update=on_update,
+            on_progress=on_progress,
+        )
         with run, Merge[TaskHub]() as merge:
-            merge.follow(self.refresher(poll), [task_id], self)
+            merge.follow(self.refresher(poll), [run.task_id], self)
             while True:
                 item = merge.get(run.patience.pause(1.0))
                 if item is not None:
                     run.note(item[2])
                 done = run.outcome()
                 if done is not None:
-                    return self._whole(done)
+                    return self.get(done.id) if run.reread else done
 
     @property
     def stale_after(self) -> float | None:
@@ -323,38 +333,36 @@ class TaskHub:
         the backend's ``stale_after`` option, else the vendor's default (None: never)."""
         return self.options.stale_after or self.adapter.stale_after
 
-    def _waiting(
+    def waiting(
         self,
-        task_id: str,
-        timeout: float | None,
-        stale_after: float | None,
-        on_update: Callable[[Transition], object] | None,
-        on_progress: Callable[[Task], object] | None,
+        task_id: TaskRef,
+        *,
+        timeout: float | None = None,
+        stale_after: float | None = None,
+        unreachable_after: float | None = None,
+        on_update: Callable[[Transition], object] | None = None,
+        on_progress: Callable[[Task], object] | None = None,
     ) -> Waiting:
-        """The rules of one wait (:class:`taskhub.following.Waiting`) on this hub's clock."""
-        ref = f"{self.backend}:{task_id}"
+        """The rules of one :meth:`wait` on this hub, with no I/O
+        (:class:`taskhub.following.Waiting`): what ``wait`` and the asyncio hub drive."""
+        task_id = self._id(task_id)
         patience = Patience(
             self.clock,
             timeout=timeout,
             stale_after=stale_after if stale_after is not None else self.stale_after,
-            refs=[ref],
+            unreachable_after=unreachable_after,
+            refs=[f"{self.backend}:{task_id}"],
         )
         return Waiting(
             self.tracker,
-            ref,
+            self.backend,
+            task_id,
             patience,
             vendor=self.vendor,
+            reread=self.adapter.partial_refresh,
             on_update=on_update,
             on_progress=on_progress,
         )
-
-    def _whole(self, task: Task) -> Task:
-        """A finished task as ``get`` has it: the shared cycle's cheap read (a listing, a
-        batch) lacks what get has (outputs, subtasks) on some vendors."""
-        if not self.adapter.partial_refresh:
-            return task
-        with self._secrets():
-            return self._seen(self.adapter.get(task.id))
 
     def watch(
         self,
@@ -371,29 +379,35 @@ class TaskHub:
         vendor's listing where it has one (see docs/watching.md for the requests per cycle).
         """
         if task_ids is None:
-            ids = [t.id for t in self.list(**filters) if not t.state.terminal]
-        else:
-            if filters:
-                raise InvalidRequest(
-                    "give task ids or list filters, not both",
-                    field=sorted(filters)[0],
-                    vendor=self.vendor,
-                    operation="watch",
-                )
-            ids = [self._id(t) for t in task_ids]
-        return self._watch(list(dict.fromkeys(ids)), timeout, poll)
+            task_ids = [t.id for t in self.list(**filters) if not t.state.terminal]
+            filters = {}
+        return self._watch(self.watching(task_ids, timeout=timeout, **filters), poll)
 
-    def _watch(
-        self, ids: builtins.list[str], timeout: float | None, policy: PollPolicy | None
-    ) -> Iterator[Transition]:
-        if not ids:
+    def watching(
+        self, task_ids: Iterable[TaskRef], *, timeout: float | None = None, **filters: Any
+    ) -> Watching:
+        """The rules of one :meth:`watch` of ``task_ids`` on this hub, with no I/O
+        (:class:`taskhub.following.Watching`); list filters beside ids are refused."""
+        if filters:
+            raise InvalidRequest(
+                "give task ids or list filters, not both",
+                field=sorted(filters)[0],
+                vendor=self.vendor,
+                operation="watch",
+            )
+        tasks = {f"{self.backend}:{i}": i for i in (self._id(t) for t in task_ids)}
+        return Watching(
+            tasks, Patience(self.clock, timeout=timeout, refs=tasks), vendor=self.vendor
+        )
+
+    def _watch(self, run: Watching, policy: PollPolicy | None) -> Iterator[Transition]:
+        if run.finished:
             return
-        refs = [f"{self.backend}:{i}" for i in ids]
-        run = Watching(refs, Patience(self.clock, timeout=timeout, refs=refs), vendor=self.vendor)
+        refs = list(run.pending)
         self.tracker.watch(refs)
         try:
             with Merge[TaskHub]() as merge:
-                merge.follow(self.refresher(policy), ids, self)
+                merge.follow(self.refresher(policy), run.pending.values(), self)
                 yield from _follow(merge, run)
         finally:
             self.tracker.unwatch(refs)
@@ -601,7 +615,7 @@ def watch_all(
         if backend not in hubs:
             raise ConfigError(unknown_name(backend, list(hubs), "backend"), path="backends")
         groups.setdefault(backend, []).append(hubs[backend]._id(item))
-    refs = {f"{b}:{i}": None for b, ids in groups.items() for i in ids}
+    refs = {f"{b}:{i}": i for b, ids in groups.items() for i in ids}
     if not refs:
         return
     # One deadline needs one clock: the hubs' own when they share one (a test's virtual

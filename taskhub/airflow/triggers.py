@@ -23,11 +23,12 @@ import weakref
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+from taskhub.aio import AsyncTaskHub
 from taskhub.airflow import events
 from taskhub.airflow._compat import AirflowFailException, BaseTrigger, TriggerEvent, conf
 from taskhub.airflow.hooks import TaskHubHook
 from taskhub.errors import StaleTask, TaskhubError, WaitTimeout
-from taskhub.following import Patience, Waiting, seconds, waited
+from taskhub.following import seconds
 from taskhub.hub import TaskHub
 from taskhub.model import split_ref
 
@@ -89,11 +90,11 @@ class TaskHubTrigger(BaseTrigger):
     async def wait(self) -> dict[str, Any]:
         """Follow the task until it finishes or waiting must stop; the event's payload.
 
-        The task is followed by the rules every wait has (:mod:`taskhub.following`), through
-        the loop's shared subscription: the trigger is woken only when its task ended or
-        could not be read, or when its deadline, staleness or run of failed reads is due,
-        and the event's payload is rendered in turn with the other triggers'
-        (:class:`_Renderer`), so the loop is never held for long."""
+        The trigger awaits the asyncio hub's wait (:mod:`taskhub.aio`): the rules every wait
+        has, through the loop's shared subscription, so it is woken only when its task ended
+        or could not be read, or when its deadline, staleness or run of failed reads is due.
+        The event's payload is rendered in turn with the other triggers' (:class:`_Renderer`),
+        so the loop is never held for long."""
         try:
             hub = await TaskHubHook(self.conn_id).aget_hub()
             task_id = self._task_id(hub)
@@ -101,39 +102,35 @@ class TaskHubTrigger(BaseTrigger):
             return events.stopped(events.ERROR, self.ref, str(exc), error=exc)
         _freeze_heap_once()
         stale = self.stale_after if self.stale_after is not None else hub.stale_after
-        patience = Patience(
-            hub.clock,
-            timeout=None if self.deadline is None else max(0.0, self.deadline - time.time()),
-            stale_after=stale,
-            unreachable_after=self.unreachable_after,
-            refs=[self.ref],
-        )
-        run = Waiting(hub.tracker, self.ref, patience, vendor=hub.vendor)
         try:
-            task = await waited(hub.refresher(), task_id, run)
+            task = await AsyncTaskHub(hub).wait(
+                task_id,
+                timeout=None if self.deadline is None else max(0.0, self.deadline - time.time()),
+                stale_after=stale,
+                unreachable_after=self.unreachable_after,
+            )
         except WaitTimeout as exc:
-            state = run.last.state.value if run.last is not None else "not read yet"
+            last = exc.task
+            state = last.state.value if last is not None else "not read yet"
             if isinstance(exc, StaleTask):
+                outcome = events.STALE
                 message = (
                     f"{self.ref} has not changed for {seconds(exc.since)} s "
                     f"(still {state}; stale_after={stale:g})"
                 )
-                return await _rendered(
-                    events.stopped, events.STALE, self.ref, message, hub=hub, task=run.last
-                )
-            message = f"{self.ref} is still {state} at the operator's timeout"
-            return await _rendered(
-                events.stopped, events.TIMEOUT, self.ref, message, hub=hub, task=run.last
-            )
+            else:
+                outcome = events.TIMEOUT
+                message = f"{self.ref} is still {state} at the operator's timeout"
+            return await _rendered(events.stopped, outcome, self.ref, message, hub=hub, task=last)
         except TaskhubError as exc:
             return await _rendered(
-                events.stopped, events.ERROR, self.ref, str(exc), hub=hub, task=run.last, error=exc
+                events.stopped, events.ERROR, self.ref, str(exc), hub=hub, error=exc
             )
         return await _rendered(events.finished, hub, task)
 
     async def on_kill(self) -> None:
         """A user killed the deferred task: cancel the vendor's task (if asked and the vendor
-        can), in a worker thread so the triggerer's loop goes on."""
+        can), in the hub's pool so the triggerer's loop goes on."""
         if not self.cancel_on_kill:
             return
         hub = await TaskHubHook(self.conn_id).aget_hub()
@@ -141,7 +138,7 @@ class TaskHubTrigger(BaseTrigger):
             log.warning("%s: %s cannot cancel a task; it keeps running", self.ref, hub.vendor)
             return
         try:
-            task = await asyncio.to_thread(hub.cancel, self._task_id(hub))
+            task = await AsyncTaskHub(hub).cancel(self._task_id(hub))
         except TaskhubError as exc:  # finished already (InvalidTransition), or refused
             log.warning("%s: not cancelled: %s", self.ref, exc)
             return
