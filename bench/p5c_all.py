@@ -44,7 +44,7 @@ def _serve(path: str, per_backend: int, ready: Any, stop: Any) -> None:
     """In a child process: the five simulators, their config at ``path``, until ``stop``."""
     import contextlib as _contextlib
 
-    from taskhub.demo import config_text
+    from taskhub.cli.demo import config_text
     from taskhub.testing import Clock, simulate
 
     with _contextlib.ExitStack() as stack:

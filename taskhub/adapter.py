@@ -8,6 +8,8 @@ derived from what a subclass overrides, so it can never claim an operation that 
 from __future__ import annotations
 
 import builtins
+import importlib
+import logging
 import re
 import threading
 import time
@@ -19,7 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import attrs
 import requests
 
-from taskhub import redact
+from taskhub import hooks, redact
 from taskhub.errors import (
     InvalidRequest,
     MalformedResponse,
@@ -29,7 +31,7 @@ from taskhub.errors import (
     UnsupportedOperation,
 )
 from taskhub.http import Transport
-from taskhub.model import Task
+from taskhub.model import MESSAGE_CAP, REASON_CAP, WORD_CAP, Status, Task, cap
 from taskhub.options import Options, secret, url_field
 from taskhub.paging import PageGuard
 from taskhub.polling import PollPolicy
@@ -39,6 +41,8 @@ from taskhub.tables import StatusTable
 if TYPE_CHECKING:
     from taskhub.hub import TaskHub
     from taskhub.spec import Spec
+
+log = logging.getLogger("taskhub.adapter")
 
 
 @attrs.frozen
@@ -131,6 +135,24 @@ def select(
             return
 
 
+def _capped(status: Status, policy: redact.Policy) -> Status:
+    """``status`` with the vendor's free text cut to size and its message masked."""
+    raw = cap(status.raw, WORD_CAP)
+    reason = cap(status.reason, REASON_CAP)
+    message = status.message
+    if message:
+        message = policy.text(cap(message, MESSAGE_CAP) or "")
+    if raw is status.raw and reason is status.reason and message == status.message:
+        return status
+    return attrs.evolve(status, raw=raw, reason=reason, message=message)
+
+
+def _skipped(vendor: str, why: str) -> None:
+    log.warning("%s: a row was skipped: %s", vendor, why)
+    if hooks.on_skipped_row:
+        hooks.emit(hooks.on_skipped_row, vendor, why)
+
+
 def _epoch_ms(moment: datetime | None) -> int | None:
     return None if moment is None else int(moment.timestamp() * 1000)
 
@@ -161,6 +183,11 @@ class Adapter:
     #: ``"module:function"`` that runs a worker engine: ``run(function, types, *, payload,
     #: engine_id) -> exit code``, for ``taskhub engine VENDOR``; None when there is none.
     engine: ClassVar[str | None] = None
+    #: ``"module:function"`` that verifies one webhook delivery: ``parse(body, headers, secret,
+    #: *, seen, backend) -> WebhookEvent`` (``event.id``, ``event.task``), raising
+    #: WebhookRejected; None when the vendor sends no webhooks taskhub can verify. ``taskhub
+    #: serve`` takes deliveries at ``/webhooks/{backend}`` for every backend that has one.
+    webhooks: ClassVar[str | None] = None
     #: How ``wait`` and ``watch`` poll this vendor unless the options say otherwise.
     poll: ClassVar[PollPolicy] = PollPolicy(initial=1.0, factor=1.5, ceiling=30.0)
     #: Seconds without change after which a task is reported stale (None: never).
@@ -210,6 +237,15 @@ class Adapter:
     def make_transport(self, session: requests.Session | None) -> Transport:
         """Build the Transport; vendors override to add auth and their error parser."""
         return Transport(vendor=self.vendor, base_url="", options=self.options, session=session)
+
+    @classmethod
+    def webhook_parser(cls) -> Callable[..., Any] | None:
+        """The function :attr:`webhooks` names, imported; None when there is none."""
+        if not cls.webhooks:
+            return None
+        module, _, name = cls.webhooks.partition(":")
+        parse: Callable[..., Any] = getattr(importlib.import_module(module), name)
+        return parse
 
     @classmethod
     def capabilities(cls) -> frozenset[str]:
@@ -272,13 +308,84 @@ class Adapter:
         raise NotImplementedError("this adapter declares no parser")
 
     def parse(self, payload: Any) -> Task:
-        """Turn the vendor's JSON for one task into a Task, with no request."""
-        return self.parser(payload, self.backend)
+        """Turn the vendor's JSON for one task into a Task, with no request (adopted: see
+        :meth:`adopt`)."""
+        return self.adopt(self._parsed(self.parser(payload, self.backend)))
+
+    @property
+    def policy(self) -> redact.Policy:
+        """This backend's redaction policy: the vendor's secret names and this hub's own
+        secret values."""
+        return self.transport.policy
+
+    def adopt(self, task: Task) -> Task:
+        """A task this backend read, made safe to keep and to show.
+
+        Its id must pass the vendor's id rule (else MalformedResponse: an id that could steer
+        a later request, or a NUL or a right-to-left override shown on a page, is never kept);
+        the vendor's free text is cut to the documented sizes and its message masked with this
+        backend's policy (a vendor that echoes the API key back shows ``***``); and the task
+        carries the policy, so whatever renders it later (``to_dict``, the store, the command,
+        the Airflow events) masks with it. A subtask whose id fails is dropped, with a warning.
+        """
+        self._check_row_id(task.id)
+        subtasks = task.subtasks
+        if subtasks:
+            kept = tuple(self._adopted(sub) for sub in subtasks)
+            subtasks = tuple(sub for sub in kept if sub is not None)
+        status = _capped(task.status, self.policy)
+        if status is not task.status or subtasks is not task.subtasks:
+            task = attrs.evolve(task, status=status, subtasks=subtasks)
+        # The one field set after construction: a copy of every parsed task only to attach
+        # the policy would double the cost of parsing a listing (bench/p4_parse.py).
+        object.__setattr__(task, "policy", self.policy)
+        return task
+
+    def _adopted(self, task: Task) -> Task | None:
+        try:
+            return self.adopt(task)
+        except MalformedResponse as exc:
+            _skipped(self.vendor, str(exc))
+            return None
+
+    def parse_rows(self, payloads: Iterable[Any]) -> Iterator[Task]:
+        """Parse a listing's rows; a row whose id fails the vendor's id rule is skipped with a
+        warning (and ``hooks.on_skipped_row``), and the rest of the page is kept."""
+        for payload in payloads:
+            task = self._parsed(self.parser(payload, self.backend))
+            adopted = self._adopted(task)
+            if adopted is not None:
+                yield adopted
+
+    def _check_row_id(self, task_id: str) -> None:
+        try:
+            self.id_rule.check(task_id, "id", vendor=self.vendor)
+        except InvalidRequest as exc:
+            raise MalformedResponse(
+                f"{self.vendor} answered with a task whose {exc.message}", vendor=self.vendor
+            ) from None
 
     @classmethod
     def parse_detached(cls, payload: Any, backend: str | None = None) -> Task:
         """Parse vendor JSON with no configured adapter (no options, no connection)."""
-        return cls.parser(payload, backend or cls.vendor)
+        return cls._parsed(cls.parser(payload, backend or cls.vendor))
+
+    @classmethod
+    def _parsed(cls, task: Any) -> Task:
+        # A parser that returns no Status is the adapter's mistake: say so here, not with an
+        # AttributeError deep in the Tracker the first time the task is observed.
+        if not isinstance(task, Task) or not isinstance(task.status, Status):
+            got = (
+                f"a Task whose status is {type(task.status).__name__}"
+                if isinstance(task, Task)
+                else type(task).__name__
+            )
+            raise TypeError(
+                f"{cls.vendor}'s parser returned {got}, not a Task with a Status: make the "
+                "status with the vendor's table, Task(backend, vendor, id, "
+                "STATUSES.normalize(word)) (see docs/writing-an-adapter.md)"
+            )
+        return task
 
     def find_submitted(self, lookup: Mapping[str, Any]) -> Task | None:
         """The task a submit created when its outcome was unknown (``OutcomeUnknown.lookup``),
@@ -471,7 +578,7 @@ class Adapter:
         """Parse a list of vendor task objects."""
         if not isinstance(payloads, builtins.list):
             raise MalformedResponse("expected a list of tasks", vendor=self.vendor)
-        return [self.parse(p) for p in payloads]
+        return builtins.list(self.parse_rows(payloads))
 
     # -- helpers for subclasses -----------------------------------------------------------------
 

@@ -212,7 +212,7 @@ class AsyncTaskHub(Generic[_H]):
             yield transition
 
     def _watch(self, run: Watching, poll: PollPolicy | None) -> AsyncIterator[Transition]:
-        return watched(self.sync.refresher(poll), run, self.sync.tracker)
+        return watched(self.sync.refresher(poll), run, self.sync)
 
     # -- lifecycle -------------------------------------------------------------------------------
 

@@ -17,7 +17,7 @@ import importlib
 import os
 import re
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,7 @@ ENV_CONFIG = "TASKHUB_CONFIG"
 ENV_BACKEND = "TASKHUB_BACKEND"
 DEFAULT_FILE = "taskhub.toml"
 _TOP_LEVEL = ("default", "backends", "jobs")
+_JOB_KEYS = ("backend", "spec", "ignore")
 _VAR = re.compile(r"\$(\$)|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
@@ -40,6 +41,10 @@ def _redacted_spec(value: object) -> str:
     # A spec holds whatever the vendor's submit takes, interpolated from the environment:
     # storage credentials, signed source URLs. Render it as a Task's params are rendered.
     return redact.text(repr(value))
+
+
+def _names_tuple(names: Iterable[str]) -> tuple[str, ...]:
+    return tuple(names)
 
 
 @attrs.frozen
@@ -71,6 +76,9 @@ class Job:
     template: dict[str, Any] = attrs.field(repr=_redacted_spec)
     #: The environment the configuration was loaded with (None: ``os.environ``).
     environ: Mapping[str, str] | None = attrs.field(default=None, repr=False, eq=False)
+    #: Parameters the job accepts and drops (``ignore = ["file_id"]``): one pipeline passes
+    #: the same parameters to every vendor's job, each using those it needs.
+    ignore: tuple[str, ...] = attrs.field(default=(), converter=_names_tuple)
 
     @property
     def spec(self) -> dict[str, Any]:
@@ -87,16 +95,19 @@ class Job:
         self, params: Mapping[str, Any] | None = None, *, environ: Mapping[str, str] | None = None
     ) -> dict[str, Any]:
         """The spec to submit: each placeholder filled from ``params``, then the environment,
-        then its ``:-fallback``. A placeholder left unfilled, or a parameter the spec has no
-        placeholder for, is a ConfigError naming it and the job."""
-        params = dict(params or {})
-        unused = sorted(set(params) - set(self.placeholders()))
+        then its ``:-fallback``. A parameter named in ``ignore`` is dropped; a placeholder left
+        unfilled, or a parameter neither used nor ignored, is a ConfigError naming it and the
+        job."""
+        used = self.placeholders()
+        unused = sorted(set(params or {}) - set(used) - set(self.ignore))
         if unused:
             raise ConfigError(
-                unknown_name(unused[0], self.placeholders(), "parameter")
-                + f" (the job's spec has no ${{{unused[0]}}})",
+                unknown_name(unused[0], [*used, *self.ignore], "parameter")
+                + f" (the job's spec has no ${{{unused[0]}}}; a parameter it accepts and does "
+                'not use goes in its ignore = ["..."])',
                 path=f"jobs.{self.name}",
             )
+        params = {k: v for k, v in (params or {}).items() if k not in self.ignore}
         env = environ if environ is not None else self.environ
         env = os.environ if env is None else env
         resolved: dict[str, Any] = interpolate(
@@ -164,21 +175,42 @@ class Config:
     def default_name(self, environ: Mapping[str, str] | None = None) -> str:
         """The backend to use when none is named: TASKHUB_BACKEND, ``default``, or the only one."""
         env = os.environ if environ is None else environ
-        name = env.get(ENV_BACKEND) or self.default
+        chosen = env.get(ENV_BACKEND)
+        if chosen and chosen not in self.backends and chosen not in registry.names():
+            # Name the variable: the user never typed this name on the line that failed.
+            raise ConfigError(
+                f"{ENV_BACKEND}={chosen!r} names no backend: "
+                + unknown_name(chosen, [*self.backends, *registry.names()], "backend")
+                + (f" in {self.source}" if self.source else f" ({not_found(env)})")
+            )
+        name = chosen or self.default
         if name:
             return name
         if len(self.backends) == 1:
             return next(iter(self.backends))
-        where = self.source or "the configuration"
         if not self.backends:
             raise ConfigError(
-                f"no backend is configured ({where}); create {DEFAULT_FILE}, set {ENV_CONFIG}, "
-                "or name a vendor: taskhub.connect('livepeer', api_key=...)"
+                f"no backend is configured ({self.source or not_found(env)}); create "
+                f"{DEFAULT_FILE}, set {ENV_CONFIG}, or name a vendor: "
+                "taskhub.connect('livepeer', api_key=...)"
             )
+        where = self.source or "the configuration"
         raise ConfigError(
             f"{where} has several backends ({', '.join(self.backends)}) and no default; "
             f'set default = "..." or {ENV_BACKEND}'
         )
+
+
+def not_found(environ: Mapping[str, str] | None = None) -> str:
+    """Where :func:`load` looked for a configuration file and found none (for messages)."""
+    env = os.environ if environ is None else environ
+    if env.get(ENV_CONFIG):
+        return f"the configuration file is ${ENV_CONFIG}, {env[ENV_CONFIG]!r}"
+    where = Path.cwd() / DEFAULT_FILE
+    return (
+        f"no configuration file was found: ${ENV_CONFIG} is not set and {str(where)!r} "
+        "does not exist"
+    )
 
 
 def load(
@@ -276,8 +308,8 @@ def _job(name: str, table: Any, backends: Mapping[str, Backend], env: Mapping[st
     path = f"jobs.{name}"
     table = _table(table, path)
     for key in table:
-        if key not in ("backend", "spec"):
-            raise ConfigError(unknown_name(key, ("backend", "spec"), "setting"), path=path)
+        if key not in _JOB_KEYS:
+            raise ConfigError(unknown_name(key, _JOB_KEYS, "setting"), path=path)
     backend = table.get("backend")
     if backend is not None and not isinstance(backend, str):
         raise ConfigError("expected a backend name (a string)", path=f"{path}.backend")
@@ -294,7 +326,21 @@ def _job(name: str, table: Any, backends: Mapping[str, Backend], env: Mapping[st
             raise ConfigError(
                 f"a submit argument's name must be text, not {key!r}", path=f"{path}.spec"
             )
-    return Job(name, backend, dict(spec), env)
+    job = Job(name, backend, dict(spec), env, _ignored(table.get("ignore", []), f"{path}.ignore"))
+    both = [n for n in job.ignore if n in job.placeholders()]
+    if both:
+        raise ConfigError(
+            f"{both[0]!r} is both ignored and used by the spec (${{{both[0]}}}): a parameter is "
+            "one or the other",
+            path=f"{path}.ignore",
+        )
+    return job
+
+
+def _ignored(value: Any, path: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise ConfigError('expected a list of parameter names (ignore = ["file_id"])', path=path)
+    return tuple(dict.fromkeys(value))
 
 
 def check_backend(name: str, table: Any, *, environ: Mapping[str, str]) -> None:
@@ -454,6 +500,7 @@ __all__ = [
     "check_backend",
     "interpolate",
     "load",
+    "not_found",
     "options_for",
     "parse",
 ]

@@ -25,7 +25,7 @@ import logging
 import queue
 import weakref
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar
 
 import attrs
 
@@ -79,12 +79,23 @@ def change_key(task: Task) -> tuple[Any, ...]:
     return (task.state, status.raw, status.progress, status.updated_at)
 
 
-def observe(tracker: Tracker, task: Task) -> tuple[Task, list[Transition]]:
-    """Record ``task`` and its subtasks in ``tracker``: the task as the hub answers it (see
-    :func:`answer`) and the task's own transition, if it made one."""
+class Recorder(Protocol):
+    """Where a follower records what it reads: a hub's Tracker, then its observers."""
+
+    tracker: Tracker
+    observers: list[Callable[[Task], object]]
+
+
+def observe(recorder: Recorder, task: Task) -> tuple[Task, list[Transition]]:
+    """Record ``task`` and its subtasks in the recorder's Tracker, then hand the read to its
+    observers: the task as the hub answers it (see :func:`answer`) and the task's own
+    transition, if it made one."""
+    tracker = recorder.tracker
     for sub in task.subtasks:
         tracker.observe(sub)
     transition = tracker.observe(task)
+    for observer in list(recorder.observers):
+        observer(task)
     return answer(tracker, task), [transition] if transition is not None else []
 
 
@@ -245,14 +256,15 @@ class Waiting:
     """The rules of ``wait`` for one task, with no I/O: :meth:`note` takes each update (in
     the thread or loop that receives them), :meth:`outcome` says what the wait comes to.
 
-    Observations go through ``tracker`` (the hub's), so a stale answer never moves the task
-    backwards. An error ends the wait, except, with ``patience.unreachable_after`` set, the
-    transient ones (:data:`TRANSIENT`), waited out for that long.
+    Observations go through the ``recorder``'s (the hub's) Tracker, so a stale answer never
+    moves the task backwards. An error ends the wait, except, with
+    ``patience.unreachable_after`` set, the transient ones (:data:`TRANSIENT`), waited out
+    for that long.
     """
 
     def __init__(
         self,
-        tracker: Tracker,
+        recorder: Recorder,
         backend: str,
         task_id: str,
         patience: Patience,
@@ -262,7 +274,7 @@ class Waiting:
         on_update: Callable[[Transition], object] | None = None,
         on_progress: Callable[[Task], object] | None = None,
     ) -> None:
-        self.tracker = tracker
+        self.recorder = recorder
         self.task_id = task_id
         self.ref = f"{backend}:{task_id}"
         self.patience = patience
@@ -281,11 +293,11 @@ class Waiting:
 
     def __enter__(self) -> Waiting:
         # While anyone waits on it, the tracker keeps the task (and so its regression guard).
-        self.tracker.watch([self.ref])
+        self.recorder.tracker.watch([self.ref])
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.tracker.unwatch([self.ref])
+        self.recorder.tracker.unwatch([self.ref])
 
     def note(self, update: Update) -> bool:
         """Take one update; True when the follower must look at :meth:`outcome` now (the
@@ -298,7 +310,7 @@ class Waiting:
             self._error = error
             return True
         assert update.task is not None
-        task, transitions = observe(self.tracker, update.task)
+        task, transitions = observe(self.recorder, update.task)
         self.patience.seen(task)
         self.last = task
         if self.on_update is not None:
@@ -369,7 +381,7 @@ class Watching:
     (of one backend or several; ``tasks`` maps each ref to its id), until each is finished or
     ``patience`` runs out.
 
-    :meth:`note` takes each update with the tracker of the hub it belongs to;
+    :meth:`note` takes each update with the hub (:class:`Recorder`) it belongs to;
     :meth:`outcome` hands over the transitions so far (and raises an update's error or
     :class:`WaitTimeout`); :meth:`ended` the tasks that finished, to stop following them.
     """
@@ -390,13 +402,14 @@ class Watching:
         """True once every watched task finished."""
         return not self.pending
 
-    def note(self, update: Update, tracker: Tracker) -> bool:
-        """Take one update; True when the follower must look at :meth:`outcome` now."""
+    def note(self, update: Update, recorder: Recorder) -> bool:
+        """Take one update, read for ``recorder`` (the hub it belongs to); True when the
+        follower must look at :meth:`outcome` now."""
         if update.error is not None:
             self._error = update.error
             return True
         assert update.task is not None
-        task, transitions = observe(tracker, update.task)
+        task, transitions = observe(recorder, update.task)
         self._transitions.extend(transitions)
         self.patience.seen(task)
         if task.state.terminal and task.ref in self.pending:
@@ -457,6 +470,10 @@ class Merge(Generic[_O]):
             owner = self._owners.get(sub)
             if owner is not None:  # else: its subscription was closed meanwhile
                 return owner, sub, update
+
+    def subscriptions(self, owner: _O) -> list[Subscription]:
+        """The open subscriptions made for ``owner``."""
+        return [sub for sub, of in list(self._owners.items()) if of == owner]
 
     def close(self, owner: _O | None = None) -> None:
         """Close the subscriptions of ``owner`` (None: all of them)."""
@@ -641,16 +658,16 @@ async def waited(refresher: Refresher, run: Waiting) -> Task:
 
 
 async def watched(
-    refresher: Refresher, run: Watching, tracker: Tracker
+    refresher: Refresher, run: Watching, recorder: Recorder
 ) -> AsyncIterator[Transition]:
     """Drive a watch's rules in the running event loop (one backend: ``refresher`` and its
-    hub's ``tracker``): every transition, until each task finished (or what
+    hub, the ``recorder``): every transition, until each task finished (or what
     :meth:`Watching.outcome` raises)."""
     refs = list(run.pending)
     if not refs:
         return
-    tracker.watch(refs)
-    waiter = loop_follower(refresher).add(run.pending.values(), lambda u: run.note(u, tracker))
+    recorder.tracker.watch(refs)
+    waiter = loop_follower(refresher).add(run.pending.values(), lambda u: run.note(u, recorder))
     try:
         while True:
             # Everything noted so far, in order (an error or the timeout raises after it).
@@ -666,7 +683,7 @@ async def watched(
             await waiter.woken(run.patience.pause())
     finally:
         waiter.close()
-        tracker.unwatch(refs)
+        recorder.tracker.unwatch(refs)
 
 
 _followers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, LoopFollower]] = (
@@ -690,6 +707,7 @@ __all__ = [
     "LoopFollower",
     "Merge",
     "Patience",
+    "Recorder",
     "Waiter",
     "Waiting",
     "Watching",

@@ -10,6 +10,8 @@ the caller. ``taskhub serve`` appends its Prometheus counters here; anyone else 
   its table (every time, not once like the warning).
 - :data:`on_refresh_cycle` — ``fn(backend, vendor, ids, seconds, failed)`` after each cycle
   of a shared refresher.
+- :data:`on_skipped_row` — ``fn(vendor, why)`` each time a row of a vendor's answer is
+  skipped (its id fails the vendor's id rule), the rest of the answer being kept.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ log = logging.getLogger("taskhub.hooks")
 on_request: list[Callable[[str, str, object, float], None]] = []
 on_unknown_status: list[Callable[[str, str], None]] = []
 on_refresh_cycle: list[Callable[[str, str, int, float, bool], None]] = []
+on_skipped_row: list[Callable[[str, str], None]] = []
 
 
 def emit(listeners: list[Callable[..., None]], *args: Any) -> None:

@@ -169,7 +169,7 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
 def default_error_info(response: requests.Response) -> ErrorInfo:
     """Best effort for vendors without a hook: a JSON ``message``/``error``/``errors`` field."""
     try:
-        body = response.json()
+        body = body_json(response)
     except ValueError:
         text = response.text.strip()
         return ErrorInfo(text[:200] or None)
@@ -281,6 +281,14 @@ def parse_json(body: bytes) -> Any:
         if not (_text_depth_ok(body, MAX_JSON_DEPTH) if utf8 else _depth_ok(value, MAX_JSON_DEPTH)):
             raise ValueError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
     return value
+
+
+def body_json(response: requests.Response) -> Any:
+    """A response's body (already read, so already size-capped) as JSON, through
+    :func:`parse_json`'s depth guard: ValueError when it is not JSON or nests too deep. Every
+    adapter reads a body through this or :meth:`Transport.json`, never ``response.json()``,
+    which a deeply nested answer turns into a RecursionError."""
+    return parse_json(response.content)
 
 
 def _outcome(failure: BaseException | None, call: watchdog.Call) -> str:

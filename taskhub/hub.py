@@ -64,6 +64,9 @@ class TaskHub:
         self.clock = clock or SYSTEM
         #: The configuration this hub was opened from (its named jobs), if any.
         self.config = config
+        #: Called with every task this hub reads (each subtask first), after its Tracker
+        #: judged it: how ``taskhub serve`` records what its hubs submit and read.
+        self.observers: builtins.list[Callable[[Task], object]] = []
 
     @classmethod
     def from_config(
@@ -354,7 +357,7 @@ class TaskHub:
             refs=[f"{self.backend}:{task_id}"],
         )
         return Waiting(
-            self.tracker,
+            self,
             self.backend,
             task_id,
             patience,
@@ -461,7 +464,7 @@ class TaskHub:
 
     def _seen(self, task: Task) -> Task:
         """Record a task read from the vendor; the hub's answer about it (the Tracker's)."""
-        return observe(self.tracker, task)[0]
+        return observe(self, task)[0]
 
     def _id(self, task: TaskRef) -> str:
         """The vendor id a call addresses: from a Task, a ``"backend:id"`` ref of this hub, or
@@ -494,7 +497,7 @@ def _follow(merge: Merge[TaskHub], run: Watching) -> Iterator[Transition]:
         item = merge.get(run.patience.pause(1.0))
         if item is not None:
             hub, sub, update = item
-            run.note(update, hub.tracker)
+            run.note(update, hub)
             for task in run.ended():
                 sub.drop(task.id)
 
@@ -578,11 +581,17 @@ def connect(
         else:
             entry = cfg.backends[name]
         return open_backend(entry, config=cfg)
+    # Nothing configured because no file was found: say so, and where taskhub looked.
+    missing = f"; {_config.not_found()}" if config is None and cfg.source is None else ""
     if name in registry.names():
-        return open_backend(
-            _config.Backend(name, name, _config.options_for(name, options, path=name))
-        )
-    raise ConfigError(registry.unknown_vendor_message(name, extra=list(cfg.backends)))
+        try:
+            values = _config.options_for(name, options, path=name)
+        except ConfigError as exc:
+            if not missing:
+                raise
+            raise ConfigError(f"{exc}{missing}") from None
+        return open_backend(_config.Backend(name, name, values))
+    raise ConfigError(registry.unknown_vendor_message(name, extra=list(cfg.backends)) + missing)
 
 
 def open_backend(backend: _config.Backend, *, config: _config.Config | None = None) -> TaskHub:

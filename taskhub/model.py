@@ -16,6 +16,7 @@ from typing import Any
 import attrs
 import cattrs
 from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
+from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 from dateutil import parser as _dateutil
 
 from taskhub import redact
@@ -103,6 +104,22 @@ def format_time(value: datetime) -> str:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+#: The most characters of a vendor's free text a Task keeps (docs/security.md): a status
+#: message, and the status word and reason. Longer text is cut, ending with :data:`CUT`.
+MESSAGE_CAP = 4000
+WORD_CAP = 256
+REASON_CAP = 128
+#: What ends a string that was cut.
+CUT = "…[cut]"
+
+
+def cap(value: str | None, limit: int) -> str | None:
+    """``value`` cut to ``limit`` characters, ending with :data:`CUT` when it was cut."""
+    if value is None or len(value) <= limit:
+        return value
+    return value[: limit - len(CUT)] + CUT
+
+
 def _redacted_repr(value: object) -> str:
     return redact.text(repr(value))
 
@@ -176,6 +193,10 @@ class Task:
     finished_at: datetime | None = None
     #: The vendor's JSON, untouched. Not part of equality, repr or ``to_dict()``.
     raw: Any = attrs.field(default=None, eq=False, repr=False)
+    #: The redaction policy of the hub that read this task (None: made by hand or rebuilt
+    #: from JSON). Everything that renders the task masks with it. Not part of equality,
+    #: repr or ``to_dict()``.
+    policy: redact.Policy | None = attrs.field(default=None, eq=False, repr=False)
 
     @property
     def ref(self) -> str:
@@ -188,23 +209,34 @@ class Task:
         """Shorthand for ``task.status.state``."""
         return self.status.state
 
-    def to_dict(self, *, include_raw: bool = False, reveal_secrets: bool = False) -> dict[str, Any]:
+    @property
+    def redaction(self) -> redact.Policy:
+        """The policy that renders this task: its hub's, else its vendor's declared one."""
+        return self.policy or redact.for_vendor(self.vendor)
+
+    def to_dict(
+        self,
+        *,
+        include_raw: bool = False,
+        reveal_secrets: bool = False,
+        policy: redact.Policy | None = None,
+    ) -> dict[str, Any]:
         """This task as JSON-ready data, in the shape docs/task.schema.json describes.
 
         Secrets are masked unless ``reveal_secrets``: credential fields in ``params``,
         ``output`` and ``raw`` (a transcode's ``secretAccessKey``, any ``password`` or
         ``token``, and the names the vendor's adapter declares) and the query of a signed
-        URI. Dashboards, logs and the CLI get this masked form; ``reveal_secrets=True`` is the
-        lossless form for a process that must hand a task on whole.
+        URI — and, for a task a hub read, that hub's own secret values wherever they appear
+        (``policy``: render with this policy instead of the task's own). Dashboards, logs and
+        the CLI get this masked form; ``reveal_secrets=True`` is the lossless form for a
+        process that must hand a task on whole.
         """
-        data: dict[str, Any] = converter.unstructure(self)
-        data.pop("raw", None)
-        data = {"ref": self.ref, **data}
+        data: dict[str, Any] = {"ref": self.ref, **converter.unstructure(self)}
         if include_raw:
             data["raw"] = self.raw
         if reveal_secrets:
             return data
-        masked: dict[str, Any] = redact.for_vendor(self.vendor).data(data)
+        masked: dict[str, Any] = (policy or self.redaction).data(data)
         return masked
 
     @classmethod
@@ -289,6 +321,15 @@ def make_converter() -> cattrs.Converter:
 
 
 converter = make_converter()
+# A Task's JSON leaves out what belongs to this process: the vendor's raw answer (to_dict adds
+# it on request) and the hub's redaction policy.
+converter.register_unstructure_hook(
+    Task,
+    make_dict_unstructure_fn(Task, converter, raw=override(omit=True), policy=override(omit=True)),
+)
+converter.register_structure_hook(
+    Task, make_dict_structure_fn(Task, converter, policy=override(omit=True))
+)
 
 
 class InvalidOption(ValueError):

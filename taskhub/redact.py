@@ -18,6 +18,7 @@ record that urllib3 or requests writes during the call is scrubbed with it too
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import re
 import threading
@@ -119,8 +120,11 @@ _JWT_RE = re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
 # or "=", a JWT's "eyJ", the two auth words, a JSON key's closing quote before its colon).
 _MAYBE_SHAPED = re.compile(r"""(?i)://|[?=]|eyJ|bearer\s|basic\s|["']\s*:""")
 
-# Secrets shorter than this are too likely to collide with ordinary words to scrub blindly.
+# A secret shorter than this may be part of an ordinary word ("key" in "monkey"): it is masked
+# where it stands as a word of its own, longer ones wherever they appear.
 _MIN_SECRET_LEN = 6
+# taskhub's own hints write a value to fill in as "..." ("api_key=...)"): not a secret.
+_PLACEHOLDER = r"(?!(?:\.\.\.|\u2026)(?![^\"',}\s&)\]]))"
 # A hub learns new values while it runs (OAuth tokens are refreshed): keep the newest few.
 _MAX_LEARNED = 16
 
@@ -139,7 +143,7 @@ class Policy:
         self.header_names = SECRET_HEADERS | {h.lower() for h in headers}
         self.param_names = SECRET_PARAMS | {p.lower() for p in params}
         self.field_names = SECRET_FIELDS | {f.lower() for f in fields}
-        self._values = [v for v in values if v and len(v) >= _MIN_SECRET_LEN]
+        self._values = [v for v in values if v]
         self._learned: list[str] = []
         self._lock = threading.Lock()
         names = "|".join(sorted(map(re.escape, self.param_names | SIGNATURE_PARAMS)))
@@ -152,7 +156,9 @@ class Policy:
             + fields_re
             + r""")["']\s*:\s*["']?|\b(?:"""
             + fields_re
-            + r""")=)[^"',}\s&]+"""
+            + r""")=)"""
+            + _PLACEHOLDER
+            + r"""[^"',}\s&]+"""
         )
 
     def extend(
@@ -173,7 +179,7 @@ class Policy:
 
     def learn(self, value: str | None) -> None:
         """Add a secret obtained at run time (a fresh OAuth token), keeping the newest few."""
-        if value and len(value) >= _MIN_SECRET_LEN:
+        if value:
             with self._lock:
                 if value not in self._learned:
                     self._learned = [*self._learned[-(_MAX_LEARNED - 1) :], value]
@@ -256,12 +262,22 @@ class Policy:
         if not known:
             return value
         for secret in sorted(known, key=len, reverse=True):
-            if secret in value:
+            if secret not in value:
+                continue
+            if len(secret) >= _MIN_SECRET_LEN:
                 value = value.replace(secret, MASK)
+            else:
+                value = _as_word(secret).sub(MASK, value)
         return value
 
     def __repr__(self) -> str:
         return f"<redact.Policy {len(self._values) + len(self._learned)} values ***>"
+
+
+@functools.lru_cache(maxsize=64)
+def _as_word(secret: str) -> re.Pattern[str]:
+    """``secret`` where it stands alone: not inside a longer word or number."""
+    return re.compile(r"(?<![A-Za-z0-9])" + re.escape(secret) + r"(?![A-Za-z0-9])")
 
 
 #: The policy used where no hub is involved: the common names and shapes, no values.

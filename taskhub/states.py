@@ -177,6 +177,42 @@ def _is_retry(before: Status, after: Status) -> bool:
     )
 
 
+@attrs.frozen
+class RetryEvidence:
+    """A retry was commanded and the vendor accepted it: what lets an observation leave a
+    terminal state that :func:`classify` alone would call a regression.
+
+    ``answer`` is the status the vendor sent in reply to the retry (exempt from staleness:
+    it was made after the command, whatever its timestamp says); ``left`` is the state the
+    retry left, when the one judging knows it (the store, judging against its own row, takes
+    it from the Tracker's transition), so a retry of one state is never applied to another.
+    """
+
+    answer: Status | None = None
+    left: State | None = None
+
+
+def accept(before: Status | None, after: Status, retry: RetryEvidence | None = None) -> Change:
+    """The one rule for whether ``after`` may move a task kept at ``before``: how the two
+    relate (:func:`classify`), except that a regression to an active state is a retry when a
+    commanded retry covers it — never for data older than what is kept (that is the old
+    attempt arriving late), except the vendor's own answer to the retry.
+
+    The Tracker and the store's writer both decide through it, each with its own evidence.
+    """
+    change = classify(before, after)
+    if (
+        change is Change.REGRESSION
+        and retry is not None
+        and before is not None
+        and after.state.active
+        and (retry.left is None or before.state is retry.left)
+        and (not is_stale(before, after) or after is retry.answer)
+    ):
+        return Change.RETRY
+    return change
+
+
 def check_command(
     current: State | None,
     target: State,
@@ -300,8 +336,8 @@ class Tracker:
         # Lists, not deques: a deque costs ~600 bytes even holding one transition, and most
         # tasks a dashboard sees have one or two.
         self._history: dict[str, list[Transition]] = {}
-        # ref -> the vendor's answer to the commanded retry (None when not given).
-        self._retrying: dict[str, Status | None] = {}
+        # ref -> the commanded retry the vendor accepted (and its answer, when given).
+        self._retrying: dict[str, RetryEvidence] = {}
         # ref -> how many followers watch it; watched tasks are never evicted.
         self._watched: dict[str, int] = {}
         self.max_tasks = max_tasks
@@ -321,19 +357,8 @@ class Tracker:
         when = at or status.updated_at or datetime.now(timezone.utc)
         with self._lock:
             before = self._last.get(ref)
-            change = classify(before, status)
-            if (
-                change is Change.REGRESSION
-                and ref in self._retrying
-                and status.state.active
-                and before is not None
-                # A commanded retry is evidence of a new attempt, but not for data older than
-                # what is kept: that is the old attempt arriving late. The vendor's own answer
-                # to the retry is exempt: it was made after the command, whatever its
-                # timestamp says (Cognite's is derived from start and end times).
-                and (not is_stale(before, status) or status is self._retrying[ref])
-            ):
-                change = Change.RETRY
+            retry = self._retrying.get(ref)
+            change = accept(before, status, retry)
             if change is Change.IGNORED:
                 return None
             if change is Change.REGRESSION:
@@ -406,7 +431,7 @@ class Tracker:
         except ``answer``, the very status the vendor sent in reply to the retry.
         """
         with self._lock:
-            self._retrying[ref] = answer
+            self._retrying[ref] = RetryEvidence(answer=answer)
 
     def state(self, ref: str) -> State | None:
         """The last accepted state of ``ref``, or None when never seen."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import threading
 import warnings
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import NamedTuple
@@ -48,8 +49,13 @@ class Hints(NamedTuple):
 #: return the rule that applies. Vionlabs uses it to fail any task whose ``error`` is set.
 Refine = Callable[[Rule | None, Hints], Rule | None]
 
-_warned: set[tuple[str, str]] = set()
+#: The (vendor, word) pairs already warned about, oldest first, at most :data:`WARNED_MAX`:
+#: a vendor sending a new word in every answer must not grow memory (or stderr) for ever.
+_warned: OrderedDict[tuple[str, str], None] = OrderedDict()
 _warned_lock = threading.Lock()
+WARNED_MAX = 1000
+#: The most characters of an unknown word a warning shows.
+WORD_SHOWN = 64
 
 
 class StatusTable:
@@ -163,13 +169,17 @@ _UNKNOWN = Rule(State.UNKNOWN)
 
 
 def _warn_once(vendor: str, word: str) -> None:
-    key = (vendor, word)
+    shown = word if len(word) <= WORD_SHOWN else word[: WORD_SHOWN - 1] + "…"
+    key = (vendor, shown)
     with _warned_lock:
         if key in _warned:
+            _warned.move_to_end(key)
             return
-        _warned.add(key)
+        _warned[key] = None
+        if len(_warned) > WARNED_MAX:
+            _warned.popitem(last=False)
     warnings.warn(
-        f"{vendor} sent the unknown status word {word!r}; it is normalized to 'unknown'",
+        f"{vendor} sent the unknown status word {shown!r}; it is normalized to 'unknown'",
         UnknownStatusWarning,
         stacklevel=4,
     )

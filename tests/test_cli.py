@@ -7,7 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from taskhub import registry, statedoc
+from taskhub import registry
+from taskhub.cli import statedoc
 
 DOCS = Path(__file__).parent.parent / "docs"
 

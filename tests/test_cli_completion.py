@@ -34,6 +34,14 @@ api_key = "k"
 vendor = "veritone-edge"
 base_url = "http://127.0.0.1:9/edge/v1"
 token = "t"
+
+[jobs.ingest]
+backend = "media"
+spec = { kind = "upload", url = "${url}" }
+
+[jobs.index]
+backend = "edge"
+spec = { tasks = [{ engineId = "e" }] }
 """
 
 SETUP = {
@@ -60,6 +68,7 @@ CASES = [
     ("taskhub get --config cfg.toml ed\tabc", "get --config cfg.toml edge:abc"),  # BACKEND:
     ("taskhub watch --config cfg.toml me\tx ed\ty", "watch --config cfg.toml media:x edge:y"),
     ("taskhub completion z\t", "completion zsh"),
+    ("taskhub submit --config cfg.toml ing\t --wa\t", "submit --config cfg.toml ingest --wait"),
 ]
 
 

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from taskhub import display
-from taskhub.cli import EXIT_CODES
+from taskhub.cli import EXIT_CODES, display
 from taskhub.model import Status, Task
 from taskhub.states import State
 

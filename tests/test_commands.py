@@ -23,6 +23,7 @@ import jsonschema
 import pytest
 
 from taskhub import config as taskhub_config
+from taskhub.states import State
 
 ROOT = Path(__file__).parent.parent
 SCHEMA = json.loads((ROOT / "docs" / "task.schema.json").read_text())
@@ -56,6 +57,7 @@ def test_demo_runs_all_five_vendors_to_succeeded() -> None:
     db = Path(page.split(" --db ", 1)[1].removeprefix("sqlite:///"))
     try:
         assert db.parent == Path(tempfile.gettempdir()) and db.is_file(), page
+        assert db.stat().st_mode & 0o777 == 0o600  # every task the demo ran: its owner's only
     finally:
         for leftover in db.parent.glob(db.name + "*"):
             leftover.unlink()
@@ -336,7 +338,8 @@ def test_ls_summary_honours_the_format(served: Path) -> None:
     assert "vionlabs" not in by_backend  # nothing was listed there
     livepeer = by_backend["livepeer"]
     assert livepeer["total"] >= 1
-    assert livepeer["total"] == sum(v for k, v in livepeer.items() if k not in ("backend", "total"))
+    assert livepeer["total"] == sum(livepeer[s.value] for s in State)
+    assert livepeer["complete"] is True  # no --limit: every task listed was counted
     as_csv = list(
         csv.DictReader(
             io.StringIO(taskhub("ls", "--summary", "--format", "csv", config=served).stdout)
@@ -345,7 +348,9 @@ def test_ls_summary_honours_the_format(served: Path) -> None:
     assert {r["backend"]: int(r["total"]) for r in as_csv} == {
         b: r["total"] for b, r in by_backend.items()
     }
-    assert list(as_csv[0])[:2] == ["backend", "pending"] and list(as_csv[0])[-1] == "total"
+    assert list(as_csv[0])[:2] == ["backend", "pending"]
+    assert list(as_csv[0])[-2:] == ["total", "complete"]
+    assert {r["complete"] for r in as_csv} == {"true"}
 
 
 def test_watch_jsonl_streams_one_object_per_transition(served: Path) -> None:

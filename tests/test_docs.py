@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from taskhub import docgen, registry
+from taskhub import registry
 from taskhub.adapter import OPERATIONS
-from taskhub.cli import build_parser
+from taskhub.cli import build_parser, docgen
 
 ROOT = Path(__file__).parent.parent
 DOCS = ROOT / "docs"

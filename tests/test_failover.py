@@ -99,7 +99,7 @@ class Replica:
 
     def tasks(self) -> dict[str, str]:
         """ref -> state, as this replica serves them from the shared store."""
-        data = get(self.url + "/api/tasks?limit=1000")
+        data = get(self.url + "/api/tasks?level=all&limit=1000")
         return {t["ref"]: t["status"]["state"] for t in data["tasks"]}
 
     def stop(self) -> None:

@@ -218,7 +218,7 @@ def test_f2_ls_and_get_json_mask_storage_credentials_and_signatures() -> None:
             },
         },
     )
-    from taskhub import display
+    from taskhub.cli import display
 
     for shown in (display.as_json([task]), json.dumps(task.to_dict()), repr(task)):
         assert "wJalrX" not in shown

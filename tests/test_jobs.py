@@ -97,3 +97,37 @@ def test_the_whole_structure_is_still_checked_at_load(sim: Simulation) -> None:
     bad["backends"]["archive"]["timeout"] = "soon"  # type: ignore[index]
     with pytest.raises(ConfigError, match=r"backends\.archive\.timeout"):
         config.parse(bad, environ={"COGNITE_TOKEN": "t" * 20})
+
+
+def _ignoring(sim: Simulation, ignore: object) -> config.Config:
+    data = _config(sim)
+    data["jobs"]["ingest"]["ignore"] = ignore  # type: ignore[index]
+    return config.parse(data, environ={"LP_KEY": sim.options["api_key"]})
+
+
+def test_a_job_accepts_and_drops_the_parameters_it_declares_ignored(sim: Simulation) -> None:
+    """One pipeline passes the same parameters to every vendor's job: Livepeer's ingest has no
+    ${file_id}, and says it takes it anyway."""
+    cfg = _ignoring(sim, ["file_id"])
+    assert cfg.job("ingest").ignore == ("file_id",)
+    with taskhub.connect("media", config=cfg) as hub:
+        hub.submit_job("ingest", url="https://in.example/1.mp4", file_id=42)
+        # A parameter neither used nor ignored is still a mistake, named with a did-you-mean.
+        with pytest.raises(ConfigError, match="unknown parameter 'file_ld'; did you mean 'fil"):
+            hub.submit_job("ingest", url="https://in.example/1.mp4", file_ld=42)
+    bodies = [r.json() for r in sim.requests if r.method == "POST"]
+    assert bodies == [{"url": "https://in.example/1.mp4", "name": "input.mp4"}]
+
+
+@pytest.mark.parametrize(
+    ("ignore", "says"),
+    [
+        ("file_id", "expected a list of parameter names"),
+        ([42], "expected a list of parameter names"),
+        (["url"], "'url' is both ignored and used by the spec"),
+    ],
+)
+def test_an_ignore_list_is_checked_at_load(sim: Simulation, ignore: object, says: str) -> None:
+    with pytest.raises(ConfigError, match=says) as info:
+        _ignoring(sim, ignore)
+    assert info.value.path == "jobs.ingest.ignore"

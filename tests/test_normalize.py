@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 import taskhub
 from taskhub import State, UnknownStatus, UnknownStatusWarning, registry
-from taskhub.tables import _warned
+from taskhub.tables import WARNED_MAX, _warned
 
 BUILTIN = ["cognite", "livepeer", "veritone", "veritone-edge", "vionlabs"]
 WORDS = [
@@ -58,7 +58,7 @@ def test_arbitrary_words_never_raise(vendor: str, word: str | None) -> None:
 
 
 def test_an_unknown_word_warns_once_per_vendor_and_word() -> None:
-    _warned.discard(("livepeer", "exploding"))
+    _warned.pop(("livepeer", "exploding"), None)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         statuses = [taskhub.normalize("livepeer", "exploding") for _ in range(3)]
@@ -68,6 +68,19 @@ def test_an_unknown_word_warns_once_per_vendor_and_word() -> None:
     status = statuses[-1]
     assert status.state is State.UNKNOWN
     assert status.raw == "exploding"
+
+
+def test_warned_words_are_bounded_and_cut_in_the_warning() -> None:
+    """A vendor that sends a new word in every answer grows neither memory nor stderr
+    without end (issue 19, finding 3)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for n in range(WARNED_MAX + 500):
+            taskhub.normalize("livepeer", f"word-{n}-" + "x" * 10_000)
+    assert len(_warned) <= WARNED_MAX
+    shown = [str(w.message) for w in caught if w.category is UnknownStatusWarning]
+    assert len(shown) == WARNED_MAX + 500
+    assert max(len(m) for m in shown) < 200
 
 
 def test_strict_mode_raises_for_an_unknown_word() -> None:

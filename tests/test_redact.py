@@ -54,7 +54,9 @@ def test_option_paths_in_messages_are_left_readable() -> None:
 def test_a_policy_scrubs_its_own_values_wherever_they_appear() -> None:
     policy = redact.DEFAULT.extend(values=["my-configured-secret-42", "abc"])
     assert "my-configured-secret-42" not in policy.text("weird place: my-configured-secret-42!")
-    assert policy.text("abc") == "abc"  # too short to scrub blindly
+    # A short one is masked where it stands alone, not inside longer words (issue 22).
+    assert policy.text("no token abc found") == "no token *** found"
+    assert policy.text("abcd xabc abc9") == "abcd xabc abc9"
 
 
 def test_one_hubs_values_do_not_change_how_another_renders() -> None:

@@ -31,7 +31,7 @@ from waitress.server import create_server
 
 from taskhub import State
 from taskhub.adapters.livepeer import sign
-from taskhub.demo import config_text, demo_vendors, simulators
+from taskhub.cli.demo import config_text, demo_vendors, simulators
 from taskhub.serve import Served, build
 from tests.store.services import await_serving, free_port, missing
 
@@ -156,11 +156,33 @@ def test_bad_filters_are_400_with_a_json_error(running: Running, query: str) -> 
 def test_filters_and_paging(running: Running) -> None:
     status, data = running.get("/api/tasks?vendor=cognite&limit=1")
     assert status == 200
-    assert data["total"] >= 2  # the execution and its tasks
+    # Units of work only: the execution, not its tasks.
+    assert (data["total"], data["exact"]) == (1, True)
     assert len(data["tasks"]) == 1
-    assert data["next"] == 1
+    assert data["next"] is None
+    execution = data["tasks"][0]["ref"]
+    status, parts = running.get(f"/api/tasks?parent={execution}&limit=1")
+    assert status == 200
+    assert parts["total"] >= 1
+    assert {t["parent_id"] for t in parts["tasks"]} == {execution.split(":", 1)[1]}
     status, data = running.get("/api/tasks?state=succeeded&backend=vionlabs")
     assert [t["vendor"] for t in data["tasks"]] == ["vionlabs"]
+
+
+def test_pages_follow_a_cursor_without_gaps_or_repeats(running: Running) -> None:
+    status, whole = running.get("/api/tasks?level=all&limit=1000")
+    assert status == 200
+    seen: list[str] = []
+    cursor = ""
+    while True:
+        status, data = running.get(f"/api/tasks?level=all&limit=2{cursor}")
+        assert status == 200
+        seen += [t["ref"] for t in data["tasks"]]
+        if data["next"] is None:
+            break
+        cursor = f"&cursor={data['next']}"
+    assert seen == [t["ref"] for t in whole["tasks"]]
+    assert running.get("/api/tasks?cursor=not-a-cursor")[0] == 400
 
 
 def test_metrics_parse_and_carry_no_task_ids(running: Running) -> None:
@@ -251,7 +273,8 @@ def test_webhooks_forged_stale_replayed_are_refused_and_not_recorded(running: Ru
 def test_a_token_protects_the_page_and_the_api(running: Running) -> None:
     from taskhub.serve import App
 
-    app = App(running.served.service, running.served.metrics, token="s3cret")
+    token = "s3cret/+=token-with-every-kind"
+    app = App(running.served.service, running.served.metrics, token=token)
     server = create_server(app, host="127.0.0.1", port=0, threads=2)
     threading.Thread(target=_run, args=(server,), daemon=True).start()
     url = f"http://127.0.0.1:{server.effective_port}"  # type: ignore[union-attr]
@@ -259,11 +282,32 @@ def test_a_token_protects_the_page_and_the_api(running: Running) -> None:
         assert request(url + "/api/tasks")[0] == 401
         assert request(url + "/")[0] == 401
         assert request(url + "/api/tasks", headers={"Authorization": "Bearer nope"})[0] == 401
-        assert request(url + "/api/tasks", headers={"Authorization": "Bearer s3cret"})[0] == 200
-        assert request(url + "/", headers={"Cookie": "taskhub_token=s3cret"})[0] == 200
+        assert request(url + "/api/tasks", headers={"Authorization": f"Bearer {token}"})[0] == 200
+        # The scheme is case-insensitive (RFC 9110 section 11.1).
+        assert request(url + "/api/tasks", headers={"Authorization": f"bearer {token}"})[0] == 200
+        # A browser logs in once; the cookie works whatever characters the token has.
+        cookie = _login(url, token)
+        assert token not in cookie
+        assert request(url + "/", headers={"Cookie": cookie})[0] == 200
+        assert request(url + "/", headers={"Cookie": "taskhub_session=forged.1.x.y"})[0] == 401
         assert request(url + "/healthz")[0] == 200
     finally:
         server.close()
+
+
+def _login(url: str, token: str) -> str:
+    """Log in as a browser does (``/?token=``) and return the session cookie it sets."""
+    from urllib.parse import quote
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+            return None
+
+    opener = urllib.request.build_opener(NoRedirect)
+    with pytest.raises(urllib.error.HTTPError) as info:
+        opener.open(f"{url}/?token={quote(token, safe='')}", timeout=10)
+    assert info.value.code == 303
+    return str(info.value.headers["Set-Cookie"]).split(";", 1)[0]
 
 
 # -- the page in a real browser ----------------------------------------------------------------

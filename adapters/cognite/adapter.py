@@ -31,7 +31,7 @@ from taskhub.errors import (
     TaskhubError,
     TaskNotFound,
 )
-from taskhub.http import ErrorInfo, Transport
+from taskhub.http import ErrorInfo, Transport, body_json
 from taskhub.model import Task, parse_time
 from taskhub.polling import PollPolicy
 from taskhub.states import State
@@ -86,7 +86,7 @@ def error_info(response: requests.Response) -> ErrorInfo:
     """Cognite's ``{"error": {"code", "message"}}`` envelope and ``x-request-id``."""
     request_id = response.headers.get("x-request-id")
     try:
-        body = response.json()
+        body = body_json(response)
     except ValueError:
         return ErrorInfo(response.text[:200] or None, None, request_id)
     error = body.get("error") if isinstance(body, dict) else None
@@ -319,7 +319,7 @@ class CogniteAdapter(Adapter):
                 raise MalformedResponse(
                     "expected {items: [...]}", vendor=self.vendor, operation="list"
                 )
-            yield from (self.parse(item) for item in answer["items"])
+            yield from self.parse_rows(answer["items"])
             cursor = answer.get("nextCursor")
             if cursor is not None and not isinstance(cursor, str):
                 raise MalformedResponse(

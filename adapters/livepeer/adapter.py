@@ -30,7 +30,7 @@ from taskhub.errors import (
     TaskhubError,
     TaskNotFound,
 )
-from taskhub.http import ErrorInfo, Transport
+from taskhub.http import ErrorInfo, Transport, body_json
 from taskhub.model import Asset, Task
 from taskhub.polling import PollPolicy
 from taskhub.states import State
@@ -61,7 +61,7 @@ class LivepeerOptions(Options):
 def error_info(response: requests.Response) -> ErrorInfo:
     """Livepeer's ``{"errors": ["..."]}`` body."""
     try:
-        body = response.json()
+        body = body_json(response)
     except ValueError:
         return ErrorInfo(response.text[:200] or None)
     errors = body.get("errors") if isinstance(body, dict) else None
@@ -101,6 +101,7 @@ class LivepeerAdapter(Adapter):
     options_class = LivepeerOptions
     statuses = STATUSES
     simulator = "taskhub.adapters.livepeer.simulator:LivepeerSimulator"
+    webhooks = "taskhub.adapters.livepeer.webhooks:parse_webhook"
     poll = PollPolicy(initial=2.0, factor=1.5, ceiling=30.0)
     # No server-side timeout: a task whose worker never reports stays waiting forever.
     stale_after = 1800.0
@@ -204,8 +205,7 @@ class LivepeerAdapter(Adapter):
                     "expected a JSON array of tasks", vendor=self.vendor, operation="list"
                 )
             current: set[str] = set()
-            for item in page:
-                task = self.parse(item)
+            for task in self.parse_rows(page):
                 current.add(task.id)
                 if task.id not in previous:
                     yield task

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import math
 import re
 import threading
@@ -23,6 +22,7 @@ from typing import Any
 import attrs
 
 from taskhub.errors import MalformedResponse, WebhookRejected
+from taskhub.http import parse_json
 from taskhub.model import Task
 
 from .parse import VENDOR, parse_task
@@ -130,7 +130,7 @@ def parse_webhook(
     if not any(hmac.compare_digest(expected, s) for s in signatures):
         raise WebhookRejected("the signature does not match the body", reason="bad_signature")
     try:
-        data = json.loads(body)
+        data = parse_json(bytes(body))
     except ValueError:
         raise WebhookRejected("the body is not JSON", reason="malformed") from None
     if not isinstance(data, dict):

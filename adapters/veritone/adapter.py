@@ -33,7 +33,7 @@ from taskhub.errors import (
     TaskNotFound,
     VendorUnavailable,
 )
-from taskhub.http import ErrorInfo, Transport
+from taskhub.http import ErrorInfo, Transport, body_json
 from taskhub.model import Asset, Task
 from taskhub.paging import fingerprint
 from taskhub.polling import PollPolicy
@@ -138,7 +138,7 @@ def _describe(errors: builtins.list[Any]) -> str:
 def error_info(response: requests.Response) -> ErrorInfo:
     """The first entry of ``{"errors": [{message, name, ...}]}``."""
     try:
-        body = response.json()
+        body = body_json(response)
     except ValueError:
         return ErrorInfo(response.text[:200] or None)
     errors = body.get("errors") if isinstance(body, dict) else None
@@ -193,7 +193,7 @@ class VeritoneAdapter(Adapter):
         answer is returned, never retried (the transport retries some of these errors), and
         ``_graphql`` reports the errors."""
         try:
-            body = response.json()
+            body = body_json(response)
         except ValueError:
             return  # the caller's json() reports a malformed body
         errors = body.get("errors") if isinstance(body, dict) else None
@@ -380,7 +380,7 @@ class VeritoneAdapter(Adapter):
                 doc.LIST_JOBS, {"offset": offset, "limit": page_size, "status": words}, "list"
             )
             records = (data.get("jobs") or {}).get("records") or []
-            yield from (self.parse(record) for record in records)
+            yield from self.parse_rows(records)
             more = str(offset + page_size) if len(records) >= page_size else None
             if not guard.turn(next=more, count=len(records), content=fingerprint(records)):
                 return

@@ -38,6 +38,7 @@ from taskhub.errors import (
     TaskhubError,
     TaskNotFound,
 )
+from taskhub.http import parse_json
 from taskhub.hub import connect
 from taskhub.model import Asset
 from taskhub.states import State
@@ -123,10 +124,11 @@ def load_payload(
             "no task payload: pass --payload FILE or set PAYLOAD_FILE", field="PAYLOAD_FILE"
         )
     try:
-        payload = json.loads(text)
-    except json.JSONDecodeError as exc:
+        payload = parse_json(text.encode("utf-8", "surrogatepass"))
+    except ValueError as exc:
+        problem = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
         raise PayloadError(
-            f"the payload in {source} is not JSON: {exc.msg}", field="PAYLOAD_FILE"
+            f"the payload in {source} is not JSON: {problem}", field="PAYLOAD_FILE"
         ) from None
     if not isinstance(payload, dict):
         raise PayloadError(f"the payload in {source} is not a JSON object", field="PAYLOAD_FILE")

@@ -31,7 +31,7 @@ from taskhub.errors import (
     TaskhubError,
     TaskNotFound,
 )
-from taskhub.http import ErrorInfo, Transport
+from taskhub.http import ErrorInfo, Transport, body_json
 from taskhub.model import Asset, Task, parse_time
 from taskhub.paging import fingerprint
 from taskhub.polling import PollPolicy
@@ -65,7 +65,7 @@ class EdgeOptions(Options):
 def error_info(response: requests.Response) -> ErrorInfo:
     """Edge's ``{id, description, detail}`` body; the correlation id names the request."""
     try:
-        body = response.json()
+        body = body_json(response)
     except ValueError:
         return ErrorInfo(response.text[:200] or None)
     if not isinstance(body, dict):
@@ -313,7 +313,7 @@ class EdgeAdapter(Adapter):
                 raise MalformedResponse(
                     "expected {result: [...]}", vendor=self.vendor, operation="list"
                 )
-            yield from (self.parse(item) for item in result)
+            yield from self.parse_rows(result)
             offset += len(result)
             count = body.get("count")
             if not isinstance(count, int) or isinstance(count, bool):

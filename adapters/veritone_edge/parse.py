@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from taskhub.errors import parsing
+from taskhub.http import parse_json
 from taskhub.model import Task, parse_time
 
 from .statuses import STATUSES
@@ -111,7 +111,7 @@ def maybe_json(value: Any) -> Any:
     """A string field that holds JSON, decoded; anything else as it is."""
     if isinstance(value, str):
         try:
-            return json.loads(value)
+            return parse_json(value.encode("utf-8", "surrogatepass"))
         except ValueError:
             return value
     return value

@@ -12,7 +12,7 @@ import requests
 
 from taskhub.adapter import Adapter, IdRule, Options, secret, url_field
 from taskhub.errors import MalformedResponse, OutcomeUnknown, TaskNotFound
-from taskhub.http import ErrorInfo, Transport
+from taskhub.http import ErrorInfo, Transport, body_json
 from taskhub.model import Asset, Task
 from taskhub.polling import PollPolicy
 
@@ -63,7 +63,7 @@ class KeyParam(requests.auth.AuthBase):
 def error_info(response: requests.Response) -> ErrorInfo:
     """FastAPI's ``{"detail": "..."}`` or ``{"detail": [{loc, msg, type}]}``."""
     try:
-        body = response.json()
+        body = body_json(response)
     except ValueError:
         return ErrorInfo(response.text[:200] or None)
     detail = body.get("detail") if isinstance(body, dict) else None
@@ -130,7 +130,7 @@ class VionlabsAdapter(Adapter):
 
     def parse(self, payload: Any, task_id: str | None = None) -> Task:
         """A ``TaskResponse``; ``task_id`` says which triple it answers for (it has no id)."""
-        return parse_payload(payload, self.backend, task_id)
+        return self.adopt(parse_payload(payload, self.backend, task_id))
 
     def submit(
         self,

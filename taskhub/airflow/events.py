@@ -25,16 +25,16 @@ TIMEOUT, STALE, ERROR = "timeout", "stale", "error"
 
 
 def task_dict(hub: TaskHub, task: Task) -> dict[str, Any]:
-    """``task.to_dict()`` with this hub's own secret values masked too."""
-    with redact.using(hub.adapter.transport.policy):
-        return task.to_dict()
+    """``task.to_dict()`` rendered with the policy of the hub that read it (this hub's, for
+    a task rebuilt from JSON): its own secret values masked too."""
+    return task.to_dict(policy=task.policy or hub.adapter.policy)
 
 
 def finished(hub: TaskHub, task: Task) -> dict[str, Any]:
     """The payload for a task in its end state."""
     return {
         "outcome": task.state.value,
-        **_status(task),
+        **_status(task, hub.adapter.policy),
         "task": task_dict(hub, task),
         "error": None,
     }
@@ -51,25 +51,28 @@ def stopped(
 ) -> dict[str, Any]:
     """The payload for a wait that stopped before the task finished (``timeout``, ``stale``,
     ``error``); ``message`` says why, ``task`` is the last one seen (if any)."""
-    status = _status(task) if task is not None else {"ref": ref, "state": None, "raw": None}
+    policy = hub.adapter.policy if hub is not None else redact.current()
+    status = _status(task, policy) if task is not None else {"ref": ref, "state": None, "raw": None}
     return {
         "outcome": outcome,
         **status,
         "reason": status.get("reason"),
-        "message": redact.text(message),
+        "message": policy.text(message),
         "retryable": status.get("retryable"),
         "task": task_dict(hub, task) if hub is not None and task is not None else None,
         "error": type(error).__name__ if error is not None else None,
     }
 
 
-def _status(task: Task) -> dict[str, Any]:
+def _status(task: Task, policy: redact.Policy) -> dict[str, Any]:
+    masked = task.policy or policy
+    message = task.status.message
     return {
         "ref": task.ref,
         "state": task.state.value,
         "raw": task.status.raw,
         "reason": task.status.reason,
-        "message": task.status.message,
+        "message": masked.text(message) if message else message,
         "retryable": task.status.retryable,
     }
 

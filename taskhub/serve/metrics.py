@@ -1,8 +1,11 @@
 """Prometheus metrics for ``taskhub serve`` (prometheus-client), with no task ids in labels.
 
-- ``taskhub_tasks{backend,vendor,state}`` gauge: tasks in the store, read at scrape time;
-- ``taskhub_transitions_total{backend,vendor,from_state,to_state}`` counter: transitions this
-  process recorded (``from_state="none"`` for the first sighting);
+- ``taskhub_tasks{backend,vendor,state}`` gauge: units of work in the store (tasks with no
+  parent: a job, an execution, a Livepeer or Vionlabs task), and
+  ``taskhub_subtasks{backend,vendor,state}`` their parts, read at scrape time from the
+  counts the store keeps;
+- ``taskhub_transitions_total{backend,vendor,from_state,to_state}`` counter: transitions of
+  units of work this process recorded (``from_state="none"`` for the first sighting);
 - ``taskhub_task_duration_seconds{backend,vendor,state}`` histogram: creation (or first
   sighting) to the final state, per final state;
 - ``taskhub_vendor_requests_total{vendor,operation,status_class}`` counter (``2xx`` ... ``5xx``,
@@ -12,7 +15,9 @@
 - ``taskhub_refresh_cycle_seconds{backend,vendor}`` histogram and
   ``taskhub_refresh_errors_total{backend,vendor}`` counter;
 - ``taskhub_store_up``, ``taskhub_store_pending_writes`` gauges,
-  ``taskhub_webhooks_total{backend,outcome}`` counter.
+  ``taskhub_store_quarantined_total{backend}`` counter (observations the database refused),
+  ``taskhub_vendor_rows_skipped_total{vendor}`` counter (rows whose id fails the vendor's
+  id rule), ``taskhub_webhooks_total{backend,outcome}`` counter.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from taskhub import hooks
-from taskhub.store import Recorded, Store
+from taskhub.store import SUBTASK, TASK, Recorded, Store
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -41,22 +46,29 @@ def status_class(outcome: object) -> str:
 
 
 class _TaskGauge(Collector):
+    """``taskhub_tasks`` (units of work) and ``taskhub_subtasks`` (their parts), read at
+    scrape time from the counts the store's writer keeps."""
+
     def __init__(self, store: Store) -> None:
         self.store = store
 
     def collect(self) -> Iterator[Metric]:
-        family = GaugeMetricFamily(
-            "taskhub_tasks",
-            "Tasks in the store by backend, vendor and normalized state.",
-            labels=["backend", "vendor", "state"],
-        )
-        try:
-            counts = self.store.counts()
-        except Exception:  # the database is away: the other metrics still answer
-            counts = []
-        for backend, vendor, state, n in counts:
-            family.add_metric([backend, vendor, state], n)
-        yield family
+        for name, level, what in (
+            ("taskhub_tasks", TASK, "Units of work (tasks with no parent)"),
+            ("taskhub_subtasks", SUBTASK, "Parts of units of work (tasks with a parent)"),
+        ):
+            family = GaugeMetricFamily(
+                name,
+                f"{what} in the store by backend, vendor and normalized state.",
+                labels=["backend", "vendor", "state"],
+            )
+            try:
+                counts = self.store.counts(level=level)
+            except Exception:  # the database is away: the other metrics still answer
+                counts = []
+            for backend, vendor, state, n in counts:
+                family.add_metric([backend, vendor, state], n)
+            yield family
 
 
 class Metrics:
@@ -118,6 +130,18 @@ class Metrics:
             ["backend", "outcome"],
             registry=r,
         )
+        self.quarantined = Counter(
+            "taskhub_store_quarantined",
+            "Observations the database refused, kept in taskhub_quarantine instead.",
+            ["backend"],
+            registry=r,
+        )
+        self.skipped = Counter(
+            "taskhub_vendor_rows_skipped",
+            "Rows of a vendor's answer skipped because their id fails the vendor's id rule.",
+            ["vendor"],
+            registry=r,
+        )
         up = Gauge("taskhub_store_up", "1 when the store can be written.", registry=r)
         up.set_function(lambda: 1.0 if store.healthy else 0.0)
         pending = Gauge(
@@ -128,6 +152,7 @@ class Metrics:
             (hooks.on_request, self._on_request),
             (hooks.on_unknown_status, self._on_unknown),
             (hooks.on_refresh_cycle, self._on_cycle),
+            (hooks.on_skipped_row, self._on_skipped),
         ]
 
     def install(self) -> None:
@@ -137,6 +162,8 @@ class Metrics:
                 listeners.append(fn)
         if self._on_recorded not in self.store.on_recorded:
             self.store.on_recorded.append(self._on_recorded)
+        if self._on_quarantined not in self.store.on_quarantined:
+            self.store.on_quarantined.append(self._on_quarantined)
 
     def uninstall(self) -> None:
         """Stop counting."""
@@ -145,6 +172,8 @@ class Metrics:
                 listeners.remove(fn)
         if self._on_recorded in self.store.on_recorded:
             self.store.on_recorded.remove(self._on_recorded)
+        if self._on_quarantined in self.store.on_quarantined:
+            self.store.on_quarantined.remove(self._on_quarantined)
 
     def render(self) -> bytes:
         """The Prometheus text exposition of every metric."""
@@ -164,8 +193,18 @@ class Metrics:
         if failed:
             self.cycle_errors.labels(backend, vendor).inc()
 
+    def _on_skipped(self, vendor: str, _why: str) -> None:
+        self.skipped.labels(vendor).inc()
+
+    def _on_quarantined(self, backend: str) -> None:
+        self.quarantined.labels(backend).inc()
+
     def _on_recorded(self, batch: list[Recorded]) -> None:
+        # Units of work only, as every count here: a job's engine tasks would count on the
+        # vendors that report parts and not on the others.
         for rec in batch:
+            if rec.level != TASK:
+                continue
             before = rec.before.value if rec.before is not None else "none"
             self.transitions.labels(rec.backend, rec.vendor, before, rec.after.value).inc()
             if rec.duration is not None:

@@ -135,6 +135,19 @@ def _since(iso: str | None) -> str:
     return f"{s:.0f} s" if s < 90 else f"{s / 60:.0f} min" if s < 5400 else f"{s / 3600:.0f} h"
 
 
+def _span(start: str | None, end: str | None) -> str:
+    """The duration the script shows, rendered on the server too (the same rounding)."""
+    if not start or not end:
+        return ""
+    try:
+        first = datetime.fromisoformat(start.replace("Z", "+00:00"))
+        last = datetime.fromisoformat(end.replace("Z", "+00:00"))
+    except ValueError:
+        return ""
+    s = max(0.0, (last - first).total_seconds())
+    return f"{s:.1f} s" if s < 90 else f"{s / 60:.0f} min"
+
+
 def _row(t: dict[str, Any]) -> str:
     st = t.get("status") or {}
     progress = st.get("progress")
@@ -147,15 +160,24 @@ def _row(t: dict[str, Any]) -> str:
         escape(str(st.get("raw") or "")),
         "" if progress is None else f"{round(progress * 100)}%",
         _since(t.get("created_at")),
-        "",
+        _span(t.get("started_at") or t.get("created_at"), t.get("finished_at")),
         escape(str(st.get("message") or "")),
     ]
     tds = "".join(f"<td>{c}</td>" for c in cells)
     return f'<tr data-ref="{escape(str(t.get("ref", "")))}">{tds}</tr>'
 
 
-def render(store: Store, service: Service, *, refresh_seconds: float = 2.0) -> str:
-    """The whole page, with the first 200 tasks already in it."""
+def render(
+    store: Store,
+    service: Service,
+    *,
+    refresh_seconds: float = 2.0,
+    nonce: str = "",
+    csrf: str = "",
+) -> str:
+    """The whole page, with the first 200 tasks already in it. ``nonce`` marks the page's
+    own style and script (the only ones its Content-Security-Policy lets run); ``csrf`` is
+    the session's anti-CSRF value, which the page's actions send back."""
     counts = store.counts()
     vendors = sorted({v for _, v, _, _ in counts} | {h.vendor for h in service.hubs.values()})
     backends = sorted({b for b, _, _, _ in counts} | set(service.hubs))
@@ -172,7 +194,8 @@ def render(store: Store, service: Service, *, refresh_seconds: float = 2.0) -> s
         + "</tr>"
         for v in vendors
     )
-    tasks, total = store.tasks(limit=200)
+    first = store.page(limit=200)
+    tasks, total = first.tasks, first.total
     rows = "".join(_row(t) for t in tasks)
     health = service.health()
     store_note = "" if health["store"]["ok"] else (
@@ -190,8 +213,9 @@ def render(store: Store, service: Service, *, refresh_seconds: float = 2.0) -> s
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>taskhub</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="taskhub-csrf" content="{escape(csrf)}">
 <link rel="icon" href="data:,">
-<style>{_STYLE}</style></head>
+<style nonce="{escape(nonce)}">{_STYLE}</style></head>
 <body>
 <h1>taskhub</h1>
 {store_note}
@@ -204,6 +228,6 @@ def render(store: Store, service: Service, *, refresh_seconds: float = 2.0) -> s
 <section id="history"><h2>History of <span id="history-ref"></span></h2>
 <table><thead><tr><th>#</th><th>from</th><th>to</th><th>change</th><th>raw</th><th>at</th>
 <th>reason</th></tr></thead><tbody></tbody></table></section>
-<script>{_SCRIPT % {"every": max(0, round(refresh_seconds))}}</script>
+<script nonce="{escape(nonce)}">{_SCRIPT % {"every": max(0, round(refresh_seconds))}}</script>
 </body></html>
 """

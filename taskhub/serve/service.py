@@ -42,9 +42,11 @@ class Service:
     ) -> None:
         self.hubs = dict(hubs)
         self.store = store
+        # The service's own Tracker: every observation of every backend goes through it into
+        # the store. The hubs keep theirs (the service observes what they return).
         self.tracker = StoreTracker(store)
         for hub in self.hubs.values():
-            hub.tracker = self.tracker
+            hub.observers.append(self.observe)
         self.leases = leases or Leases(store)
         self.discover_every = discover_every
         self.lease_every = lease_every
@@ -54,6 +56,8 @@ class Service:
         self._followed: dict[str, set[str]] = {b: set() for b in self.hubs}
         #: backend -> the last error reading it (None once a read succeeds again).
         self.errors: dict[str, str | None] = dict.fromkeys(self.hubs)
+        # follow() is called from the service's thread and from request threads (webhooks).
+        self._lock = threading.RLock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._next_discovery: dict[str, float] = {}
@@ -81,6 +85,9 @@ class Service:
             self._release(backend)
         self.drain(0)
         self.leases.close()
+        for hub in self.hubs.values():
+            if self.observe in hub.observers:
+                hub.observers.remove(self.observe)
 
     @property
     def polling(self) -> list[str]:
@@ -127,8 +134,9 @@ class Service:
             self._release(backend)
 
     def _release(self, backend: str) -> None:
-        self._merge.close(backend)
-        self._followed[backend] = set()
+        with self._lock:
+            self._merge.close(backend)
+            self._followed[backend] = set()
 
     def discover(self, backend: str) -> None:
         """Find ``backend``'s tasks to follow now (what :meth:`start` does periodically)."""
@@ -143,8 +151,7 @@ class Service:
             log.warning("%s: cannot read the store's unfinished tasks: %s", backend, exc)
         if "list" in hub.capabilities:
             try:
-                # hub.list observes every task it yields into the StoreTracker: recorded.
-                for task in hub.list(limit=self.list_limit):
+                for task in hub.list(limit=self.list_limit):  # observed: see __init__
                     if not task.state.terminal:
                         ids.append(task.id)
                 self.errors[backend] = None
@@ -155,14 +162,28 @@ class Service:
 
     def follow(self, backend: str, ids: list[str]) -> None:
         """Follow more of ``backend``'s tasks (ids already followed are ignored)."""
-        new = [i for i in dict.fromkeys(ids) if i not in self._followed[backend]]
-        if not new:
-            return
-        refs = [f"{backend}:{i}" for i in new]
-        self.tracker.preload(refs=refs)
-        self.tracker.watch(refs)
-        self._followed[backend].update(new)
-        self._merge.follow(self.hubs[backend].refresher(), new, backend)
+        with self._lock:
+            new = [i for i in dict.fromkeys(ids) if i not in self._followed[backend]]
+            if not new:
+                return
+            refs = [f"{backend}:{i}" for i in new]
+            self.tracker.preload(refs=refs)
+            self.tracker.watch(refs)
+            self._followed[backend].update(new)
+            self._merge.follow(self.hubs[backend].refresher(), new, backend)
+
+    def refresh_soon(self, backend: str, task_id: str) -> None:
+        """Read ``task_id`` again at once, where this replica polls ``backend``: a verified
+        webhook said it changed, and a delivery may carry less than a read (outputs,
+        subtasks)."""
+        with self._lock:
+            if backend not in self._polling:
+                return
+            subs = self._merge.subscriptions(backend)
+            if task_id in self._followed[backend] and subs:
+                subs[0].add([task_id])  # wakes the refresher: its next cycle starts now
+                return
+        self.follow(backend, [task_id])
 
     def drain(self, timeout: float) -> None:
         """Handle what the refreshers said, waiting up to ``timeout`` for the first word."""

@@ -12,16 +12,24 @@ try:
 except ImportError as exc:  # pragma: no cover - depends on the installation
     raise ImportError("taskhub.store needs SQLAlchemy: pip install 'taskhub[store]'") from exc
 
-from .schema import VERSION
-from .store import DEFAULT_URL, Recorded, Store, masked_url, open_store
+from .reader import Filters, Page
+from .rows import Recorded
+from .schema import SUBTASK, TASK, VERSION
+from .store import DEFAULT_URL, Store, masked_url, open_store
 from .tracker import StoreTracker
+from .writer import Tally
 
 __all__ = [
     "DEFAULT_URL",
+    "SUBTASK",
+    "TASK",
     "VERSION",
+    "Filters",
+    "Page",
     "Recorded",
     "Store",
     "StoreTracker",
+    "Tally",
     "masked_url",
     "open_store",
 ]

@@ -8,6 +8,11 @@ The tables are meant to be read by BI tools as they are (docs/dashboards.md desc
   (unique per task, so a transition is never recorded twice);
 - ``taskhub_webhook_events`` — the ids of webhook deliveries already accepted (replays are
   refused across processes);
+- ``taskhub_counts`` — how many tasks are in each (backend, vendor, level, state), kept by the
+  writer in the same transaction as the rows it counts, so a dashboard's counts cost one small
+  read at any size (``level`` is ``task`` for a unit of work, ``subtask`` for one of its parts);
+- ``taskhub_quarantine`` — observations the database refused, one row each: the masked task,
+  the database's error and when, so one bad vendor string never stops the writer;
 - ``taskhub_schema`` — one row: the schema version.
 """
 
@@ -18,7 +23,7 @@ from collections.abc import Callable
 import sqlalchemy as sa
 
 #: The version this code writes; :func:`upgrade` brings an older database to it.
-VERSION = 2
+VERSION = 3
 
 metadata = sa.MetaData()
 
@@ -55,11 +60,16 @@ tasks = sa.Table(
     sa.Column("seq", sa.Integer, nullable=False),
     # Added in version 2: the masked Task.to_dict() JSON.
     sa.Column("task_json", sa.Text),
+    # Added in version 3: the parent's ref for a subtask (NULL for a unit of work).
+    sa.Column("parent_ref", sa.String(512)),
 )
 sa.Index("taskhub_tasks_backend_state", tasks.c.backend, tasks.c.state)
 sa.Index("taskhub_tasks_vendor_state", tasks.c.vendor, tasks.c.state)
 # Added in version 2: the page's default order.
 sa.Index("taskhub_tasks_observed", tasks.c.observed_at)
+# Added in version 3: keyset paging of the page's order, and a parent's subtasks.
+sa.Index("taskhub_tasks_observed_ref", tasks.c.observed_at, tasks.c.ref)
+sa.Index("taskhub_tasks_parent", tasks.c.parent_ref, tasks.c.observed_at)
 
 transitions = sa.Table(
     "taskhub_transitions",
@@ -89,14 +99,66 @@ webhook_events = sa.Table(
 )
 
 
+counts = sa.Table(
+    "taskhub_counts",
+    metadata,
+    sa.Column("backend", sa.String(128), primary_key=True),
+    sa.Column("vendor", sa.String(64), primary_key=True),
+    sa.Column("level", sa.String(16), primary_key=True),
+    sa.Column("state", sa.String(16), primary_key=True),
+    sa.Column("n", sa.BigInteger, nullable=False),
+)
+
+quarantine = sa.Table(
+    "taskhub_quarantine",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("backend", sa.String(128), nullable=False),
+    sa.Column("ref", sa.String(512), nullable=False),
+    # The masked task JSON (and the transition the Tracker saw), made storable.
+    sa.Column("payload", sa.Text, nullable=False),
+    sa.Column("error", sa.Text, nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+)
+sa.Index("taskhub_quarantine_at", quarantine.c.at)
+
+#: The ``level`` of a task with no parent (a unit of work) and of one with a parent.
+TASK, SUBTASK = "task", "subtask"
+
+
 def _v1_to_v2(conn: sa.Connection) -> None:
     """Version 2 keeps each task's JSON and orders the page by when a task was observed."""
     conn.execute(sa.text("ALTER TABLE taskhub_tasks ADD COLUMN task_json TEXT"))
     conn.execute(sa.text("CREATE INDEX taskhub_tasks_observed ON taskhub_tasks (observed_at)"))
 
 
+def _v2_to_v3(conn: sa.Connection) -> None:
+    """Version 3 links subtasks to their parent, pages by keyset, keeps counts and a
+    quarantine. Counts start from the rows already there."""
+    conn.execute(sa.text("ALTER TABLE taskhub_tasks ADD COLUMN parent_ref VARCHAR(512)"))
+    conn.execute(
+        sa.text(
+            "UPDATE taskhub_tasks SET parent_ref = backend || ':' || parent_id "
+            "WHERE parent_id IS NOT NULL"
+        )
+    )
+    for index in ("taskhub_tasks_observed_ref", "taskhub_tasks_parent"):
+        next(i for i in tasks.indexes if i.name == index).create(conn)
+    counts.create(conn)
+    quarantine.create(conn)
+    level = sa.case((tasks.c.parent_id.is_(None), TASK), else_=SUBTASK)
+    conn.execute(
+        counts.insert().from_select(
+            ["backend", "vendor", "level", "state", "n"],
+            sa.select(
+                tasks.c.backend, tasks.c.vendor, level, tasks.c.state, sa.func.count()
+            ).group_by(tasks.c.backend, tasks.c.vendor, level, tasks.c.state),
+        )
+    )
+
+
 #: version -> the step that brings a database at that version to the next one.
-STEPS: dict[int, Callable[[sa.Connection], None]] = {1: _v1_to_v2}
+STEPS: dict[int, Callable[[sa.Connection], None]] = {1: _v1_to_v2, 2: _v2_to_v3}
 
 
 def current_version(conn: sa.Connection) -> int | None:

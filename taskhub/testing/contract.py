@@ -296,6 +296,22 @@ class AdapterContract:
             hub.get(task.id)
         guard.add(info.value)
 
+    @pytest.mark.parametrize("status", [200, 400, 500])
+    def test_a_deeply_nested_answer_is_a_typed_error(
+        self, sim: Simulation, hub: TaskHub, guard: LeakGuard, status: int
+    ) -> None:
+        """Every answer, an error's body too, is parsed through the one depth-capped path: a
+        100,000-level answer is a TaskhubError, never a RecursionError."""
+        task = self._submit(sim, hub, guard)
+        deep = b"[" * 100_000 + b"]" * 100_000
+        sim.inject(status=status, body=deep, times=None)
+        with pytest.raises(TaskhubError) as info:
+            hub.get(task.id)
+        guard.add(info.value)
+        if status == 200:
+            assert isinstance(info.value, MalformedResponse)
+            assert "nested deeper" in str(info.value)
+
     def test_unsupported_operations_raise_with_an_alternative(
         self, sim: Simulation, hub: TaskHub, guard: LeakGuard
     ) -> None:

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from taskhub.model import Status, Task
 from taskhub.states import State
-from taskhub.store import VERSION, Store, StoreTracker
+from taskhub.store import VERSION, Filters, Store, StoreTracker
 from taskhub.store import schema as store_schema
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=timezone.utc)
@@ -119,13 +119,15 @@ def test_batched_writes_and_paged_filtered_reads(store: Store) -> None:
         )
     assert store.flush(60)
     assert store.count_transitions() == 1500 + 750
-    page, total = store.tasks(vendor="cognite", state=State.SUCCEEDED, limit=50, offset=0)
-    assert total == 250
-    assert len(page) == 50
-    assert {p["vendor"] for p in page} == {"cognite"}
-    rest, _ = store.tasks(vendor="cognite", state=State.SUCCEEDED, limit=1000, offset=50)
-    assert len(rest) == 200
-    assert not {p["ref"] for p in page} & {p["ref"] for p in rest}
+    wanted = Filters(vendor="cognite", state=State.SUCCEEDED)
+    first = store.page(wanted, limit=50)
+    assert (first.total, first.exact) == (250, True)
+    assert len(first.tasks) == 50
+    assert {p["vendor"] for p in first.tasks} == {"cognite"}
+    rest = store.page(wanted, limit=1000, cursor=first.next)
+    assert len(rest.tasks) == 200
+    assert rest.next is None
+    assert not {p["ref"] for p in first.tasks} & {p["ref"] for p in rest.tasks}
     assert sorted(store.unfinished("cognite")) == sorted(
         f"x{i}" for i in range(1500) if i % 3 == 0 and i % 2
     )
@@ -183,7 +185,7 @@ def test_readers_never_block_the_writer_on_sqlite(tmp_path: Path) -> None:
         assert done.wait(10), "the writer waited for a reader"
         mode = conn.execute(sa.text("PRAGMA journal_mode")).scalar()
     assert mode == "wal"
-    assert store.tasks(limit=1)[1] == 201
+    assert store.page(limit=1).total == 201
     store.close()
 
 
@@ -220,7 +222,9 @@ def test_upgrade_from_version_1_keeps_the_data(store_url: str) -> None:
                 conn.exec_driver_sql(statement)
     engine.dispose()
     store = Store(store_url)
-    assert store.version() == VERSION == 2
+    assert store.version() == VERSION == 3
+    # Version 3's counts start from the rows already there.
+    assert store.counts() == [("old", "vionlabs", "running", 1)]
     old = store.task("old:1")
     assert old is not None
     assert old["status"]["state"] == "running"
@@ -232,7 +236,8 @@ def test_upgrade_from_version_1_keeps_the_data(store_url: str) -> None:
     store.flush(10)
     assert store.task("old:1")["status"]["state"] == "succeeded"  # type: ignore[index]
     assert [t["seq"] for t in store.transitions("old:1")] == [2]
-    assert "taskhub_tasks_observed" in {
+    assert store.counts() == [("old", "vionlabs", "succeeded", 1)]
+    assert {"taskhub_tasks_observed", "taskhub_tasks_observed_ref", "taskhub_tasks_parent"} <= {
         i["name"] for i in sa.inspect(store.reader_engine).get_indexes("taskhub_tasks")
     }
     store.close()

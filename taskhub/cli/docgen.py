@@ -132,7 +132,7 @@ def _builtins() -> list[str]:
 
 def vendor_block(vendor: str) -> str:
     """The generated part of docs/vendors/<vendor>.md."""
-    from taskhub import statedoc
+    from taskhub.cli import statedoc
 
     cls: type[Adapter] = registry.load(vendor)
     caps = cls.capabilities()
@@ -208,7 +208,7 @@ def _fixed_width(parser: argparse.ArgumentParser) -> None:
 
 def concepts_diagram() -> str:
     """The state machine block of docs/concepts.md (a Mermaid diagram)."""
-    from taskhub import statedoc
+    from taskhub.cli import statedoc
 
     return f"{CONCEPTS_START}\n\n```mermaid\n{statedoc.as_mermaid()}```\n\n{END}\n"
 

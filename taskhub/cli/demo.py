@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from taskhub import registry
-from taskhub.display import LEGEND, Progress, as_json, table
+from taskhub.cli.display import LEGEND, Progress, as_json, table
 from taskhub.errors import ConfigError
 from taskhub.hub import TaskHub
 from taskhub.model import Task
@@ -46,11 +46,17 @@ PAGE = "http://127.0.0.1:8765/"
 
 
 def default_db() -> str:
-    """A new SQLite store for this run, in the temp directory: it works from any directory
-    (even a read-only one), leaves nothing in the current one, and is kept after the demo so
-    ``taskhub serve --db`` can show it. A new file each run, because the simulators start
-    afresh and give some tasks the same ids again."""
-    return f"sqlite:///{Path(tempfile.gettempdir()) / f'taskhub-demo-{os.getpid()}.db'}"
+    """A new SQLite store file for this run, in the temp directory: it works from any
+    directory (even a read-only one), leaves nothing in the current one, and is kept after the
+    demo so ``taskhub serve --db`` can show it. A new file each run, because the simulators
+    start afresh and give some tasks the same ids again.
+
+    The file is made by ``mkstemp``: a name nobody can guess, created exclusively
+    (``O_EXCL``, so a symlink or file planted in the shared temp directory is never followed
+    or opened) and readable by its owner alone (0600: it holds every task the demo ran)."""
+    fd, path = tempfile.mkstemp(prefix="taskhub-demo-", suffix=".db")
+    os.close(fd)  # SQLite opens it by name: an empty file is an empty database
+    return f"sqlite:///{path}"
 
 
 def _has(module: str) -> bool:
@@ -66,7 +72,14 @@ def open_store(db: str | None) -> Store | None:
         from taskhub.store import open_store as open_url
     except ImportError as exc:
         raise ConfigError(f"--db needs the store: {exc}") from None
-    return open_url(db or default_db())
+    if db is not None:
+        return open_url(db)
+    url = default_db()
+    try:
+        return open_url(url)
+    except BaseException:
+        Path(url.removeprefix("sqlite:///")).unlink(missing_ok=True)  # ours, and empty
+        raise
 
 
 def page_hint(store: Store | None) -> str:

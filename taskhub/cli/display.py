@@ -110,32 +110,62 @@ def as_json(tasks: Iterable[Task]) -> str:
     return json.dumps([t.to_dict() for t in tasks], indent=2) + "\n"
 
 
-def counts(tasks: Iterable[Task], backends: Iterable[str] = ()) -> list[dict[str, Any]]:
-    """One row per backend: ``backend``, a count for every state, ``total``; the ``backends``
-    named appear even when they listed nothing."""
-    per: dict[str, dict[str, Any]] = {
-        b: {"backend": b, **{s.value: 0 for s in State}, "total": 0} for b in backends
-    }
-    for task in tasks:
-        entry = per.setdefault(
-            task.backend, {"backend": task.backend, **{s.value: 0 for s in State}, "total": 0}
-        )
-        entry[task.state.value] += 1
-        entry["total"] += 1
-    return [per[b] for b in sorted(per)]
+class Counting:
+    """Progress of a long count, on a terminal only: one line rewritten in place, cleared
+    when the count ends (a pipe or a log gets nothing)."""
+
+    #: Tasks between two redraws.
+    EVERY = 100
+
+    def __init__(self, stream: TextIO, *, live: bool | None = None) -> None:
+        self.stream = stream
+        self.live = cursor_codes_allowed(stream) if live is None else live
+
+    def update(self, backend: str, counted: int) -> None:
+        """``counted`` tasks of ``backend`` so far."""
+        if self.live and counted % self.EVERY == 0:
+            self.stream.write(f"\r\x1b[2Kcounting {backend}: {counted:,} tasks so far")
+            self.stream.flush()
+
+    def done(self) -> None:
+        """The count is over: clear the line."""
+        if self.live:
+            self.stream.write("\r\x1b[2K")
+            self.stream.flush()
 
 
-def summary(tasks: Iterable[Task], backends: Iterable[str] = (), fmt: str = "table") -> str:
-    """Counts by backend x state, as a table (the states that occur), CSV or JSON (every state)."""
-    rows = counts(tasks, backends)
-    columns = ["backend", *(s.value for s in State), "total"]
+def count(
+    backend: str, tasks: Iterable[Task], limit: int | None, progress: Counting | None = None
+) -> dict[str, Any]:
+    """One summary row: ``backend``, a count for every state, ``total``, and ``complete``
+    (False when ``limit`` stopped the count: there may be more)."""
+    row: dict[str, Any] = {"backend": backend, **{s.value: 0 for s in State}, "total": 0}
+    try:
+        for task in tasks:
+            row[task.state.value] += 1
+            row["total"] += 1
+            if progress is not None:
+                progress.update(backend, row["total"])
+    finally:
+        if progress is not None:
+            progress.done()
+    row["complete"] = limit is None or row["total"] < limit
+    return row
+
+
+def summary(rows: Sequence[dict[str, Any]], fmt: str = "table") -> str:
+    """Counts by backend x state (rows from :func:`count`), as a table (the states that occur,
+    then a line for each count the limit stopped), CSV or JSON (every state, and
+    ``complete``)."""
+    columns = ["backend", *(s.value for s in State), "total", "complete"]
+    rows = sorted(rows, key=lambda r: str(r["backend"]))
     if fmt == "json":
-        return json.dumps(rows, indent=2) + "\n"
+        return json.dumps(list(rows), indent=2) + "\n"
     if fmt == "csv":
         out = io.StringIO()
         writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({**r, "complete": str(r["complete"]).lower()} for r in rows)
         return out.getvalue()
     states = [s.value for s in State if any(r[s.value] for r in rows)]
     width = max([7, *(len(r["backend"]) for r in rows)])
@@ -146,6 +176,12 @@ def summary(tasks: Iterable[Task], backends: Iterable[str] = (), fmt: str = "tab
             + "".join(f"  {r[s]:>9}" for s in states)
             + f"  {r['total']:>9}"
         )
+    for r in rows:
+        if not r["complete"]:
+            lines.append(
+                f"{r['backend']}: counted the first {r['total']} of at least {r['total']} "
+                "tasks (--limit); without --limit every task is counted"
+            )
     return "\n".join(lines) + "\n"
 
 
@@ -170,6 +206,14 @@ def describe(transition: Transition, raw: str | None) -> str:
     if transition.before is None:
         return f"{FIRST_SEEN} as {transition.after.value}{detail}"
     return f"{transition.before.value} -> {transition.after.value}{detail}"
+
+
+def ended(task: Task) -> str:
+    """The line that says a followed task did not succeed: its state, the vendor's word and
+    message."""
+    raw = f" ({task.status.raw})" if task.status.raw else ""
+    message = f": {task.status.message}" if task.status.message else ""
+    return f"taskhub: {task.ref} ended {task.state.value}{raw}{message}"
 
 
 def cursor_codes_allowed(stream: TextIO) -> bool:

@@ -1,22 +1,24 @@
-"""Shell completion scripts for the ``taskhub`` command, written from its argparse parser.
+"""Shell completion scripts for the ``taskhub`` command, written from its table of commands.
 
 ``taskhub completion bash`` and ``taskhub completion zsh`` print a self-contained script: the
-commands, their options and every fixed set of values (states, vendors, formats, shells) are
-read from the parser when the script is printed, so the script follows the command it came
-from; backend names (for ``--backend`` and the ``BACKEND:`` part of a ref) are asked of
-``taskhub backends --names`` when TAB is pressed, with the ``--config`` typed on the line.
-File arguments complete as files. Nothing beyond the shell is needed (no argcomplete).
+commands, their options and every fixed set of values (states, vendors, formats, shells) come
+from :mod:`taskhub.cli.parser`, the table the command's own parser is built from, so the script
+follows the command it came from; backend names (for ``--backend`` and the ``BACKEND:`` part of
+a ref) and job names are asked of ``taskhub backends --names`` and ``taskhub jobs --names``
+when TAB is pressed, with the ``--config`` typed on the line. File arguments complete as
+files. Nothing beyond the shell is needed (no argcomplete).
 """
 
 from __future__ import annotations
 
-import argparse
 import re
 from collections.abc import Sequence
 
 import attrs
 
 from taskhub import registry
+from taskhub.cli.parser import COMMANDS, GLOBAL, PROG
+from taskhub.cli.parser import Arg as Declared
 from taskhub.states import State
 
 SHELLS = ("bash", "zsh")
@@ -29,8 +31,8 @@ class Arg:
     names: tuple[str, ...]  # option strings; empty for a positional
     dest: str
     help: str
-    #: What its value completes to: "" (a flag, no value), "files", "backends", "refs",
-    #: "words" (then ``words``), or "any" (a free value: nothing to offer).
+    #: What its value completes to: "" (a flag, no value), "files", "backends", "jobs",
+    #: "refs", "words" (then ``words``), or "any" (a free value: nothing to offer).
     kind: str
     words: tuple[str, ...] = ()
     repeat: bool = False  # an option given more than once, or a positional taking many
@@ -39,79 +41,69 @@ class Arg:
 
 @attrs.frozen
 class Command:
+    """One command, as completion sees it."""
+
     name: str
     help: str
     args: tuple[Arg, ...]
 
     @property
     def options(self) -> list[Arg]:
+        """Its options (the arguments with a dash)."""
         return [a for a in self.args if a.names]
 
     @property
     def positionals(self) -> list[Arg]:
+        """Its positional arguments, in order."""
         return [a for a in self.args if not a.names]
 
 
-def _kind(action: argparse.Action) -> tuple[str, tuple[str, ...]]:
-    if action.nargs == 0:
-        return "", ()
-    if action.choices is not None and not isinstance(action, argparse._SubParsersAction):
-        return "words", tuple(str(c) for c in action.choices)
-    if action.metavar == "FILE":
-        return "files", ()
-    if action.metavar == "BACKEND:ID":
-        return "refs", ()
-    if action.dest == "backend":
-        return "backends", ()
-    if action.dest == "state":
+#: Every command takes -h / --help, which argparse adds by itself.
+HELP = Arg(("-h", "--help"), "help", "show this help message and exit", "")
+
+
+def _kind(declared: Declared) -> tuple[str, tuple[str, ...]]:
+    kind = declared.complete
+    if kind == "words":
+        return kind, tuple(str(c) for c in declared.kwargs["choices"])
+    if kind == "states":
         return "words", tuple(s.value for s in State)
-    if action.dest == "vendor":
+    if kind == "vendors":
         return "words", tuple(registry.names())
-    return "any", ()
+    return kind, ()
 
 
-def _help(action: argparse.Action) -> str:
-    text = re.sub(r"\s*\(default: (%\(default\)s|[^)]*)\)", "", action.help or "")
-    return text if text != argparse.SUPPRESS else ""
+def _help(declared: Declared) -> str:
+    if declared.kwargs.get("action") == "version":
+        return "show program's version number and exit"
+    return re.sub(r"\s*\(default: (%\(default\)s|[^)]*)\)", "", declared.help)
 
 
-def _args(parser: argparse.ArgumentParser) -> tuple[Arg, ...]:
-    out = []
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction) or action.help == argparse.SUPPRESS:
-            continue
-        kind, words = _kind(action)
-        out.append(
-            Arg(
-                tuple(action.option_strings),
-                action.dest,
-                _help(action),
-                kind,
-                words,
-                repeat=isinstance(action, argparse._AppendAction) or action.nargs in ("+", "*"),
-                optional=not action.option_strings and action.nargs in ("?", "*"),
-            )
-        )
-    return tuple(out)
+def _arg(declared: Declared) -> Arg:
+    kind, words = _kind(declared)
+    return Arg(
+        () if declared.positional else declared.names,
+        declared.dest,
+        _help(declared),
+        kind,
+        words,
+        repeat=declared.repeat,
+        optional=declared.optional,
+    )
 
 
-def describe(parser: argparse.ArgumentParser) -> tuple[tuple[Arg, ...], list[Command]]:
-    """The global options and every command of ``parser``."""
-    commands = []
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            helps = {c.dest: c.help or "" for c in action._choices_actions}
-            for name, sub in action.choices.items():
-                commands.append(Command(name, helps.get(name, ""), _args(sub)))
-    return _args(parser), commands
+def describe() -> tuple[tuple[Arg, ...], list[Command]]:
+    """The global options and every command, from the command's table."""
+    commands = [Command(c.name, c.help, (HELP, *(_arg(a) for a in c.all_args))) for c in COMMANDS]
+    return (HELP, *(_arg(a) for a in GLOBAL)), commands
 
 
-def script(shell: str, parser: argparse.ArgumentParser) -> str:
+def script(shell: str) -> str:
     """The completion script for ``shell`` (``bash`` or ``zsh``)."""
     if shell == "bash":
-        return bash(parser)
+        return bash()
     if shell == "zsh":
-        return zsh(parser)
+        return zsh()
     raise ValueError(f"no completion for {shell!r}; expected one of {', '.join(SHELLS)}")
 
 
@@ -122,57 +114,37 @@ def _bash_kind(arg: Arg) -> str:
     return f"words:{' '.join(arg.words)}" if arg.kind == "words" else arg.kind
 
 
-def bash(parser: argparse.ArgumentParser) -> str:
-    """A bash completion script (bash 4 or later)."""
-    prog = parser.prog
-    glob, commands = describe(parser)
-    value_arms = []
-    for cmd_name, args in [("", glob), *((c.name, c.args) for c in commands)]:
-        for arg in args:
-            if arg.names and arg.kind:
-                pattern = "|".join(f'"{cmd_name} {n}"' for n in arg.names)
-                value_arms.append(f"        {pattern}) echo {_q(_bash_kind(arg))} ;;")
-    positional_arms = []
-    option_arms = []
-    for command in commands:
-        positionals = command.positionals
-        for n, arg in enumerate(positionals):
-            pattern = f'"{command.name} "*' if arg.repeat else f'"{command.name} {n}"'
-            positional_arms.append(f"        {pattern}) echo {_q(_bash_kind(arg))} ;;")
-        names = " ".join(n for a in command.options for n in a.names)
-        option_arms.append(f"        {command.name}) echo {_q(names)} ;;")
-    global_names = " ".join(n for a in glob for n in a.names)
-    command_names = " ".join(c.name for c in commands)
-    return f"""\
+#: The bash script; the arms of its case statements are filled from the table.
+_BASH = """\
 # bash completion for {prog} (written by `{prog} completion bash`).
 # Load it now:    eval "$({prog} completion bash)"
 # Or install it:  {prog} completion bash > ~/.local/share/bash-completion/completions/{prog}
 
-_{prog}_backends() {{
-    # the configured backend names, from the --config typed on the line if any
+_{prog}_names() {{
+    # the configured names of $1 (backends, jobs), from the --config typed on the line if any
     local cfg=()
-    [[ -n $1 ]] && cfg=(--config "$1")
-    command {prog} "${{cfg[@]}}" backends --names 2>/dev/null
+    [[ -n $2 ]] && cfg=(--config "$2")
+    command {prog} "${{cfg[@]}}" "$1" --names 2>/dev/null
 }}
 
 _{prog}_value_kind() {{
     # what the value of option $2 of command $1 completes to (nothing: a flag)
     case "$1 $2" in
-{chr(10).join(value_arms)}
+{value_arms}
     esac
 }}
 
 _{prog}_positional_kind() {{
     # what positional argument $2 (from 0) of command $1 completes to
     case "$1 $2" in
-{chr(10).join(positional_arms)}
+{positional_arms}
     esac
 }}
 
 _{prog}_options() {{
     case "$1" in
-        "") echo {_q(global_names)} ;;
-{chr(10).join(option_arms)}
+        "") echo {global_names} ;;
+{option_arms}
     esac
 }}
 
@@ -211,16 +183,19 @@ _{prog}() {{
     COMPREPLY=()
     case "$kind" in
         options) mapfile -t COMPREPLY < <(compgen -W "$(_{prog}_options "$cmd")" -- "$cur") ;;
-        commands) mapfile -t COMPREPLY < <(compgen -W {_q(command_names)} -- "$cur") ;;
+        commands) mapfile -t COMPREPLY < <(compgen -W {command_names} -- "$cur") ;;
         words:*) mapfile -t COMPREPLY < <(compgen -W "${{kind#words:}}" -- "$cur") ;;
         files)
             compopt -o filenames 2>/dev/null
             mapfile -t COMPREPLY < <(compgen -f -- "$cur")
             ;;
-        backends) mapfile -t COMPREPLY < <(compgen -W "$(_{prog}_backends "$config")" -- "$cur") ;;
+        backends|jobs)
+            mapfile -t COMPREPLY < <(compgen -W "$(_{prog}_names "$kind" "$config")" -- "$cur")
+            ;;
         refs)
             if [[ $cur != *:* ]]; then
-                mapfile -t COMPREPLY < <(compgen -S : -W "$(_{prog}_backends "$config")" -- "$cur")
+                w=$(_{prog}_names backends "$config")
+                mapfile -t COMPREPLY < <(compgen -S : -W "$w" -- "$cur")
                 compopt -o nospace 2>/dev/null
             fi
             ;;
@@ -229,6 +204,36 @@ _{prog}() {{
 
 complete -F _{prog} {prog}
 """
+
+
+def bash() -> str:
+    """A bash completion script (bash 4 or later)."""
+    glob, commands = describe()
+    value_arms = []
+    for cmd_name, args in [("", glob), *((c.name, c.args) for c in commands)]:
+        for arg in args:
+            if arg.names and arg.kind:
+                pattern = "|".join(f'"{cmd_name} {n}"' for n in arg.names)
+                value_arms.append(f"        {pattern}) echo {_q(_bash_kind(arg))} ;;")
+    positional_arms = []
+    option_arms = []
+    for command in commands:
+        positionals = command.positionals
+        for n, arg in enumerate(positionals):
+            pattern = f'"{command.name} "*' if arg.repeat else f'"{command.name} {n}"'
+            positional_arms.append(f"        {pattern}) echo {_q(_bash_kind(arg))} ;;")
+        names = " ".join(n for a in command.options for n in a.names)
+        option_arms.append(f"        {command.name}) echo {_q(names)} ;;")
+    global_names = " ".join(n for a in glob for n in a.names)
+    command_names = " ".join(c.name for c in commands)
+    return _BASH.format(
+        prog=PROG,
+        value_arms="\n".join(value_arms),
+        positional_arms="\n".join(positional_arms),
+        option_arms="\n".join(option_arms),
+        global_names=_q(global_names),
+        command_names=_q(command_names),
+    )
 
 
 def _q(text: str) -> str:
@@ -247,8 +252,8 @@ def _zsh_text(text: str) -> str:
 def _zsh_action(arg: Arg, prog: str) -> str:
     if arg.kind == "files":
         return "_files"
-    if arg.kind == "backends":
-        return f"_{prog}_backends"
+    if arg.kind in ("backends", "jobs"):
+        return f"_{prog}_{arg.kind}"
     if arg.kind == "refs":
         return f"_{prog}_refs"
     if arg.kind == "words":
@@ -281,24 +286,15 @@ def _zsh_specs(args: Sequence[Arg], prog: str) -> list[str]:
     return specs
 
 
-def zsh(parser: argparse.ArgumentParser) -> str:
-    """A zsh completion script (for compinit: an autoloaded ``_taskhub`` or sourced)."""
-    prog = parser.prog
-    glob, commands = describe(parser)
-    spec_lines = " \\\n        ".join(_zsh_specs(glob, prog))
-    described = "\n".join(f"        {_q(f'{c.name}:{_zsh_text(c.help)}')}" for c in commands)
-    arms = []
-    for command in commands:
-        specs = " \\\n                ".join(_zsh_specs(command.args, prog))
-        arms.append(f"            {command.name})\n                _arguments {specs} ;;")
-    return f"""\
+#: The zsh script; its specs are filled from the table.
+_ZSH = """\
 #compdef {prog}
 # zsh completion for {prog} (written by `{prog} completion zsh`).
 # Load it now (after compinit):  source <({prog} completion zsh)
 # Or install it:  {prog} completion zsh > ~/.zfunc/_{prog}  with ~/.zfunc in $fpath before compinit
 
-_{prog}_backend_names() {{
-    # the configured backend names, from the --config typed on the line if any
+_{prog}_names() {{
+    # the configured names of $1 (backends, jobs), from the --config typed on the line if any
     local -a cfg
     local i=${{words[(I)--config]}}
     if (( i )); then
@@ -306,19 +302,25 @@ _{prog}_backend_names() {{
     elif [[ -n $_{prog}_config ]]; then
         cfg=(--config "$_{prog}_config")
     fi
-    reply=(${{(f)"$(command {prog} $cfg backends --names 2>/dev/null)"}})
+    reply=(${{(f)"$(command {prog} $cfg $1 --names 2>/dev/null)"}})
 }}
 
 _{prog}_backends() {{
     local -a reply
-    _{prog}_backend_names
+    _{prog}_names backends
+    compadd -a reply
+}}
+
+_{prog}_jobs() {{
+    local -a reply
+    _{prog}_names jobs
     compadd -a reply
 }}
 
 _{prog}_refs() {{
     local -a reply
     [[ $PREFIX == *:* ]] && return 1
-    _{prog}_backend_names
+    _{prog}_names backends
     compadd -S : -a reply
 }}
 
@@ -339,7 +341,7 @@ _{prog}() {{
         argument)
             _{prog}_config=${{opt_args[--config]}}
             case $line[1] in
-{chr(10).join(arms)}
+{arms}
             esac ;;
     esac
 }}
@@ -350,3 +352,15 @@ else
     compdef _{prog} {prog}
 fi
 """
+
+
+def zsh() -> str:
+    """A zsh completion script (for compinit: an autoloaded ``_taskhub`` or sourced)."""
+    glob, commands = describe()
+    spec_lines = " \\\n        ".join(_zsh_specs(glob, PROG))
+    described = "\n".join(f"        {_q(f'{c.name}:{_zsh_text(c.help)}')}" for c in commands)
+    arms = []
+    for command in commands:
+        specs = " \\\n                ".join(_zsh_specs(command.args, PROG))
+        arms.append(f"            {command.name})\n                _arguments {specs} ;;")
+    return _ZSH.format(prog=PROG, described=described, spec_lines=spec_lines, arms="\n".join(arms))
