@@ -16,6 +16,7 @@ repr or str of any task or error the test produced.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
@@ -371,6 +372,34 @@ class AdapterContract:
             listed = {t.id: t.state for t in hub.list(limit=50)}
             assert listed.get(task.id, done.state) is done.state
         assert hub.tracker.state(done.ref) is done.state
+
+    def test_the_asyncio_hub_gives_the_sync_hubs_answers(
+        self, sim: Simulation, hub: TaskHub, guard: LeakGuard
+    ) -> None:
+        """taskhub.aio runs the same calls: on an event loop, a submit, the wait to the end, a
+        get and a listing answer as the sync hub does, and a bad id is refused unsent."""
+        from taskhub.aio import AsyncTaskHub
+
+        async def run() -> tuple[Task, Task, list[Task]]:
+            hub_ = AsyncTaskHub(hub)
+            task = await hub_.submit(**self.submit_spec(sim))
+            self.finish(sim, hub, task)
+            done = await asyncio.wait_for(hub_.wait(task, timeout=30), 60)
+            listed = [t async for t in hub_.list(limit=50)] if "list" in hub.capabilities else []
+            before = len(sim.requests)
+            with pytest.raises(InvalidRequest):
+                await hub_.get("")
+            assert len(sim.requests) == before
+            return done, await hub_.get(task.ref), listed
+
+        if "submit" not in hub.capabilities:
+            pytest.skip(f"{self.vendor} cannot submit")
+        done, again, listed = asyncio.run(run())
+        guard.add(done)
+        assert done.state.terminal and again.state is done.state
+        assert again == hub.get(done.id)  # the very answer of the sync hub
+        if "list" in hub.capabilities:
+            assert any(t.id == done.id and t.state is done.state for t in listed)
 
     def test_every_error_is_a_taskhub_error(self, hub: TaskHub, guard: LeakGuard) -> None:
         """An unknown id is TaskNotFound on get, and a taskhub error naming the vendor and the
