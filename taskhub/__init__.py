@@ -26,6 +26,7 @@ _EXPORTS: dict[str, str] = {
     **dict.fromkeys(("TaskHub", "connect", "connect_all", "parse", "watch_all"), "taskhub.hub"),
     **dict.fromkeys(("Asset", "Status", "Task", "parse_time"), "taskhub.model"),
     **dict.fromkeys(_STATES, "taskhub.states"),
+    "AsyncTaskHub": "taskhub.aio",
     "normalize": "taskhub.registry",
     "PollPolicy": "taskhub.polling",
     "register_adapter": "taskhub.registry",
@@ -42,6 +43,7 @@ _SUBMODULES = frozenset(
         "http",
         "hub",
         "download",
+        "aio",
     }
 )
 
@@ -50,6 +52,7 @@ __all__ = [
     "SUCCESSFUL",
     "TERMINAL",
     "Asset",
+    "AsyncTaskHub",
     "AuthError",
     "ConfigError",
     "Conflict",
@@ -79,6 +82,7 @@ __all__ = [
     "WaitTimeout",
     "WebhookRejected",
     "__version__",
+    "aio",
     "config",
     "connect",
     "connect_all",
@@ -106,7 +110,8 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
-    from taskhub import config, registry
+    from taskhub import aio, config, registry
+    from taskhub.aio import AsyncTaskHub
     from taskhub.errors import (
         AuthError,
         ConfigError,

@@ -13,10 +13,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
-import copy
 import os
-import queue
-import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, Union, overload
 
@@ -29,13 +26,12 @@ from taskhub.errors import (
     InvalidRequest,
     InvalidTransition,
     OutcomeUnknown,
-    StaleTask,
     UnsupportedOperation,
-    WaitTimeout,
 )
+from taskhub.following import Merge, Patience, Waiting, Watching, observe
 from taskhub.model import Task, split_ref, unknown_name
 from taskhub.polling import PollPolicy
-from taskhub.refresh import Refresher, Subscription, Update, refresher_for
+from taskhub.refresh import Refresher, refresher_for
 from taskhub.spec import Spec, spec_for
 from taskhub.states import State, Tracker, Transition, check_command
 
@@ -195,32 +191,51 @@ class TaskHub:
         for task in tasks:
             yield self._seen(task)
 
-    def cancel(self, task_id: TaskRef, *, reason: str | None = None) -> Task:
-        """Ask the vendor to stop a task."""
+    def cancel(self, task_id: TaskRef, *, reason: str | None = None, force: bool = False) -> Task:
+        """Ask the vendor to stop a task.
+
+        A task this hub knows is finished cannot be cancelled: InvalidTransition naming its
+        state, before any request, unless ``force=True`` sends the cancel anyway. Whatever
+        the vendor answers, the returned task's state is the Tracker's (a finished task stays
+        finished).
+        """
         self._require("cancel")
+        task_id = self._id(task_id)
+        if not force:
+            self._check(f"{self.backend}:{task_id}", State.CANCELLED, "cancel")
         with self._secrets():
-            return self._seen(self.adapter.cancel(self._id(task_id), reason=reason))
+            return self._seen(self.adapter.cancel(task_id, reason=reason))
 
     def retry(self, task_id: TaskRef) -> Task:
         """Run a finished task again; its next state may leave the terminal one."""
         self._require("retry")
         task_id = self._id(task_id)
-        with self._secrets():
-            task = self.adapter.retry(task_id)
+        ref = f"{self.backend}:{task_id}"
+        try:
+            with self._secrets():
+                task = self.adapter.retry(task_id)
+        except OutcomeUnknown:
+            # It may have restarted the task: the next read decides, and the hub must be
+            # able to answer what it says (the Tracker still keeps out stale data).
+            self.tracker.expect_retry(ref)
+            raise
         # Armed only once the vendor accepted the retry: a refused one (UnsupportedOperation,
         # Conflict, any error) is no evidence of a new attempt, so a stale poll arriving after
         # it must still be kept out. The answer itself is fresh, whatever its timestamp.
-        self.tracker.expect_retry(f"{self.backend}:{task_id}", answer=task.status)
+        self.tracker.expect_retry(ref, answer=task.status)
         return self._seen(task)
 
-    def report(self, task_id: TaskRef, state: State | str, **fields: Any) -> Task:
+    def report(
+        self, task_id: TaskRef, state: State | str, *, force: bool = False, **fields: Any
+    ) -> Task:
         """As the worker running ``task_id``, report its new state (and output or error).
 
         Raises InvalidTransition, before the report is sent, when the vendor does not let a
         worker send that state or when the task's current state does not allow it: the
         Tracker's, or — when this hub has not seen the task, as in a fresh process — the state
-        read from the vendor first (one GET, where the vendor can read a task by its id). A
-        vendor's own refusal of the change is InvalidTransition too.
+        read from the vendor first (one GET, where the vendor can read a task by its id);
+        ``force=True`` skips that second check (not the vendor's words). A vendor's own
+        refusal of the change is InvalidTransition too.
         """
         self._require("report")
         task_id = self._id(task_id)
@@ -235,14 +250,15 @@ class TaskHub:
             )
         with self._secrets():
             self.adapter.check_report(task_id, target, **fields)
-            current = self.tracker.state(f"{self.backend}:{task_id}")
-            if current is None:
+            ref = f"{self.backend}:{task_id}"
+            if not force and self.tracker.state(ref) is None:
                 # A fresh process (the CLI, a stateless worker) knows nothing of the task: one
                 # read tells whether the change is legal, so a finished task is never moved.
                 known = self.adapter.current(task_id)
                 if known is not None:
-                    current = self._seen(known).state
-            check_command(current, target, vendor=self.vendor)
+                    self._seen(known)
+            if not force:
+                self._check(ref, target, "report")
             return self._seen(self.adapter.report(task_id, target, **fields))
 
     def find_submitted(self, lookup: Mapping[str, Any] | OutcomeUnknown) -> Task | None:
@@ -281,6 +297,8 @@ class TaskHub:
         poll: PollPolicy | None = None,
         stale_after: float | None = None,
         on_progress: Callable[[Task], object] | None = None,
+        *,
+        unreachable_after: float | None = None,
     ) -> Task:
         """Poll until the task is terminal and return it.
 
@@ -290,73 +308,64 @@ class TaskHub:
         of state, the Task attached); ``on_progress`` with the Task each time its progress
         moves without a change of state. Raises :class:`WaitTimeout` (with the last task seen)
         after ``timeout``, and :class:`StaleTask` when nothing at all changed for
-        ``stale_after`` seconds (default: the vendor's, e.g. 30 minutes for Livepeer, whose
-        tasks can sit in ``waiting`` forever).
+        ``stale_after`` seconds (default: :attr:`stale_after`). A failed read raises at once,
+        unless ``unreachable_after`` is set: then reads that fail with VendorUnavailable or
+        RateLimited are waited out for that many seconds in a row.
         """
-        task_id = self._id(task_id)
-        stale = (
-            stale_after
-            if stale_after is not None
-            else (self.options.stale_after or self.adapter.stale_after)
+        run = self.waiting(
+            task_id,
+            timeout=timeout,
+            stale_after=stale_after,
+            unreachable_after=unreachable_after,
+            on_update=on_update,
+            on_progress=on_progress,
         )
-        clock = self.clock
-        start = clock.monotonic()
-        deadline = None if timeout is None else start + timeout
-        changed_at, last_key = start, None
-        progress: float | None = None
-        task: Task | None = None
-        ref = f"{self.backend}:{task_id}"
-        self.tracker.watch([ref])
-        try:
-            with self.refresher(poll).follow([task_id]) as sub:
-                while True:
-                    stale_at = None if stale is None or task is None else changed_at + stale
-                    limit = _earliest(deadline, stale_at)
-                    update = self._next(sub, limit)
-                    now = clock.monotonic()
-                    if update is not None:
-                        task = self._received(update)
-                        transitions = self._observe(task)
-                        for transition in transitions:
-                            if on_update is not None:
-                                on_update(transition)
-                        if (
-                            on_progress is not None
-                            and not transitions
-                            and task.status.progress is not None
-                            and task.status.progress != progress
-                        ):
-                            on_progress(task)
-                        progress = task.status.progress
-                        if task.state.terminal:
-                            if not self.adapter.partial_refresh:
-                                return task
-                            # The shared cycle's cheap read (a listing, a batch) lacks what
-                            # get has (outputs, subtasks): the caller gets the whole task.
-                            with self._secrets():
-                                return self._seen(self.adapter.get(task_id))
-                        key = (task.state, task.status.raw, progress, task.status.updated_at)
-                        if key != last_key:
-                            changed_at, last_key = now, key
-                    if stale is not None and task is not None and now - changed_at >= stale:
-                        raise StaleTask(
-                            f"{task.ref} has not changed for {now - changed_at:.0f} s "
-                            f"(still {task.state.value})",
-                            task=task,
-                            since=now - changed_at,
-                            vendor=self.vendor,
-                            operation="wait",
-                        )
-                    if deadline is not None and now >= deadline:
-                        state = task.state.value if task is not None else "not read yet"
-                        raise WaitTimeout(
-                            f"{ref} is still {state} after {timeout} s",
-                            task=task,
-                            vendor=self.vendor,
-                            operation="wait",
-                        )
-        finally:
-            self.tracker.unwatch([ref])
+        with run, Merge[TaskHub]() as merge:
+            merge.follow(self.refresher(poll), [run.task_id], self)
+            while True:
+                item = merge.get(run.patience.pause(1.0))
+                if item is not None:
+                    run.note(item[2])
+                done = run.outcome()
+                if done is not None:
+                    return self.get(done.id) if run.reread else done
+
+    @property
+    def stale_after(self) -> float | None:
+        """Seconds without any change after which a wait is stale, unless it says otherwise:
+        the backend's ``stale_after`` option, else the vendor's default (None: never)."""
+        return self.options.stale_after or self.adapter.stale_after
+
+    def waiting(
+        self,
+        task_id: TaskRef,
+        *,
+        timeout: float | None = None,
+        stale_after: float | None = None,
+        unreachable_after: float | None = None,
+        on_update: Callable[[Transition], object] | None = None,
+        on_progress: Callable[[Task], object] | None = None,
+    ) -> Waiting:
+        """The rules of one :meth:`wait` on this hub, with no I/O
+        (:class:`taskhub.following.Waiting`): what ``wait`` and the asyncio hub drive."""
+        task_id = self._id(task_id)
+        patience = Patience(
+            self.clock,
+            timeout=timeout,
+            stale_after=stale_after if stale_after is not None else self.stale_after,
+            unreachable_after=unreachable_after,
+            refs=[f"{self.backend}:{task_id}"],
+        )
+        return Waiting(
+            self,
+            self.backend,
+            task_id,
+            patience,
+            vendor=self.vendor,
+            reread=self.adapter.partial_refresh,
+            on_update=on_update,
+            on_progress=on_progress,
+        )
 
     def watch(
         self,
@@ -373,44 +382,36 @@ class TaskHub:
         vendor's listing where it has one (see docs/watching.md for the requests per cycle).
         """
         if task_ids is None:
-            ids = [t.id for t in self.list(**filters) if not t.state.terminal]
-        else:
-            if filters:
-                raise InvalidRequest(
-                    "give task ids or list filters, not both",
-                    field=sorted(filters)[0],
-                    vendor=self.vendor,
-                    operation="watch",
-                )
-            ids = [self._id(t) for t in task_ids]
-        return self._watch(list(dict.fromkeys(ids)), timeout, poll)
+            task_ids = [t.id for t in self.list(**filters) if not t.state.terminal]
+            filters = {}
+        return self._watch(self.watching(task_ids, timeout=timeout, **filters), poll)
 
-    def _watch(
-        self, ids: builtins.list[str], timeout: float | None, policy: PollPolicy | None
-    ) -> Iterator[Transition]:
-        pending = dict.fromkeys(ids)
-        clock = self.clock
-        deadline = None if timeout is None else clock.monotonic() + timeout
-        refs = [f"{self.backend}:{i}" for i in ids]
-        if not pending:
+    def watching(
+        self, task_ids: Iterable[TaskRef], *, timeout: float | None = None, **filters: Any
+    ) -> Watching:
+        """The rules of one :meth:`watch` of ``task_ids`` on this hub, with no I/O
+        (:class:`taskhub.following.Watching`); list filters beside ids are refused."""
+        if filters:
+            raise InvalidRequest(
+                "give task ids or list filters, not both",
+                field=sorted(filters)[0],
+                vendor=self.vendor,
+                operation="watch",
+            )
+        tasks = {f"{self.backend}:{i}": i for i in (self._id(t) for t in task_ids)}
+        return Watching(
+            tasks, Patience(self.clock, timeout=timeout, refs=tasks), vendor=self.vendor
+        )
+
+    def _watch(self, run: Watching, policy: PollPolicy | None) -> Iterator[Transition]:
+        if run.finished:
             return
+        refs = list(run.pending)
         self.tracker.watch(refs)
         try:
-            with self.refresher(policy).follow(ids) as sub:
-                while pending:
-                    update = self._next(sub, deadline)
-                    if update is None:
-                        left = ", ".join(f"{self.backend}:{i}" for i in list(pending)[:5])
-                        raise WaitTimeout(
-                            f"{_tasks(len(pending))} still unfinished after {timeout:g} s ({left})",
-                            vendor=self.vendor,
-                            operation="watch",
-                        )
-                    task = self._received(update)
-                    yield from self._observe(task)
-                    if task.state.terminal and task.id in pending:
-                        pending.pop(task.id)
-                        sub.drop(task.id)
+            with Merge[TaskHub]() as merge:
+                merge.follow(self.refresher(policy), run.pending.values(), self)
+                yield from _follow(merge, run)
         finally:
             self.tracker.unwatch(refs)
 
@@ -420,30 +421,6 @@ class TaskHub:
         through, one read per cycle for every follower in the process."""
         clock = None if self.clock is SYSTEM else self.clock
         return refresher_for(self.adapter, policy=poll or self.poll_policy, clock=clock)
-
-    def _next(self, sub: Subscription, until: float | None) -> Update | None:
-        """The subscription's next update, or None once the hub's clock reaches ``until``."""
-        clock = self.clock
-        while True:
-            now = clock.monotonic()
-            if until is not None and now >= until:
-                return None
-            if clock is SYSTEM:
-                wait = None if until is None else until - now
-                # Waking each second keeps the thread answering KeyboardInterrupt.
-                update = sub.get(timeout=1.0 if wait is None else min(wait, 1.0))
-            else:
-                update = sub.get(timeout=0.02)  # virtual time moves in the refresher
-            if update is not None:
-                return update
-
-    def _received(self, update: Update) -> Task:
-        if update.error is not None:
-            # A copy per follower: the same exception object must not be raised in two
-            # threads at once (each raise rewrites its traceback).
-            raise copy.copy(update.error)
-        assert update.task is not None
-        return update.task
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -468,23 +445,26 @@ class TaskHub:
         if operation not in self.capabilities:
             raise self.adapter.unsupported(operation)
 
+    def _check(self, ref: str, target: State, operation: str) -> None:
+        """InvalidTransition, before any request, when the state machine forbids moving the
+        task ``ref`` to ``target`` by command from the state this hub knows it in."""
+        try:
+            check_command(self.tracker.state(ref), target, vendor=self.vendor, operation=operation)
+        except InvalidTransition as exc:
+            raise InvalidTransition(
+                f"{ref}: {exc.message} (force=True sends the {operation} anyway)",
+                vendor=self.vendor,
+                operation=operation,
+            ) from None
+
     def _secrets(self) -> contextlib.AbstractContextManager[redact.Policy]:
         """This hub's redaction policy, current while an operation runs, so any error raised
         inside (by the adapter too) is scrubbed of this hub's own secret values."""
         return redact.using(self.adapter.transport.policy)
 
     def _seen(self, task: Task) -> Task:
-        self._observe(task)
-        return task
-
-    def _observe(self, task: Task) -> builtins.list[Transition]:
-        """Record a task and its subtasks; return the task's own transition, if it made one."""
-        for sub in task.subtasks:
-            self.tracker.observe(sub)
-        transition = self.tracker.observe(task)
-        for observer in builtins.list(self.observers):
-            observer(task)
-        return [transition] if transition is not None else []
+        """Record a task read from the vendor; the hub's answer about it (the Tracker's)."""
+        return observe(self, task)[0]
 
     def _id(self, task: TaskRef) -> str:
         """The vendor id a call addresses: from a Task, a ``"backend:id"`` ref of this hub, or
@@ -507,13 +487,19 @@ class TaskHub:
         return self.adapter.require_id(task_id)
 
 
-def _tasks(count: int) -> str:
-    return "1 task" if count == 1 else f"{count} tasks"
-
-
-def _earliest(*moments: float | None) -> float | None:
-    known = [m for m in moments if m is not None]
-    return min(known) if known else None
+def _follow(merge: Merge[TaskHub], run: Watching) -> Iterator[Transition]:
+    """Drive a watch's rules on a merged queue: every transition, until each task finished
+    (or the timeout, or an error, raised by ``run``)."""
+    while True:
+        yield from run.outcome()
+        if run.finished:
+            return
+        item = merge.get(run.patience.pause(1.0))
+        if item is not None:
+            hub, sub, update = item
+            run.note(update, hub)
+            for task in run.ended():
+                sub.drop(task.id)
 
 
 def _state(value: State | str) -> State:
@@ -638,42 +624,28 @@ def watch_all(
         if backend not in hubs:
             raise ConfigError(unknown_name(backend, list(hubs), "backend"), path="backends")
         groups.setdefault(backend, []).append(hubs[backend]._id(item))
-    pending = {(b, i) for b, ids in groups.items() for i in ids}
-    if not pending:
+    refs = {f"{b}:{i}": i for b, ids in groups.items() for i in ids}
+    if not refs:
         return
-    sink: queue.SimpleQueue[tuple[Subscription, Update]] = queue.SimpleQueue()
-    owners: dict[int, TaskHub] = {}
-    subs: builtins.list[Subscription] = []
-    deadline = None if timeout is None else time.monotonic() + timeout
+    # One deadline needs one clock: the hubs' own when they share one (a test's virtual
+    # clock), else the system's.
+    clocks = {id(hubs[b].clock): hubs[b].clock for b in groups}
+    clock = next(iter(clocks.values())) if len(clocks) == 1 else SYSTEM
+    vendors = {hubs[b].vendor for b in groups}
+    vendor = next(iter(vendors)) if len(vendors) == 1 else None
+    run = Watching(refs, Patience(clock, timeout=timeout, refs=refs), vendor=vendor)
+    watched: builtins.list[TaskHub] = []
     try:
-        for backend, ids in groups.items():
-            hub = hubs[backend]
-            hub.tracker.watch(f"{backend}:{i}" for i in ids)
-            sub = hub.refresher().follow(dict.fromkeys(ids), sink=sink)
-            owners[id(sub)] = hub
-            subs.append(sub)
-        while pending:
-            left = None if deadline is None else deadline - time.monotonic()
-            if left is not None and left <= 0:
-                shown = ", ".join(f"{b}:{i}" for b, i in sorted(pending)[:5])
-                raise WaitTimeout(
-                    f"{_tasks(len(pending))} still unfinished after {timeout:g} s ({shown})"
-                )
-            try:
-                sub, update = sink.get(timeout=1.0 if left is None else min(left, 1.0))
-            except queue.Empty:
-                continue
-            hub = owners[id(sub)]
-            task = hub._received(update)
-            yield from hub._observe(task)
-            if task.state.terminal and (hub.backend, task.id) in pending:
-                pending.discard((hub.backend, task.id))
-                sub.drop(task.id)
+        with Merge[TaskHub]() as merge:
+            for backend, ids in groups.items():
+                hub = hubs[backend]
+                hub.tracker.watch(f"{backend}:{i}" for i in ids)
+                watched.append(hub)
+                merge.follow(hub.refresher(), dict.fromkeys(ids), hub)
+            yield from _follow(merge, run)
     finally:
-        for sub in subs:
-            sub.close()
-            owner = owners[id(sub)]
-            owner.tracker.unwatch(f"{owner.backend}:{i}" for i in groups[owner.backend])
+        for hub in watched:
+            hub.tracker.unwatch(f"{hub.backend}:{i}" for i in groups[hub.backend])
 
 
 def parse(vendor: str, payload: Any, *, backend: str | None = None) -> Task:

@@ -15,9 +15,9 @@ from __future__ import annotations
 import enum
 import threading
 from collections import OrderedDict, deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, overload
 
 import attrs
 
@@ -213,30 +213,38 @@ def accept(before: Status | None, after: Status, retry: RetryEvidence | None = N
     return change
 
 
-def check_command(current: State | None, target: State, *, vendor: str | None = None) -> None:
-    """Raise :class:`InvalidTransition` unless a worker may move ``current`` to ``target``.
+def check_command(
+    current: State | None,
+    target: State,
+    *,
+    vendor: str | None = None,
+    operation: str = "report",
+) -> None:
+    """Raise :class:`InvalidTransition` unless a command may move ``current`` to ``target``.
 
-    Workers report progress forward: a heartbeat may repeat ``running``; nothing leaves a
-    terminal state by command (a retry is its own operation, not a report).
+    Workers report progress forward: a heartbeat may repeat ``running``. ``cancel`` moves a
+    task to ``cancelled``. Nothing leaves a terminal state by command (a retry is its own
+    operation, not a report), so a finished task can be neither reported nor cancelled.
     """
     if target is State.UNKNOWN:
         raise InvalidTransition(
-            "cannot report the state 'unknown'", vendor=vendor, operation="report"
+            "cannot report the state 'unknown'", vendor=vendor, operation=operation
         )
     if current is None or current is State.UNKNOWN:
         return
     if current.terminal:
+        done = "cancelled" if operation == "cancel" else f"reported {target.value}"
         raise InvalidTransition(
-            f"task is already {current.value}; a finished task cannot be reported {target.value}",
+            f"task is already {current.value}; a finished task cannot be {done}",
             vendor=vendor,
-            operation="report",
+            operation=operation,
         )
     if target.rank >= current.rank:
         return
     raise InvalidTransition(
         f"cannot report {target.value} for a task that is {current.value}",
         vendor=vendor,
-        operation="report",
+        operation=operation,
     )
 
 
@@ -276,6 +284,38 @@ class Anomaly:
     at: datetime
 
 
+class Anomalies(Sequence[Anomaly]):
+    """The last ``maxlen`` anomalies a Tracker recorded, oldest first: a read-only sequence
+    (``len``, an index, a slice such as ``tracker.anomalies[-5:]``, which gives a list)."""
+
+    def __init__(self, maxlen: int) -> None:
+        self._items: deque[Anomaly] = deque(maxlen=maxlen)
+        self.maxlen = maxlen
+
+    def append(self, anomaly: Anomaly) -> None:
+        """Record one (the oldest goes once ``maxlen`` are held)."""
+        self._items.append(anomaly)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    @overload
+    def __getitem__(self, index: int) -> Anomaly: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Anomaly]: ...
+    def __getitem__(self, index: int | slice) -> Anomaly | list[Anomaly]:
+        if isinstance(index, slice):
+            return list(self._items)[index]
+        return self._items[index]
+
+    def __iter__(self) -> Iterator[Anomaly]:
+        # Over a copy: the Tracker may append from another thread meanwhile.
+        return iter(list(self._items))
+
+    def __repr__(self) -> str:
+        return f"Anomalies({list(self._items)!r}, maxlen={self.maxlen})"
+
+
 class Tracker:
     """Follows many tasks; turns each observation into a Transition or nothing.
 
@@ -302,7 +342,8 @@ class Tracker:
         self._watched: dict[str, int] = {}
         self.max_tasks = max_tasks
         self.max_history = max_history
-        self.anomalies: deque[Anomaly] = deque(maxlen=max_anomalies)
+        #: The last ``max_anomalies`` observations kept out as regressions, oldest first.
+        self.anomalies = Anomalies(max_anomalies)
 
     def observe(self, task: Task, *, at: datetime | None = None) -> Transition | None:
         """Record ``task``'s status; return the Transition it makes, or None.

@@ -107,3 +107,12 @@ def test_p8_dashboard_produces_figures(capsys: pytest.CaptureFixture[str]) -> No
     assert figures["write"]["transitions"] == 145  # 50 tasks, 5 of them still running
     assert figures["api"]["p99"] > 0 and figures["metrics"]["median"] > 0
     assert "GET /api/tasks?limit=100" in capsys.readouterr().out
+
+
+def test_p10_asyncio_produces_figures() -> None:
+    import p10_asyncio
+
+    figures = p10_asyncio.run(20, cycle=0.05, speed=5.0, calls=3, rounds=1)
+    assert figures["finished"] == 20 and figures["cycles"] >= 1
+    assert figures["max requests per cycle"] >= 1 and figures["p99 stall ms"] >= 0
+    assert figures["sync get ms"] > 0 and figures["await / sync"] > 0

@@ -202,8 +202,12 @@ def test_cancel_and_retry(sim: Sim, hub: CogniteHub) -> None:
         hub.cancel(run.id, reason="x" * 501)
     stopped = hub.cancel(run.id, reason="no longer needed")
     assert (stopped.state, stopped.status.message) == (State.CANCELLED, "no longer needed")
+    before = len(sim.requests)
+    with pytest.raises(InvalidTransition, match="already cancelled"):
+        hub.cancel(run.id)  # the hub knows it finished: refused before any request
+    assert len(sim.requests) == before
     with pytest.raises(Conflict):
-        hub.cancel(run.id)
+        hub.cancel(run.id, force=True)  # sent: the vendor's own refusal
     again = hub.retry(run.id)
     assert again.state is State.RUNNING
     assert (

@@ -380,6 +380,23 @@ def test_watch_exits_1_when_a_watched_task_does_not_succeed(served: Path) -> Non
     assert json.loads(as_jsonl.stdout.splitlines()[-1])["after"] == "cancelled"
 
 
+def test_watch_with_no_time_left_prints_a_finished_task_and_rounds_its_times(
+    served: Path,
+) -> None:
+    ref = submit_demo_job(served, "livepeer")
+    assert taskhub("watch", ref, "--timeout", "60", config=served).returncode == 0
+    again = taskhub("watch", ref, "--timeout", "0", config=served)  # the first read counts
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.rstrip().endswith("first seen as succeeded (completed)")
+    waiting = submit_demo_job(served, "cognite")  # runs until a worker reports its step
+    for timeout in ("0", "0.01"):
+        timed_out = taskhub("watch", waiting, "--timeout", timeout, config=served)
+        assert timed_out.returncode == 3, timed_out.stderr
+        assert timed_out.stderr == (
+            f"taskhub: cognite watch: 1 task still unfinished after {timeout} s ({waiting})\n"
+        )
+
+
 def test_get_watch_cancel_retry_and_report(served: Path) -> None:
     ref = submit_demo_job(served, "cognite")
     shown = taskhub("get", ref, "--json", config=served)

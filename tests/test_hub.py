@@ -86,6 +86,9 @@ def test_report_checks_the_vendor_words_and_the_last_known_state(
     with pytest.raises(InvalidTransition, match="already succeeded"):
         hub.report(task.id, State.FAILED)
     assert len(toy.requests) == sent
+    # Forced, it is sent; the hub's answer stays the Tracker's.
+    assert hub.report(task.id, State.FAILED, force=True).state is State.SUCCEEDED
+    assert len(toy.requests) == sent + 1
 
 
 def test_ids_are_checked_before_sending(hub: TaskHub, toy: Simulation) -> None:

@@ -206,9 +206,13 @@ def test_the_tracker_forgets_the_least_recently_seen_tasks_beyond_its_bound() ->
     for state in (R, PA, R, S):
         tracker.observe(Task("b", "v", "t4", Status(state)))
     assert [t.after for t in tracker.history("b:t4")] == [R, S]
-    for _ in range(3):
-        tracker.observe(Task("b", "v", "t4", Status(Q)))
+    for n in range(3):
+        tracker.observe(Task("b", "v", "t4", Status(Q, raw=f"late-{n}")))
     assert len(tracker.anomalies) == 2
+    # A sequence, oldest first: index, slice (a list), iterate.
+    assert [a.observed.raw for a in tracker.anomalies[-2:]] == ["late-1", "late-2"]
+    assert tracker.anomalies[0].observed.raw == "late-1"
+    assert [a.observed.raw for a in tracker.anomalies] == ["late-1", "late-2"]
 
 
 # -- issue 10: the Tracker must not move backwards -------------------------------------------

@@ -78,9 +78,14 @@ def test_every_task_status_word_goes_through_simulator_and_adapter(
     job = job_of(hub, *[EXTERNAL_ENGINE] * len(table))
     for task, word in zip(job.subtasks, table, strict=True):
         set_status(hub, task.id, word)
-    seen = {t.status.raw: t.state for t in hub.get(job.id).subtasks}
+    seen = {t.status.raw: t.state for t in hub.adapter.get(job.id).subtasks}
     assert seen == {w: r.state for w, r in table.items()}
-    assert hub.get(job.id).state is State.FAILED  # a failed or aborted task fails its job
+    answered = hub.get(job.id)
+    assert answered.state is State.FAILED  # a failed or aborted task fails its job
+    # The hub answers what its Tracker keeps: a task first seen queued and then read
+    # "pending" went backwards without a retry, so it stays queued.
+    moved_back = {t.id for t, w in zip(job.subtasks, table, strict=True) if "pending" in w}
+    assert {t.state for t in answered.subtasks if t.id in moved_back} == {State.QUEUED}
 
 
 def test_jobs_run_their_tasks_in_order(sim: Sim, hub: VeritoneHub) -> None:
@@ -117,6 +122,26 @@ def test_failed_or_aborted_tasks_fail_the_job_and_retry_restarts_it(
     assert hub.get(job.id).state is State.SUCCEEDED
     with pytest.raises(InvalidRequest, match="not in a failure state"):
         hub.retry(job.id)
+
+
+def test_one_answer_per_job_whatever_a_cancel_after_success_makes_the_vendor_say(
+    sim: Sim, hub: VeritoneHub
+) -> None:
+    job = job_of(hub, DEFAULT_ENGINE)
+    sim.clock.advance(10)
+    assert hub.wait(job.id, timeout=30).state is State.SUCCEEDED
+    before = len(sim.requests)
+    with pytest.raises(InvalidTransition, match=r"is already succeeded.*force=True"):
+        hub.cancel(job.id)
+    assert len(sim.requests) == before  # refused before any request
+    # Forced: aiWARE takes the cancel and then calls the job cancelled; the hub does not.
+    assert hub.cancel(job.id, force=True).state is State.SUCCEEDED
+    assert hub.adapter.get(job.id).state is State.CANCELLED  # the vendor's word
+    assert hub.get(job.id).state is State.SUCCEEDED
+    assert {t.id: t.state for t in hub.list(limit=10)}[job.id] is State.SUCCEEDED
+    assert hub.tracker.state(f"{hub.backend}:{job.id}") is State.SUCCEEDED
+    (anomaly,) = hub.tracker.anomalies[-1:]  # the vendor's word, kept out and recorded
+    assert (anomaly.kept.state, anomaly.observed.state) == (State.SUCCEEDED, State.CANCELLED)
 
 
 def test_get_pages_past_the_default_page(sim: Sim, hub: VeritoneHub) -> None:

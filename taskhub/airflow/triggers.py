@@ -4,8 +4,8 @@ Thousands of these run in one triggerer's event loop. None of them sends a reque
 registers its task with the backend's shared refresher (:mod:`taskhub.refresh`), whose one
 thread reads every followed task of the backend once per cycle — one listing for up to a
 thousand tasks where the vendor has one — and hands the observations to the loop, where each
-trigger is woken when its task changed or ended (:mod:`taskhub.airflow.follow`). The trigger
-only awaits.
+trigger is woken when its task ended or a limit is due (:mod:`taskhub.following`, the rules
+``hub.wait`` follows too). The trigger only awaits.
 
 Its kwargs are plain (a connection id, a ``"backend:id"`` ref, numbers), so Airflow can store
 it and start it again on another triggerer, where it picks the task up from the ref.
@@ -23,11 +23,12 @@ import weakref
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+from taskhub.aio import AsyncTaskHub
 from taskhub.airflow import events
 from taskhub.airflow._compat import AirflowFailException, BaseTrigger, TriggerEvent, conf
-from taskhub.airflow.follow import TRANSIENT, follow
 from taskhub.airflow.hooks import TaskHubHook
-from taskhub.errors import TaskhubError
+from taskhub.errors import StaleTask, TaskhubError, WaitTimeout
+from taskhub.following import seconds
 from taskhub.hub import TaskHub
 from taskhub.model import split_ref
 
@@ -89,96 +90,58 @@ class TaskHubTrigger(BaseTrigger):
     async def wait(self) -> dict[str, Any]:
         """Follow the task until it finishes or waiting must stop; the event's payload.
 
-        The trigger is woken only when its task ended or could not be read, or when its
-        deadline or staleness is due (see :mod:`taskhub.airflow.follow`), and the event's
-        payload is rendered in turn with the other triggers' (:class:`_Renderer`), so the
-        loop is never held for long."""
+        The trigger awaits the asyncio hub's wait (:mod:`taskhub.aio`): the rules every wait
+        has, through the loop's shared subscription, so it is woken only when its task ended
+        or could not be read, or when its deadline, staleness or run of failed reads is due.
+        The event's payload is rendered in turn with the other triggers' (:class:`_Renderer`),
+        so the loop is never held for long."""
         try:
             hub = await TaskHubHook(self.conn_id).aget_hub()
             task_id = self._task_id(hub)
         except (AirflowFailException, TaskhubError) as exc:
             return events.stopped(events.ERROR, self.ref, str(exc), error=exc)
         _freeze_heap_once()
-        stale = self.stale_after
-        if stale is None:
-            stale = hub.options.stale_after or hub.adapter.stale_after
-        waiter = follow(hub.refresher(), task_id)
+        stale = self.stale_after if self.stale_after is not None else hub.stale_after
         try:
-            while True:
-                now = time.monotonic()
-                failing, changed_at = waiter.failing_since, waiter.changed_at
-                # An observation does not wake the trigger: before the first, it looks again
-                # after ``stale`` seconds, and then at the staleness the last change sets.
-                unchanged = 0.0 if changed_at is None else now - changed_at
-                update = await waiter.next(
-                    _earliest(
-                        None if self.deadline is None else self.deadline - time.time(),
-                        None if stale is None else stale - unchanged,
-                        None if failing is None else failing + self.unreachable_after - now,
-                    )
+            task = await AsyncTaskHub(hub).wait(
+                task_id,
+                timeout=None if self.deadline is None else max(0.0, self.deadline - time.time()),
+                stale_after=stale,
+                unreachable_after=self.unreachable_after,
+            )
+        except WaitTimeout as exc:
+            last = exc.task
+            state = last.state.value if last is not None else "not read yet"
+            if isinstance(exc, StaleTask):
+                outcome = events.STALE
+                message = (
+                    f"{self.ref} has not changed for {seconds(exc.since)} s "
+                    f"(still {state}; stale_after={stale:g})"
                 )
-                now = time.monotonic()
-                if update is not None and update.error is not None:
-                    error = update.error
-                    if not isinstance(error, TRANSIENT):
-                        return await _rendered(
-                            events.stopped,
-                            events.ERROR,
-                            self.ref,
-                            str(error),
-                            hub=hub,
-                            task=waiter.last,
-                            error=error,
-                        )
-                elif update is not None and update.task is not None and update.task.state.terminal:
-                    return await _rendered(events.finished, hub, update.task)
-                last = waiter.last
-                failing, changed_at = waiter.failing_since, waiter.changed_at
-                if failing is not None and now - failing >= self.unreachable_after:
-                    return await _rendered(
-                        events.stopped,
-                        events.ERROR,
-                        self.ref,
-                        f"{self.ref}: every read failed for {now - failing:.0f} s "
-                        f"(unreachable_after={self.unreachable_after:g}): {waiter.last_error}",
-                        hub=hub,
-                        task=last,
-                        error=waiter.last_error,
-                    )
-                if self.deadline is not None and time.time() >= self.deadline:
-                    state = last.state.value if last is not None else "not read yet"
-                    return await _rendered(
-                        events.stopped,
-                        events.TIMEOUT,
-                        self.ref,
-                        f"{self.ref} is still {state} at the operator's timeout",
-                        hub=hub,
-                        task=last,
-                    )
-                if stale is not None and changed_at is not None and now - changed_at >= stale:
-                    state = last.state.value if last is not None else "not read yet"
-                    return await _rendered(
-                        events.stopped,
-                        events.STALE,
-                        self.ref,
-                        f"{self.ref} has not changed for {now - changed_at:.0f} s "
-                        f"(still {state}; stale_after={stale:g})",
-                        hub=hub,
-                        task=last,
-                    )
-        finally:
-            waiter.close()
+            else:
+                outcome = events.TIMEOUT
+                message = f"{self.ref} is still {state} at the operator's timeout"
+            return await _rendered(events.stopped, outcome, self.ref, message, hub=hub, task=last)
+        except TaskhubError as exc:
+            return await _rendered(
+                events.stopped, events.ERROR, self.ref, str(exc), hub=hub, error=exc
+            )
+        return await _rendered(events.finished, hub, task)
 
     async def on_kill(self) -> None:
         """A user killed the deferred task: cancel the vendor's task (if asked and the vendor
-        can), in a worker thread so the triggerer's loop goes on."""
+        can), in the hub's pool so the triggerer's loop goes on."""
         if not self.cancel_on_kill:
             return
         hub = await TaskHubHook(self.conn_id).aget_hub()
         if "cancel" not in hub.capabilities:
             log.warning("%s: %s cannot cancel a task; it keeps running", self.ref, hub.vendor)
             return
-        task = await asyncio.to_thread(hub.cancel, self._task_id(hub))
+        try:
+            task = await AsyncTaskHub(hub).cancel(self._task_id(hub))
+        except TaskhubError as exc:  # finished already (InvalidTransition), or refused
+            log.warning("%s: not cancelled: %s", self.ref, exc)
+            return
         log.info("%s: cancel sent (now %s)", self.ref, task.state.value)
 
     def _task_id(self, hub: TaskHub) -> str:
@@ -263,8 +226,3 @@ def _freeze_heap_once() -> None:
     if conf.getboolean("taskhub", "triggerer_gc_freeze", fallback=False):
         gc.freeze()
         log.info("gc.freeze(): %d objects out of the collector's reach", gc.get_freeze_count())
-
-
-def _earliest(*seconds: float | None) -> float | None:
-    known = [max(s, 0.0) for s in seconds if s is not None]
-    return min(known) if known else None

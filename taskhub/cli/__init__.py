@@ -31,7 +31,7 @@ from taskhub.errors import (
     TaskhubError,
     WaitTimeout,
 )
-from taskhub.hub import TaskHub, connect, connect_all
+from taskhub.hub import TaskHub, connect, connect_all, watch_all
 from taskhub.model import Task, split_ref, unknown_name
 from taskhub.states import Transition
 
@@ -390,22 +390,28 @@ def _watch(args: argparse.Namespace) -> int:
             progress.update(task, transition)
 
     last: dict[str, Task] = {}
-    deadline = None if args.timeout is None else time.monotonic() + args.timeout
-    for backend, ids in groups.items():
-        with hubs[backend] as hub:
+    try:
+        for backend, ids in groups.items():
+            hub = hubs[backend]
             for task_id in dict.fromkeys(ids):
                 task = hub.get(task_id)
                 last[task.ref] = task
                 history = hub.tracker.history(task.ref)
                 # The get made the first transition (the Tracker's history keeps no Task).
                 show(task, attrs.evolve(history[-1], task=task) if history else None)
-            left = None if deadline is None else max(0.0, deadline - time.monotonic())
-            for transition in hub.watch(ids, timeout=left):
-                task = transition.task or Task(
-                    hub.backend, hub.vendor, split_ref(transition.ref)[1], transition.status
-                )
-                last[task.ref] = task
-                show(task, transition)
+        # The first read counts: a task it found finished is not followed, whatever the
+        # timeout; the others are followed together, every backend at once.
+        unfinished = [t for t in last.values() if not t.state.terminal]
+        for transition in watch_all(unfinished, hubs, timeout=args.timeout):
+            backend, task_id = split_ref(transition.ref)
+            task = transition.task or Task(
+                backend, hubs[backend].vendor, task_id, transition.status
+            )
+            last[task.ref] = task
+            show(task, transition)
+    finally:
+        for hub in hubs.values():
+            hub.close()
     failed = [t for t in last.values() if not t.state.successful]
     for task in failed:
         print(display.ended(task), file=sys.stderr)

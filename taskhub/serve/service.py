@@ -10,13 +10,13 @@ which records it; a task that finishes is dropped from the refresher.
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 import time
 from collections.abc import Mapping
 from typing import Any
 
 from taskhub.errors import TaskhubError
+from taskhub.following import Merge
 from taskhub.hub import TaskHub
 from taskhub.model import Task
 from taskhub.refresh import Subscription, Update
@@ -51,10 +51,9 @@ class Service:
         self.discover_every = discover_every
         self.lease_every = lease_every
         self.list_limit = list_limit
-        self._sink: queue.SimpleQueue[tuple[Subscription, Update]] = queue.SimpleQueue()
-        self._subs: dict[str, list[Subscription]] = {b: [] for b in self.hubs}
+        # Every backend's subscriptions feed one queue; each update says its backend.
+        self._merge: Merge[str] = Merge()
         self._followed: dict[str, set[str]] = {b: set() for b in self.hubs}
-        self._owner: dict[int, str] = {}
         #: backend -> the last error reading it (None once a read succeeds again).
         self.errors: dict[str, str | None] = dict.fromkeys(self.hubs)
         # follow() is called from the service's thread and from request threads (webhooks).
@@ -82,9 +81,9 @@ class Service:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
-        for backend in list(self._subs):
+        for backend in self.hubs:
             self._release(backend)
-        self._drain(0)
+        self.drain(0)
         self.leases.close()
         for hub in self.hubs.values():
             if self.observe in hub.observers:
@@ -112,7 +111,7 @@ class Service:
                 if now >= self._next_discovery.get(backend, 0.0):
                     self._next_discovery[backend] = now + self.discover_every
                     self._discover(backend)
-            self._drain(0.2)
+            self.drain(0.2)
 
     def check_leases(self) -> None:
         """Take the backends whose leases are free, let go of those whose leases are lost."""
@@ -136,9 +135,7 @@ class Service:
 
     def _release(self, backend: str) -> None:
         with self._lock:
-            for sub in self._subs.get(backend, []):
-                sub.close()
-            self._subs[backend] = []
+            self._merge.close(backend)
             self._followed[backend] = set()
 
     def discover(self, backend: str) -> None:
@@ -173,9 +170,7 @@ class Service:
             self.tracker.preload(refs=refs)
             self.tracker.watch(refs)
             self._followed[backend].update(new)
-            sub = self.hubs[backend].refresher().follow(new, sink=self._sink)
-            self._owner[id(sub)] = backend
-            self._subs[backend].append(sub)
+            self._merge.follow(self.hubs[backend].refresher(), new, backend)
 
     def refresh_soon(self, backend: str, task_id: str) -> None:
         """Read ``task_id`` again at once, where this replica polls ``backend``: a verified
@@ -184,27 +179,22 @@ class Service:
         with self._lock:
             if backend not in self._polling:
                 return
-            subs = self._subs.get(backend)
+            subs = self._merge.subscriptions(backend)
             if task_id in self._followed[backend] and subs:
                 subs[0].add([task_id])  # wakes the refresher: its next cycle starts now
                 return
         self.follow(backend, [task_id])
 
-    def _drain(self, timeout: float) -> None:
+    def drain(self, timeout: float) -> None:
         """Handle what the refreshers said, waiting up to ``timeout`` for the first word."""
         end = time.monotonic() + timeout
         while True:
-            left = end - time.monotonic()
-            try:
-                item = self._sink.get(timeout=left) if left > 0 else self._sink.get_nowait()
-            except queue.Empty:
+            item = self._merge.get(end - time.monotonic())
+            if item is None:
                 return
             self._handle(*item)
 
-    def _handle(self, sub: Subscription, update: Update) -> None:
-        backend = self._owner.get(id(sub))
-        if backend is None:
-            return
+    def _handle(self, backend: str, sub: Subscription, update: Update) -> None:
         if update.error is not None:
             self.errors[backend] = str(update.error)
             return

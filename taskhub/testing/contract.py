@@ -16,6 +16,7 @@ repr or str of any task or error the test produced.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
@@ -27,6 +28,7 @@ from taskhub.adapter import OPERATIONS
 from taskhub.errors import (
     AuthError,
     InvalidRequest,
+    InvalidTransition,
     MalformedResponse,
     TaskhubError,
     TaskNotFound,
@@ -338,6 +340,66 @@ class AdapterContract:
         done = hub.wait(task.id, timeout=30)
         assert done.state.terminal
         assert done.to_dict()["id"] == task.id
+
+    def test_a_finished_task_is_not_cancelled_unless_forced_and_stays_finished(
+        self, sim: Simulation, hub: TaskHub, guard: LeakGuard
+    ) -> None:
+        """A hub gives one answer per task: a cancel of a task it knows is finished is
+        refused before any request, naming the state; ``force=True`` sends it, and whatever
+        the vendor answers (or says later), the task stays as the Tracker keeps it."""
+        if "cancel" not in hub.capabilities:
+            pytest.skip(f"{self.vendor} cannot cancel")
+        task = self._submit(sim, hub, guard)
+        self.finish(sim, hub, task)
+        done = guard.add(hub.get(task.id))
+        assert isinstance(done, Task) and done.state.terminal
+        before = len(sim.requests)
+        with pytest.raises(InvalidTransition, match=f"already {done.state.value}") as info:
+            hub.cancel(task.id)
+        guard.add(info.value)
+        assert info.value.operation == "cancel" and info.value.vendor == self.vendor
+        assert len(sim.requests) == before, "a refused cancel sent a request"
+        try:
+            forced = hub.cancel(task.id, force=True)
+        except TaskhubError as exc:  # the vendor's own refusal
+            guard.add(exc)
+        else:
+            guard.add(forced)
+            assert forced.state is done.state
+        assert len(sim.requests) > before, "a forced cancel sent nothing"
+        assert hub.get(task.id).state is done.state
+        if "list" in hub.capabilities:
+            listed = {t.id: t.state for t in hub.list(limit=50)}
+            assert listed.get(task.id, done.state) is done.state
+        assert hub.tracker.state(done.ref) is done.state
+
+    def test_the_asyncio_hub_gives_the_sync_hubs_answers(
+        self, sim: Simulation, hub: TaskHub, guard: LeakGuard
+    ) -> None:
+        """taskhub.aio runs the same calls: on an event loop, a submit, the wait to the end, a
+        get and a listing answer as the sync hub does, and a bad id is refused unsent."""
+        from taskhub.aio import AsyncTaskHub
+
+        async def run() -> tuple[Task, Task, list[Task]]:
+            hub_ = AsyncTaskHub(hub)
+            task = await hub_.submit(**self.submit_spec(sim))
+            self.finish(sim, hub, task)
+            done = await asyncio.wait_for(hub_.wait(task, timeout=30), 60)
+            listed = [t async for t in hub_.list(limit=50)] if "list" in hub.capabilities else []
+            before = len(sim.requests)
+            with pytest.raises(InvalidRequest):
+                await hub_.get("")
+            assert len(sim.requests) == before
+            return done, await hub_.get(task.ref), listed
+
+        if "submit" not in hub.capabilities:
+            pytest.skip(f"{self.vendor} cannot submit")
+        done, again, listed = asyncio.run(run())
+        guard.add(done)
+        assert done.state.terminal and again.state is done.state
+        assert again == hub.get(done.id)  # the very answer of the sync hub
+        if "list" in hub.capabilities:
+            assert any(t.id == done.id and t.state is done.state for t in listed)
 
     def test_every_error_is_a_taskhub_error(self, hub: TaskHub, guard: LeakGuard) -> None:
         """An unknown id is TaskNotFound on get, and a taskhub error naming the vendor and the

@@ -17,6 +17,8 @@ from airflow.sdk.serde import deserialize, serialize
 from airflow.triggers.base import TriggerEvent
 
 from taskhub.airflow import TaskHubHook, TaskHubTrigger, triggers
+from taskhub.clock import VirtualClock
+from taskhub.following import Patience
 from taskhub.refresh import Refresher, Subscription
 from taskhub.testing import Simulation, simulate
 
@@ -279,3 +281,31 @@ def test_a_vendor_that_stays_unreachable_ends_the_wait(use_connection: Any) -> N
     assert event.payload["outcome"] == "error" and event.payload["error"] == "VendorUnavailable"
     assert "every read failed for" in event.payload["message"]
     assert time.monotonic() - started < 10
+
+
+def test_the_trigger_stops_by_the_rules_every_wait_has_on_virtual_time(
+    use_connection: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The trigger's staleness is the one Patience hub.wait has: on a virtual clock, a task
+    stuck in ``waiting`` is stale at the first cycle 600 s after it was first read."""
+    decided: list[tuple[str, float]] = []
+    due = Patience.due
+
+    def recorded(self: Patience) -> Any:
+        limit = due(self)
+        if limit is not None:
+            decided.append((limit, self.clock.monotonic() - self.started))
+        return limit
+
+    monkeypatch.setattr(Patience, "due", recorded)
+    with simulate("livepeer") as sim:  # a manual clock: only the refresher's pauses move it
+        use_connection(connection(sim, poll_interval=60, poll_max=60))
+        ref = submit(sim, "https://media.example.com/stuck.mp4")
+        hub = asyncio.run(TaskHubHook("taskhub_default").aget_hub())  # the trigger's hub
+        hub.clock = VirtualClock(on_sleep=sim.clock.advance)
+        (event,) = events_of(TaskHubTrigger("taskhub_default", ref, stale_after=600))
+    assert event.payload["outcome"] == "stale"
+    assert "has not changed for 6" in event.payload["message"]  # 600 s and a cycle at most
+    assert [limit for limit, _ in decided] == ["stale"]
+    # A cycle or two past it at most: the connection's 60 s polls carry ±10 % jitter.
+    assert 600 <= decided[0][1] < 600 + 2 * 66
