@@ -83,7 +83,7 @@ class Recorder(Protocol):
     """Where a follower records what it reads: a hub's Tracker, then its observers."""
 
     tracker: Tracker
-    observers: list[Callable[[Task], object]]
+    observers: list[Callable[[Task, Transition | None], object]]
 
 
 def observe(recorder: Recorder, task: Task) -> tuple[Task, list[Transition]]:
@@ -95,7 +95,7 @@ def observe(recorder: Recorder, task: Task) -> tuple[Task, list[Transition]]:
         tracker.observe(sub)
     transition = tracker.observe(task)
     for observer in list(recorder.observers):
-        observer(task)
+        observer(task, transition)
     return answer(tracker, task), [transition] if transition is not None else []
 
 

@@ -64,9 +64,11 @@ class TaskHub:
         self.clock = clock or SYSTEM
         #: The configuration this hub was opened from (its named jobs), if any.
         self.config = config
-        #: Called with every task this hub reads (each subtask first), after its Tracker
-        #: judged it: how ``taskhub serve`` records what its hubs submit and read.
-        self.observers: builtins.list[Callable[[Task], object]] = []
+        #: Called with every task this hub reads, after its Tracker judged it, and the
+        #: transition the Tracker accepted (None: none): how ``taskhub serve`` records what its
+        #: hubs submit and read. A ``retry`` transition is the hub's evidence of a commanded
+        #: retry, which an observer judging on its own would not have.
+        self.observers: builtins.list[Callable[[Task, Transition | None], object]] = []
 
     @classmethod
     def from_config(

@@ -83,6 +83,14 @@ def test_the_quick_start_has_two_commands_and_ci_runs_the_test_one() -> None:
     assert tests in (ROOT / ".ci" / "run").read_text()
 
 
+def test_the_documented_task_schema_is_the_packaged_one() -> None:
+    """docs/task.schema.json is a copy of the schema the package carries (which the
+    service's OpenAPI document is built on)."""
+    assert (DOCS / "task.schema.json").read_text() == (
+        ROOT / "taskhub" / "task.schema.json"
+    ).read_text()
+
+
 def test_every_test_named_in_the_security_page_exists() -> None:
     page = (DOCS / "security.md").read_text()
     named = set(re.findall(r"`(test_\w+)`", page))

@@ -22,12 +22,14 @@ from urllib.parse import parse_qs, quote
 import attrs
 
 from taskhub.errors import InvalidRequest, WebhookRejected
+from taskhub.http import parse_json
 from taskhub.model import parse_time
 from taskhub.states import State
 from taskhub.store import SUBTASK, TASK, Filters
 
-from . import page
+from . import openapi, page
 from .access import Access, Refused, Token
+from .actions import ActionFailed, Done, Operator
 from .metrics import CONTENT_TYPE, Metrics
 from .routes import NoRoute, Param, Role, Route, Table
 from .service import Service
@@ -63,17 +65,20 @@ _API_POLICY = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form
 
 _TIME_PARAMS = ("created_after", "created_before", "updated_after", "updated_before")
 _FILTERS = (
-    Param("backend", description="A backend name."),
-    Param("vendor", description="A vendor name."),
+    Param("backend", description="A backend name.", max_length=MAX_VALUE),
+    Param("vendor", description="A vendor name.", max_length=MAX_VALUE),
     Param("state", enum=tuple(s.value for s in State), description="A normalized state."),
     Param(
         "level",
         enum=(TASK, SUBTASK, "all"),
         description="Units of work (the default), their parts, or both.",
     ),
-    Param("parent", description="A task's ref: its subtasks."),
-    Param("q", description="The start of a ref or a task id."),
-    *(Param(name, description="An ISO 8601 time (or epoch seconds).") for name in _TIME_PARAMS),
+    Param("parent", description="A task's ref: its subtasks.", max_length=MAX_REF),
+    Param("q", description="The start of a ref or a task id.", max_length=MAX_VALUE),
+    *(
+        Param(name, description="An RFC 3339 date and time.", format="date-time")
+        for name in _TIME_PARAMS
+    ),
     Param("limit", "integer", "Rows per page.", minimum=1, maximum=MAX_LIMIT),
     Param("cursor", description="The `next` of the previous page."),
 )
@@ -104,6 +109,37 @@ ROUTES = (
     Route(
         "GET", "/api/counts", "counts", Role.VIEWER, "Tasks by backend, vendor and state.",
         (_LEVEL,), answers="Counts", errors=(400, 401, 421),
+    ),
+    Route(
+        "GET", "/api/jobs", "jobs", Role.VIEWER, "The configured jobs and their parameters.",
+        answers="Jobs", errors=(401, 421),
+    ),
+    Route(
+        "POST", "/api/jobs/{name}", "submit", Role.OPERATOR,
+        "Submit a configured job; the body is its parameters. With an Idempotency-Key header "
+        "seen before, the task the first request made (200).",
+        answers="Task", errors=(400, 401, 403, 404, 409, 413, 421, 422, 429, 502),
+        status=201, body="Params",
+    ),
+    Route(
+        "POST", "/api/tasks/{ref}/cancel", "cancel", Role.OPERATOR,
+        "Ask the vendor to stop a task (refused for a finished task unless force is true).",
+        answers="Task", errors=(400, 401, 403, 404, 409, 413, 421, 422, 429, 502),
+        body="Cancel",
+    ),
+    Route(
+        "POST", "/api/tasks/{ref}/retry", "retry", Role.OPERATOR, "Run a finished task again.",
+        answers="Task", errors=(400, 401, 403, 404, 409, 413, 421, 422, 429, 502),
+    ),
+    Route(
+        "GET", "/api/audit", "audit", Role.VIEWER, "Every action taken here, newest first.",
+        (Param("limit", "integer", "Rows per page.", minimum=1, maximum=MAX_LIMIT),
+         Param("cursor", description="The `next` of the previous page.")),
+        answers="Audit", errors=(400, 401, 421),
+    ),
+    Route(
+        "GET", "/api/openapi.json", "openapi", Role.VIEWER, "This API, as OpenAPI 3.1.",
+        errors=(401, 421),
     ),
     Route(
         "POST", "/webhooks/{backend}", "webhook", Role.SIGNED,
@@ -161,6 +197,7 @@ class App:
         self.webhook_secrets = dict(webhook_secrets or {})
         self.refresh_seconds = refresh_seconds
         self.table = Table(routes)
+        self.operator = Operator(service)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         method = str(environ.get("REQUEST_METHOD", "GET"))
@@ -292,6 +329,75 @@ class App:
             raise HttpError(404, f"no task {ref[:100]!r} in the store")
         return found
 
+    # -- actions -------------------------------------------------------------------------------
+
+    def _on_jobs(self, call: Call) -> Answer:
+        jobs = {}
+        for hub in self.service.hubs.values():
+            for name, job in (hub.config.jobs if hub.config else {}).items():
+                if job.backend in (None, hub.backend) and name not in jobs:
+                    jobs[name] = {
+                        "name": name,
+                        "backend": hub.backend,
+                        "vendor": hub.vendor,
+                        "params": job.placeholders(),
+                        "ignore": list(job.ignore),
+                    }
+        return _json(200, {"jobs": sorted(jobs.values(), key=lambda j: j["name"])})
+
+    def _on_submit(self, call: Call) -> Answer:
+        params = _json_body(call.environ, required=False)
+        key = call.environ.get("HTTP_IDEMPOTENCY_KEY")
+        if key is not None:
+            _clean("Idempotency-Key", str(key), 256)
+        name = _clean("the job", call.values["name"], MAX_VALUE)
+        done = self._action(lambda: self.operator.submit(name, params, _who(call), key))
+        return _json(201 if done.created else 200, done.task)
+
+    def _on_cancel(self, call: Call) -> Answer:
+        body = _json_body(call.environ, required=False)
+        extra = sorted(set(body) - {"force", "reason"})
+        if extra:
+            raise HttpError(400, f"unknown field {extra[0][:40]!r}; known: force, reason")
+        force, reason = body.get("force", False), body.get("reason")
+        if not isinstance(force, bool):
+            raise HttpError(400, "force must be true or false")
+        if reason is not None and (not isinstance(reason, str) or len(reason) > 500):
+            raise HttpError(400, "reason must be text of at most 500 characters")
+        ref = _ref(call.values["ref"])
+        done = self._action(
+            lambda: self.operator.cancel(ref, _who(call), force=force, reason=reason)
+        )
+        return _json(200, done.task)
+
+    def _on_retry(self, call: Call) -> Answer:
+        if _json_body(call.environ, required=False):
+            raise HttpError(400, "retry takes no fields")
+        ref = _ref(call.values["ref"])
+        return _json(200, self._action(lambda: self.operator.retry(ref, _who(call))).task)
+
+    def _on_audit(self, call: Call) -> Answer:
+        limit = _whole(call.query, "limit", 100, 1, MAX_LIMIT)
+        try:
+            rows, nxt = self.store.actions.page(
+                limit=limit, cursor=call.query.get("cursor") or None
+            )
+        except InvalidRequest as exc:
+            raise HttpError(400, exc.message) from None
+        return _json(200, {"audit": rows, "next": nxt})
+
+    def _on_openapi(self, call: Call) -> Answer:
+        return _json(200, openapi.document(self.table.routes))
+
+    def _action(self, run: Callable[[], Done]) -> Done:
+        try:
+            return run()
+        except ActionFailed as exc:
+            headers = []
+            if exc.retry_after is not None:
+                headers.append(("Retry-After", str(max(1, round(exc.retry_after)))))
+            raise HttpError(exc.status, exc.message, headers) from None
+
     # -- webhooks ------------------------------------------------------------------------------
 
     def _on_webhook(self, call: Call) -> Answer:
@@ -369,8 +475,11 @@ def _known(query: dict[str, str], route: Route) -> None:
     if unknown:
         listed = ", ".join(sorted(known)) or "none"
         raise HttpError(400, f"unknown parameter {unknown[0][:40]!r}; known: {listed}")
+    typed = {p.name for p in route.params if p.type != "string" or p.enum or p.format}
     for name, value in query.items():
         _clean(name, value, MAX_VALUE if name != "cursor" else 2 * MAX_REF)
+        if not value and (name in typed or name in ("cursor", "parent")):
+            raise HttpError(400, f"{name} is empty; leave it out instead")
 
 
 def _clean(name: str, value: str, limit: int) -> str:
@@ -419,9 +528,13 @@ def _time(query: dict[str, str], name: str) -> datetime | None:
     if not text:
         return None
     try:
-        return parse_time(text)
-    except (ValueError, OverflowError):
-        raise HttpError(400, f"{name} must be an ISO 8601 time or epoch seconds") from None
+        # RFC 3339 date-times only, as the OpenAPI document says: no epoch numbers.
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise HttpError(400, f"{name} must be an ISO 8601 date and time") from None
+    if "t" not in text.lower():
+        raise HttpError(400, f"{name} must be an ISO 8601 date and time")
+    return parse_time(moment)
 
 
 def _whole(query: dict[str, str], name: str, default: int, low: int, high: int) -> int:
@@ -432,6 +545,27 @@ def _whole(query: dict[str, str], name: str, default: int, low: int, high: int) 
     if len(text) > 12 or not text.isascii() or not text.isdigit() or not low <= int(text) <= high:
         raise HttpError(400, f"{name} must be a whole number from {low} to {high}")
     return int(text)
+
+
+def _who(call: Call) -> str:
+    """Who acts: the token's name ("anonymous" on a service with no token)."""
+    return call.token.name if call.token is not None else "anonymous"
+
+
+def _json_body(environ: dict[str, Any], *, required: bool) -> dict[str, Any]:
+    """The request's body as a JSON object (an empty body is ``{}`` unless ``required``)."""
+    body = _body(environ)
+    if not body.strip():
+        if required:
+            raise HttpError(400, "expected a JSON object in the body")
+        return {}
+    try:
+        value = parse_json(body)
+    except ValueError as exc:
+        raise HttpError(400, f"the body is not JSON: {str(exc)[:100]}") from None
+    if not isinstance(value, dict):
+        raise HttpError(400, "the body must be a JSON object")
+    return value
 
 
 def _body(environ: dict[str, Any]) -> bytes:

@@ -43,6 +43,10 @@ class Param:
     enum: tuple[str, ...] = ()
     minimum: int | None = None
     maximum: int | None = None
+    #: ``"date-time"`` for a time; the rest are plain text.
+    format: str | None = None
+    #: The longest value taken.
+    max_length: int | None = None
 
 
 @attrs.frozen

@@ -20,6 +20,7 @@ from taskhub.following import Merge
 from taskhub.hub import TaskHub
 from taskhub.model import Task
 from taskhub.refresh import Subscription, Update
+from taskhub.states import Change, Transition
 from taskhub.store import Store, StoreTracker
 
 from .lease import Leases
@@ -207,10 +208,16 @@ class Service:
             sub.drop(task.id)
             self.tracker.unwatch([task.ref])
 
-    def observe(self, task: Task) -> Any:
-        """Record one observation (a poll's or a webhook's) and its subtasks'."""
+    def observe(self, task: Task, told: Transition | None = None) -> Transition | None:
+        """Record one observation (a poll's, a webhook's, a hub's) and its subtasks'.
+
+        ``told`` is the transition a hub's own Tracker accepted for it: a ``retry`` there is
+        the evidence of a retry the hub commanded and the vendor accepted, which this
+        service's Tracker would otherwise refuse as a regression."""
         for subtask in task.subtasks:
             self.tracker.observe(subtask)
+        if told is not None and told.change is Change.RETRY:
+            self.tracker.expect_retry(task.ref, answer=task.status)
         return self.tracker.observe(task)
 
     def health(self) -> dict[str, Any]:

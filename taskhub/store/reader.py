@@ -133,6 +133,23 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
     return moment, ref
 
 
+def encode_id_cursor(row_id: int) -> str:
+    """The opaque cursor naming a row of a table paged by id (the audit trail)."""
+    return base64.urlsafe_b64encode(json.dumps(["id", row_id]).encode()).decode().rstrip("=")
+
+
+def decode_id_cursor(cursor: str) -> int:
+    """The id a cursor names; InvalidRequest for anything a cursor never is."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        tag, row_id = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+        if tag != "id" or not isinstance(row_id, int) or isinstance(row_id, bool):
+            raise ValueError(cursor)
+    except (ValueError, TypeError, UnicodeError, binascii.Error):
+        raise InvalidRequest("cursor is not one this service gave out", field="cursor") from None
+    return row_id
+
+
 class Reader:
     """Reads the store's tables on connections of its own."""
 

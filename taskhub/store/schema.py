@@ -13,6 +13,9 @@ The tables are meant to be read by BI tools as they are (docs/dashboards.md desc
   read at any size (``level`` is ``task`` for a unit of work, ``subtask`` for one of its parts);
 - ``taskhub_quarantine`` — observations the database refused, one row each: the masked task,
   the database's error and when, so one bad vendor string never stops the writer;
+- ``taskhub_audit`` — every action taken through ``taskhub serve`` (submit, cancel, retry):
+  who, what, on which ref or job, the parameters masked, when, the outcome;
+- ``taskhub_idempotency`` — the ``Idempotency-Key`` of each submit and the task it made;
 - ``taskhub_schema`` — one row: the schema version.
 """
 
@@ -122,6 +125,40 @@ quarantine = sa.Table(
 )
 sa.Index("taskhub_quarantine_at", quarantine.c.at)
 
+audit = sa.Table(
+    "taskhub_audit",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    # The name of the token that acted ("anonymous" on a service with no token).
+    sa.Column("who", sa.String(128), nullable=False),
+    # submit, cancel, retry.
+    sa.Column("action", sa.String(32), nullable=False),
+    # The ref acted on, or the job submitted.
+    sa.Column("target", sa.String(512), nullable=False),
+    # The parameters, masked, as JSON.
+    sa.Column("params", sa.Text, nullable=False),
+    # ok, refused, failed, unknown (the vendor may or may not have acted).
+    sa.Column("outcome", sa.String(16), nullable=False),
+    # The ref the action made or acted on, and what was said.
+    sa.Column("ref", sa.String(512)),
+    sa.Column("detail", sa.Text),
+)
+sa.Index("taskhub_audit_at", audit.c.at)
+
+idempotency = sa.Table(
+    "taskhub_idempotency",
+    metadata,
+    # A submit's Idempotency-Key, per token: a repeat returns the task the first one made.
+    sa.Column("who", sa.String(128), primary_key=True),
+    sa.Column("key", sa.String(256), primary_key=True),
+    sa.Column("job", sa.String(256), nullable=False),
+    # The task it made: NULL while the submit runs, or when its outcome is unknown.
+    sa.Column("ref", sa.String(512)),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+)
+
 #: The ``level`` of a task with no parent (a unit of work) and of one with a parent.
 TASK, SUBTASK = "task", "subtask"
 
@@ -133,8 +170,8 @@ def _v1_to_v2(conn: sa.Connection) -> None:
 
 
 def _v2_to_v3(conn: sa.Connection) -> None:
-    """Version 3 links subtasks to their parent, pages by keyset, keeps counts and a
-    quarantine. Counts start from the rows already there."""
+    """Version 3 links subtasks to their parent, pages by keyset, keeps counts, a
+    quarantine, an audit trail and submit keys. Counts start from the rows already there."""
     conn.execute(sa.text("ALTER TABLE taskhub_tasks ADD COLUMN parent_ref VARCHAR(512)"))
     conn.execute(
         sa.text(
@@ -144,8 +181,8 @@ def _v2_to_v3(conn: sa.Connection) -> None:
     )
     for index in ("taskhub_tasks_observed_ref", "taskhub_tasks_parent"):
         next(i for i in tasks.indexes if i.name == index).create(conn)
-    counts.create(conn)
-    quarantine.create(conn)
+    for table in (counts, quarantine, audit, idempotency):
+        table.create(conn)
     level = sa.case((tasks.c.parent_id.is_(None), TASK), else_=SUBTASK)
     conn.execute(
         counts.insert().from_select(

@@ -23,6 +23,7 @@ from taskhub.model import Status, Task
 from taskhub.states import State, Transition
 
 from . import schema
+from .actions import Actions
 from .boundary import faithful
 from .reader import Filters, Page, Reader
 from .rows import Recorded, utc
@@ -76,6 +77,8 @@ class Store:
             self.writer_engine, self.dialect, batch_size=batch_size, retry_max=retry_max
         )
         self.reader = Reader(self.reader_engine)
+        #: The audit trail and submit keys of taskhub serve's actions.
+        self.actions = Actions(self.writer_engine, self.reader_engine)
         self.upgrade()
 
     # -- schema --------------------------------------------------------------------------------
