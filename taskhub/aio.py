@@ -176,6 +176,7 @@ class AsyncTaskHub(Generic[_H]):
         on_progress: Callable[[Task], object] | None = None,
         *,
         unreachable_after: float | None = None,
+        whole: bool = True,
     ) -> Task:
         """:meth:`TaskHub.wait <taskhub.TaskHub.wait>`: the same rules, awaited in the loop
         through the backend's shared refresher (the callbacks run in the loop)."""
@@ -184,6 +185,7 @@ class AsyncTaskHub(Generic[_H]):
             timeout=timeout,
             stale_after=stale_after,
             unreachable_after=unreachable_after,
+            whole=whole,
             on_update=on_update,
             on_progress=on_progress,
         )

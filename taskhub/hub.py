@@ -301,6 +301,7 @@ class TaskHub:
         on_progress: Callable[[Task], object] | None = None,
         *,
         unreachable_after: float | None = None,
+        whole: bool = True,
     ) -> Task:
         """Poll until the task is terminal and return it.
 
@@ -312,13 +313,17 @@ class TaskHub:
         after ``timeout``, and :class:`StaleTask` when nothing at all changed for
         ``stale_after`` seconds (default: :attr:`stale_after`). A failed read raises at once,
         unless ``unreachable_after`` is set: then reads that fail with VendorUnavailable or
-        RateLimited are waited out for that many seconds in a row.
+        RateLimited are waited out for that many seconds in a row. Where the shared cycle's
+        read carries less than ``get`` (Cognite, Veritone, Edge: no outputs or subtasks), the
+        finished task is read once more, whole; ``whole=False`` returns it as the cycle read
+        it, with no request of its own (for many waiters at once).
         """
         run = self.waiting(
             task_id,
             timeout=timeout,
             stale_after=stale_after,
             unreachable_after=unreachable_after,
+            whole=whole,
             on_update=on_update,
             on_progress=on_progress,
         )
@@ -345,6 +350,7 @@ class TaskHub:
         timeout: float | None = None,
         stale_after: float | None = None,
         unreachable_after: float | None = None,
+        whole: bool = True,
         on_update: Callable[[Transition], object] | None = None,
         on_progress: Callable[[Task], object] | None = None,
     ) -> Waiting:
@@ -364,7 +370,7 @@ class TaskHub:
             task_id,
             patience,
             vendor=self.vendor,
-            reread=self.adapter.partial_refresh,
+            reread=whole and self.adapter.partial_refresh,
             on_update=on_update,
             on_progress=on_progress,
         )

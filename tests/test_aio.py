@@ -36,6 +36,7 @@ FAST = PollPolicy(initial=0.05, factor=1.0, ceiling=0.05, jitter=0.0)
 MINUTE = PollPolicy(initial=60, factor=1.0, ceiling=60, jitter=0.0)
 URL = "https://media.example.com/in.mp4"
 STUCK = "https://media.example.com/stuck.mp4"
+MAX_READS = 8  # the adapter's concurrent reads by id (max_concurrency's default)
 _T = TypeVar("_T")
 
 
@@ -46,6 +47,11 @@ def run(main: Callable[[], Awaitable[_T]]) -> _T:
         return await asyncio.wait_for(main(), 60)
 
     return asyncio.run(bounded())
+
+
+def _client_threads() -> int:
+    """Threads of this process but the simulator's request handlers (one per request)."""
+    return sum(1 for t in threading.enumerate() if "process_request" not in t.name)
 
 
 @pytest.fixture
@@ -115,6 +121,19 @@ def test_one_answer_per_task_through_the_asyncio_hub() -> None:
                 done = await hub.wait(run_, timeout=30, poll=FAST)
                 # Cognite's cycle reads a listing: the wait reads the execution whole.
                 assert done.state is State.SUCCEEDED and done.subtasks
+                other = await hub.submit(workflow="taskhub-auto", version="1")
+                gets: list[taskhub.Task | str] = []
+                get = hub.sync.get
+
+                def counted(task: taskhub.Task | str) -> taskhub.Task:
+                    gets.append(task)
+                    return get(task)
+
+                hub.sync.get = counted  # type: ignore[method-assign,assignment]
+                cheap = await hub.wait(other, timeout=30, poll=FAST, whole=False)
+                assert cheap.state is State.SUCCEEDED and gets == []  # no get of its own
+                assert (await hub.wait(other, timeout=30, poll=FAST)).subtasks
+                assert gets == [other.id]  # whole: read once more by its id
                 before = len(sim.requests)
                 with pytest.raises(InvalidTransition, match="already succeeded"):
                     await hub.cancel(run_)
@@ -182,9 +201,10 @@ def test_many_waits_in_one_loop_share_one_subscription_and_one_read_per_cycle(
             ]
             refresher = hub.sync.refresher(FAST)
             start, cycles = len(livepeer.requests), refresher.cycles
-            threads = threading.active_count()
+            threads = _client_threads()
             done = await asyncio.gather(*(hub.wait(t, timeout=60, poll=FAST) for t in tasks))
-            assert threading.active_count() <= threads + 1  # no thread per waiter
+            # The refresher and its bounded read pool at most, for sixty waiters.
+            assert _client_threads() <= threads + 1 + MAX_READS
             reads = len(livepeer.requests) - start
             return [t.state for t in done], reads, refresher.cycles - cycles, len(made)
 

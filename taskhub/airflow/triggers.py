@@ -108,6 +108,8 @@ class TaskHubTrigger(BaseTrigger):
                 timeout=None if self.deadline is None else max(0.0, self.deadline - time.time()),
                 stale_after=stale,
                 unreachable_after=self.unreachable_after,
+                # As the cycle read it: a thousand triggers must not send a thousand gets.
+                whole=False,
             )
         except WaitTimeout as exc:
             last = exc.task
