@@ -9,10 +9,12 @@ which records it; a task that finishes is dropped from the refresher.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from taskhub.errors import TaskhubError
@@ -59,6 +61,8 @@ class Service:
         self.errors: dict[str, str | None] = dict.fromkeys(self.hubs)
         # follow() is called from the service's thread and from request threads (webhooks).
         self._lock = threading.RLock()
+        # Whole reads of tasks a partial refresh saw change (see _wants_whole).
+        self._reads = ThreadPoolExecutor(2, thread_name_prefix="taskhub-serve-read")
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._next_discovery: dict[str, float] = {}
@@ -82,6 +86,7 @@ class Service:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
+        self._reads.shutdown(wait=True, cancel_futures=True)
         for backend in self.hubs:
             self._release(backend)
         self.drain(0)
@@ -208,6 +213,29 @@ class Service:
             sub.drop(task.id)
             self.tracker.unwatch([task.ref])
 
+    def _wants_whole(self, backend: str, transition: Transition) -> bool:
+        """Whether to read a task whole after a refresh saw it change: where the refresh reads
+        less than ``get`` (a listing without subtasks or outputs), when the task is first seen,
+        retried or finished — so its parts are stored with their states at the start and at
+        the end, at one read per task for each."""
+        hub = self.hubs.get(backend)
+        return (
+            hub is not None
+            and hub.adapter.partial_refresh
+            and (transition.change in (Change.FIRST, Change.RETRY) or transition.after.terminal)
+        )
+
+    def _read_whole(self, backend: str, task_id: str) -> None:
+        hub = self.hubs[backend]
+        try:
+            whole = hub.get(task_id)  # its parts are recorded through the hub's observers
+        except TaskhubError as exc:
+            log.info("%s: cannot read %s whole: %s", backend, task_id[:100], exc)
+            return
+        # The same state, so no transition: written anyway, so the row keeps what the whole
+        # read has and the refresh had not (outputs, the parts' states).
+        self.store.record(whole)
+
     def observe(self, task: Task, told: Transition | None = None) -> Transition | None:
         """Record one observation (a poll's, a webhook's, a hub's) and its subtasks'.
 
@@ -218,7 +246,13 @@ class Service:
             self.tracker.observe(subtask)
         if told is not None and told.change is Change.RETRY:
             self.tracker.expect_retry(task.ref, answer=task.status)
-        return self.tracker.observe(task)
+        transition = self.tracker.observe(task)
+        # Whatever saw the change (a refresh, a listing, a webhook), a partial read of it is
+        # followed by a whole one; that one says the same, so it asks for no other.
+        if transition is not None and self._wants_whole(task.backend, transition):
+            with contextlib.suppress(RuntimeError):  # stopping: no more reads
+                self._reads.submit(self._read_whole, task.backend, task.id)
+        return transition
 
     def health(self) -> dict[str, Any]:
         """What ``/healthz`` reports."""
