@@ -426,6 +426,16 @@ def test_get_watch_cancel_retry_and_report(served: Path) -> None:
     assert cancelled.returncode == 0 and "cancelled" in cancelled.stdout
     retried = taskhub("retry", other, config=served)
     assert retried.returncode == 0 and "running" in retried.stdout
+    # The first job succeeded: a cancel is refused before it is sent, unless forced.
+    refused = taskhub("cancel", ref, config=served)
+    assert refused.returncode == 1 and "succeeded" in refused.stderr, refused.stderr
+    assert "--force" in refused.stderr or "force" in refused.stderr
+    forced = taskhub("cancel", ref, "--force", config=served)
+    assert "Traceback" not in forced.stderr
+    assert json.loads(taskhub("get", ref, "--json", config=served).stdout)["status"]["state"] in (
+        "succeeded",
+        "cancelled",
+    )
 
 
 def test_errors_are_one_line_with_documented_exit_codes(served: Path, tmp_path: Path) -> None:

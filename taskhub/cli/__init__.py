@@ -439,7 +439,11 @@ def _open_all(cfg: _config.Config, groups: dict[str, list[str]]) -> dict[str, Ta
 def _cancel(args: argparse.Namespace) -> int:
     hub, task_id = _hub(args, args.ref)
     with hub:
-        _print_task(hub.cancel(task_id, reason=args.reason), False)
+        if not args.force and "get" in hub.capabilities:
+            # A fresh process knows nothing of the task: one read, so a finished one is
+            # refused here as the library refuses it (--force sends the cancel anyway).
+            hub.get(task_id)
+        _print_task(hub.cancel(task_id, reason=args.reason, force=args.force), False)
     return EXIT_OK
 
 
@@ -473,7 +477,7 @@ def _report(args: argparse.Namespace) -> int:
     with hub:
         if "report" in hub.capabilities:  # else hub.report says the vendor has none
             _check_report_options(hub.vendor, fields)
-        _print_task(hub.report(task_id, args.state, **fields), False)
+        _print_task(hub.report(task_id, args.state, force=args.force, **fields), False)
     return EXIT_OK
 
 

@@ -426,7 +426,15 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "cancel",
         "cancel a task",
-        (_REF, arg("--reason", help="why (sent where the vendor keeps one)")),
+        (
+            _REF,
+            arg("--reason", help="why (sent where the vendor keeps one)"),
+            arg(
+                "--force",
+                action="store_true",
+                help="send it even when the task is known to be finished (the vendor decides)",
+            ),
+        ),
         configured=True,
     ),
     Command("retry", "run a failed task again", (_REF,), configured=True),
@@ -446,6 +454,11 @@ COMMANDS: tuple[Command, ...] = (
             arg("--failure-reason", help="the vendor's failure reason (failed only)"),
             arg("--retryable", choices=("true", "false")),
             arg("--job-id", help="the job of the task (Veritone)"),
+            arg(
+                "--force",
+                action="store_true",
+                help="send it even when the task is known to be finished (the vendor decides)",
+            ),
         ),
         configured=True,
     ),
