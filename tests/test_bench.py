@@ -102,11 +102,14 @@ def test_p8_dashboard_produces_figures(capsys: pytest.CaptureFixture[str]) -> No
     pytest.importorskip("waitress", reason="needs the serve extra: pip install 'taskhub[serve]'")
     import p8_dashboard
 
-    argv = ["--tasks", "50", "--requests", "5", "--scrapes", "3", "--no-browser"]
-    (figures,) = p8_dashboard.main([*argv, "--no-postgres"])
-    assert figures["write"]["transitions"] == 145  # 50 tasks, 5 of them still running
-    assert figures["api"]["p99"] > 0 and figures["metrics"]["median"] > 0
-    assert "GET /api/tasks?limit=100" in capsys.readouterr().out
+    argv = ["--tasks", "50", "--compare", "0", "--sustained", "6", "--requests", "5"]
+    (figures,) = p8_dashboard.main([*argv, "--scrapes", "3", "--no-browser", "--no-postgres"])
+    # 50 units of work, 17 with two parts: 84 rows, 3 transitions each but for the 9 rows of
+    # the 5 units still running (2 each).
+    assert figures["write"]["transitions"] == 243
+    assert figures["rows"] == 56  # units of work: 50, then 6 more
+    assert figures["last page"]["p99"] > 0 and figures["metrics"]["median"] > 0
+    assert "first page p99" in capsys.readouterr().out
 
 
 def test_p10_asyncio_produces_figures() -> None:
