@@ -5,7 +5,8 @@ store (``task_state_store`` on Airflow ≥ 3.3; Variables on 3.0-3.2, see
 :mod:`taskhub.airflow.state`), which outlives a try, and in XCom — so a retry of the Airflow
 task picks up the task it already submitted instead of submitting again. A submit
 whose outcome is unknown (``OutcomeUnknown``: the request went out, no answer came back) is
-looked up at the vendor, never sent again blindly.
+looked up at the vendor, never sent again blindly. A link leads from the Airflow task to
+the vendor's console page for it (:mod:`taskhub.airflow.links`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from taskhub.airflow import events
+from taskhub.airflow import events, links
 from taskhub.airflow._compat import (
     AirflowException,
     AirflowFailException,
@@ -63,11 +64,15 @@ class TaskHubSubmitOperator(BaseOperator):
     Pushes ``task.to_dict()`` (masked) as the return value and the ref under ``taskhub_ref``.
     Succeeded: success. Failed or cancelled: the Airflow task fails with the vendor's message
     and status word. Skipped: skip.
+
+    Links to the vendor's console page for the task (Livepeer Studio, Veritone aiWARE,
+    Cognite Data Fusion).
     """
 
     template_fields: Sequence[str] = ("conn_id", "job", "job_params", "spec")
     template_fields_renderers = {"spec": "json", "job_params": "json"}
     ui_color = "#e8f0fe"
+    operator_extra_links = links.LINKS
 
     def __init__(
         self,
@@ -103,13 +108,15 @@ class TaskHubSubmitOperator(BaseOperator):
     # -- running -------------------------------------------------------------------------------
 
     def execute(self, context: Context) -> Any:
-        hub = self._hub = TaskHubHook(self.conn_id).get_hub()
+        hook = TaskHubHook(self.conn_id)
+        hub = self._hub = hook.get_hub()
         try:
             store, _ = self._state(context)
             task = self._resume(hub, store)
             if task is None:
                 task = self._submit(hub, store)
             self._record(context, store, task)
+            links.record(context, hub.vendor, hook.console_url(hub, task))
             if not self.wait_for_completion:
                 return events.task_dict(hub, task)
             if task.state.terminal:

@@ -41,6 +41,10 @@ def get_provider_info() -> dict[str, Any]:
         "operators": _modules("operators"),
         "sensors": _modules("sensors"),
         "triggers": _modules("triggers"),
+        "extra-links": [
+            f"taskhub.airflow.links.{name}ConsoleLink"
+            for name in ("Livepeer", "Veritone", "Cognite")
+        ],
         "connection-types": [
             {
                 "connection-type": CONNECTION_TYPE,
