@@ -5,8 +5,11 @@ store (``task_state_store`` on Airflow ≥ 3.3; Variables on 3.0-3.2, see
 :mod:`taskhub.airflow.state`), which outlives a try, and in XCom — so a retry of the Airflow
 task picks up the task it already submitted instead of submitting again. A submit
 whose outcome is unknown (``OutcomeUnknown``: the request went out, no answer came back) is
-looked up at the vendor, never sent again blindly. A link leads from the Airflow task to
-the vendor's console page for it (:mod:`taskhub.airflow.links`).
+looked up at the vendor, never sent again blindly.
+
+Around the wait it gives what the best providers give: a link to the vendor's console
+(:mod:`taskhub.airflow.links`) and OpenLineage facets (:mod:`taskhub.airflow.lineage`, with
+the OpenLineage provider installed).
 """
 
 from __future__ import annotations
@@ -104,12 +107,17 @@ class TaskHubSubmitOperator(BaseOperator):
         self.cancel_on_kill = cancel_on_kill
         self._hub: TaskHub | None = None
         self._ref: str | None = None
+        #: (vendor, backend, base URL) of the connection, once read.
+        self._where: tuple[str, str, str | None] | None = None
+        #: The last word on the task (an event payload), for lineage.
+        self._seen: dict[str, Any] | None = None
 
     # -- running -------------------------------------------------------------------------------
 
     def execute(self, context: Context) -> Any:
         hook = TaskHubHook(self.conn_id)
         hub = self._hub = hook.get_hub()
+        self._where = _where(hub)
         try:
             store, _ = self._state(context)
             task = self._resume(hub, store)
@@ -118,7 +126,8 @@ class TaskHubSubmitOperator(BaseOperator):
             self._record(context, store, task)
             links.record(context, hub.vendor, hook.console_url(hub, task))
             if not self.wait_for_completion:
-                return events.task_dict(hub, task)
+                self._seen = _seen(hub, task)
+                return self._seen["task"]
             if task.state.terminal:
                 return self._finish(context, events.finished(hub, task))
             if self.deferrable:
@@ -155,7 +164,41 @@ class TaskHubSubmitOperator(BaseOperator):
         if owned and event.get("outcome") in events.FINISHED:
             for key in (REF_KEY, LOOKUP_KEY):
                 _forget(store, key)
+        self._seen = event
         return finish(event)
+
+    def _connection(self) -> tuple[str | None, str | None, str | None]:
+        """(vendor, backend, base URL) of the connection; read once (a task resumed from
+        the triggerer reads it again: no request is sent). Nothing is known of a connection
+        that no longer opens, which never fails a task whose vendor task is done."""
+        if self._where is None:
+            try:
+                with TaskHubHook(self.conn_id).get_hub() as hub:
+                    self._where = _where(hub)
+            except AirflowFailException as exc:
+                log.warning("%s: %s", self.task_id, exc)
+                return None, None, None
+        return self._where
+
+    # -- lineage (called by the OpenLineage provider, where it is installed) -------------------
+
+    def get_openlineage_facets_on_start(self) -> Any:
+        """Lineage as the task starts: the backend and vendor; no vendor task yet."""
+        return self._lineage(None)
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """Lineage of a task that ran: its inputs, its outputs and the ``taskhub`` facet."""
+        return self._lineage(self._seen)
+
+    def get_openlineage_facets_on_failure(self, task_instance: Any) -> Any:
+        """Lineage of a task that failed: what was seen of the vendor task, if anything."""
+        return self._lineage(self._seen or ({"ref": self._ref} if self._ref else None))
+
+    def _lineage(self, payload: dict[str, Any] | None) -> Any:
+        from taskhub.airflow import lineage  # needs the OpenLineage provider
+
+        vendor, backend, api = self._connection()
+        return lineage.operator_lineage(payload, vendor=vendor, backend=backend, api=api)
 
     def on_kill(self) -> None:
         """The Airflow task is being killed while it waits in the worker: cancel the vendor's
@@ -319,6 +362,21 @@ class TaskHubReportOperator(BaseOperator):
                 fail(exc, f"reporting {self.state} for {self.task_ref}")
             log.info("%s: reported %s (now %s)", task.ref, self.state, task.status.raw)
             return events.task_dict(hub, task)
+
+
+def _where(hub: TaskHub) -> tuple[str, str, str | None]:
+    base_url = getattr(hub.options, "base_url", None)
+    return hub.vendor, hub.backend, base_url if isinstance(base_url, str) else None
+
+
+def _seen(hub: TaskHub, task: Task) -> dict[str, Any]:
+    """What lineage reports of a task that is not waited for."""
+    return {
+        "ref": task.ref,
+        "state": task.state.value,
+        "raw": task.status.raw,
+        "task": events.task_dict(hub, task),
+    }
 
 
 def _jsonable(value: Any) -> bool:
