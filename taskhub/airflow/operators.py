@@ -8,8 +8,9 @@ whose outcome is unknown (``OutcomeUnknown``: the request went out, no answer ca
 looked up at the vendor, never sent again blindly.
 
 Around the wait it gives what the best providers give: a link to the vendor's console
-(:mod:`taskhub.airflow.links`) and OpenLineage facets (:mod:`taskhub.airflow.lineage`, with
-the OpenLineage provider installed).
+(:mod:`taskhub.airflow.links`), OpenLineage facets (:mod:`taskhub.airflow.lineage`, with
+the OpenLineage provider installed) and, for each asset alias among its ``outlets``, an
+Airflow asset event per output the vendor produced (:mod:`taskhub.airflow.datasets`).
 """
 
 from __future__ import annotations
@@ -20,10 +21,12 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from taskhub.airflow import events, links
+from taskhub.airflow import datasets, events, links
 from taskhub.airflow._compat import (
     AirflowException,
     AirflowFailException,
+    Asset,
+    AssetAlias,
     BaseOperator,
     Context,
     default_deferrable,
@@ -69,7 +72,9 @@ class TaskHubSubmitOperator(BaseOperator):
     and status word. Skipped: skip.
 
     Links to the vendor's console page for the task (Livepeer Studio, Veritone aiWARE,
-    Cognite Data Fusion).
+    Cognite Data Fusion). With ``outlets=[AssetAlias(name)]``, a task that succeeded adds an
+    asset event per output to the alias, with its ref and vendor in the event's extra, so a
+    DAG scheduled on the alias runs when the vendor produced them.
     """
 
     template_fields: Sequence[str] = ("conn_id", "job", "job_params", "spec")
@@ -165,7 +170,26 @@ class TaskHubSubmitOperator(BaseOperator):
             for key in (REF_KEY, LOOKUP_KEY):
                 _forget(store, key)
         self._seen = event
+        if event.get("outcome") == "succeeded":
+            self._announce(context, event)
         return finish(event)
+
+    def _announce(self, context: Context, event: dict[str, Any]) -> None:
+        """Add an asset event per output of the task to each asset alias in ``outlets``."""
+        aliases = [o for o in self.outlets if isinstance(o, AssetAlias)]
+        task = event.get("task")
+        if not aliases or not isinstance(task, dict):
+            return
+        produced = datasets.of_task(task, "outputs", api=self._connection()[2])
+        if not produced:
+            log.warning("%s: the vendor names no output: no asset event", event.get("ref"))
+            return
+        extra = {"ref": event.get("ref"), "vendor": task.get("vendor")}
+        for alias in aliases:
+            for item in produced:
+                asset = Asset(name=item.uri, uri=item.uri)
+                context["outlet_events"][alias].add(asset, extra={**extra, "kind": item.kind})
+        log.info("%s: %d asset event(s) for %s", event.get("ref"), len(produced), aliases)
 
     def _connection(self) -> tuple[str | None, str | None, str | None]:
         """(vendor, backend, base URL) of the connection; read once (a task resumed from
