@@ -123,6 +123,13 @@ def test_a_bad_console_url_fails_the_task_at_once_naming_the_extra(
     assert sent == []
 
 
+def test_the_provider_declares_the_links_airflow_imports() -> None:
+    from taskhub.airflow.provider import get_provider_info
+
+    declared = get_provider_info()["extra-links"]
+    assert declared == [f"{type(link).__module__}.{type(link).__name__}" for link in LINKS]
+
+
 # -- the template, checked when the connection is read (no Airflow run) -------------------------
 
 SECRET = "lp-key-0123456789"
