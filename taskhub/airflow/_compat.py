@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from airflow.sdk import BaseHook, BaseOperator, BaseSensorOperator, Context, PokeReturnValue
+from airflow.sdk import (
+    Asset,
+    AssetAlias,
+    BaseHook,
+    BaseOperator,
+    BaseOperatorLink,
+    BaseSensorOperator,
+    Context,
+    PokeReturnValue,
+)
+from airflow.sdk.execution_time.xcom import XCom
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 try:
@@ -36,13 +46,17 @@ __all__ = [
     "AirflowFailException",
     "AirflowSensorTimeout",
     "AirflowSkipException",
+    "Asset",
+    "AssetAlias",
     "BaseHook",
     "BaseOperator",
+    "BaseOperatorLink",
     "BaseSensorOperator",
     "BaseTrigger",
     "Context",
     "PokeReturnValue",
     "TriggerEvent",
+    "XCom",
     "conf",
     "default_deferrable",
 ]

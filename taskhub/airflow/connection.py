@@ -9,7 +9,9 @@ The password field holds the vendor's secret — the first secret option it decl
 and Vionlabs ``api_key``, Cognite, Veritone and Veritone Edge ``token``) — and the host field,
 when set, is the ``base_url``. In the vendor form, ``"jobs": {"NAME": {"spec": {...}}}`` names
 jobs as ``[jobs.NAME]`` does in a taskhub.toml, so a DAG that submits ``job="NAME"`` moves to
-another vendor by a connection edit alone. Login, schema and port are not used.
+another vendor by a connection edit alone. In either form, ``"console_url"`` overrides the
+page the operators' console link opens (:mod:`taskhub.airflow.console`). Login, schema and
+port are not used.
 
 Every mistake is a :class:`~taskhub.ConfigError` naming the connection, raised before any
 request is sent.
@@ -25,6 +27,7 @@ import attrs
 
 from taskhub import config as _config
 from taskhub import registry
+from taskhub.airflow import console
 from taskhub.errors import ConfigError
 from taskhub.hub import TaskHub, connect, open_backend
 from taskhub.model import unknown_name
@@ -32,6 +35,8 @@ from taskhub.model import unknown_name
 #: Keys of the extra that are not vendor options.
 VENDOR_KEYS = ("vendor", "jobs")
 CONFIG_KEYS = ("config", "backend")
+#: The key of the extra that sets the console link's page (either form).
+CONSOLE_KEY = "console_url"
 #: The prefix older Airflow forms put before a custom field's name.
 _FORM_PREFIX = "extra__taskhub__"
 
@@ -72,20 +77,36 @@ def open_hub(
     """The TaskHub an Airflow connection describes; ConfigError (naming ``conn_id``) if it
     describes none. Nothing is sent to the vendor."""
     values = extra_of(extra, conn_id)
+    template = values.pop(CONSOLE_KEY, None)
     try:
         if "config" in values:
-            return _from_config(conn_id, values, password or None, host or None)
-        if "vendor" in values:
-            return _from_vendor(conn_id, values, password or None, host or None)
+            hub = _from_config(conn_id, values, password or None, host or None)
+        elif "vendor" in values:
+            hub = _from_vendor(conn_id, values, password or None, host or None)
+        else:
+            raise _error(
+                conn_id,
+                'the extra names no vendor: give {"vendor": "livepeer", ...options} or '
+                '{"config": "/path/taskhub.toml", "backend": "NAME"}',
+            )
     except ConfigError as exc:
         if exc.message.startswith(f"Airflow connection {conn_id!r}"):
             raise
         raise _error(conn_id, exc.message) from exc
-    raise _error(
-        conn_id,
-        'the extra names no vendor: give {"vendor": "livepeer", ...options} or '
-        '{"config": "/path/taskhub.toml", "backend": "NAME"}',
-    )
+    if template is not None:
+        try:
+            console.check(hub, template)
+        except ValueError as exc:
+            hub.close()
+            raise _error(conn_id, f"extra {CONSOLE_KEY}: {exc}") from None
+    return hub
+
+
+def console_template(conn_id: str, extra: str | Mapping[str, Any] | None) -> str | None:
+    """The connection's ``console_url`` (checked when :func:`open_hub` read it), or None:
+    the vendor's default page."""
+    template = extra_of(extra, conn_id).get(CONSOLE_KEY)
+    return template if isinstance(template, str) else None
 
 
 def _from_vendor(

@@ -13,10 +13,12 @@ import time
 from collections import OrderedDict
 from typing import Any
 
+from taskhub.airflow import console
 from taskhub.airflow._compat import AirflowFailException, BaseHook
-from taskhub.airflow.connection import open_hub
+from taskhub.airflow.connection import console_template, open_hub
 from taskhub.errors import ConfigError, TaskhubError
 from taskhub.hub import TaskHub
+from taskhub.model import Task
 
 #: Hubs the triggers of this process share, by connection content (an edited connection
 #: opens a new hub); at most this many are kept.
@@ -48,11 +50,19 @@ class TaskHubHook(BaseHook):
     def __init__(self, conn_id: str = default_conn_name, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.conn_id = conn_id
+        self._console: str | None = None
 
     def get_hub(self) -> TaskHub:
         """A new TaskHub for this connection (close it when done, or use ``with``)."""
         conn = self.get_connection(self.conn_id)
-        return _open(self.conn_id, conn.extra, conn.password, conn.host)
+        hub = _open(self.conn_id, conn.extra, conn.password, conn.host)
+        self._console = console_template(self.conn_id, conn.extra)
+        return hub
+
+    def console_url(self, hub: TaskHub, task: Task) -> str | None:
+        """The vendor's web page for ``task`` (the connection's ``console_url``, read by
+        :meth:`get_hub`, or the vendor's default); None where the vendor has none."""
+        return console.url_for(hub, task, self._console)
 
     def get_conn(self) -> TaskHub:
         """Airflow's name for :meth:`get_hub`."""

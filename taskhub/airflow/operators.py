@@ -6,6 +6,11 @@ store (``task_state_store`` on Airflow ≥ 3.3; Variables on 3.0-3.2, see
 task picks up the task it already submitted instead of submitting again. A submit
 whose outcome is unknown (``OutcomeUnknown``: the request went out, no answer came back) is
 looked up at the vendor, never sent again blindly.
+
+Around the wait it gives what the best providers give: a link to the vendor's console
+(:mod:`taskhub.airflow.links`), OpenLineage facets (:mod:`taskhub.airflow.lineage`, with
+the OpenLineage provider installed) and, for each asset alias among its ``outlets``, an
+Airflow asset event per output the vendor produced (:mod:`taskhub.airflow.datasets`).
 """
 
 from __future__ import annotations
@@ -16,10 +21,12 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from taskhub.airflow import events
+from taskhub.airflow import datasets, events, links
 from taskhub.airflow._compat import (
     AirflowException,
     AirflowFailException,
+    Asset,
+    AssetAlias,
     BaseOperator,
     Context,
     default_deferrable,
@@ -63,11 +70,17 @@ class TaskHubSubmitOperator(BaseOperator):
     Pushes ``task.to_dict()`` (masked) as the return value and the ref under ``taskhub_ref``.
     Succeeded: success. Failed or cancelled: the Airflow task fails with the vendor's message
     and status word. Skipped: skip.
+
+    Links to the vendor's console page for the task (Livepeer Studio, Veritone aiWARE,
+    Cognite Data Fusion). With ``outlets=[AssetAlias(name)]``, a task that succeeded adds an
+    asset event per output to the alias, with its ref and vendor in the event's extra, so a
+    DAG scheduled on the alias runs when the vendor produced them.
     """
 
     template_fields: Sequence[str] = ("conn_id", "job", "job_params", "spec")
     template_fields_renderers = {"spec": "json", "job_params": "json"}
     ui_color = "#e8f0fe"
+    operator_extra_links = links.LINKS
 
     def __init__(
         self,
@@ -99,19 +112,27 @@ class TaskHubSubmitOperator(BaseOperator):
         self.cancel_on_kill = cancel_on_kill
         self._hub: TaskHub | None = None
         self._ref: str | None = None
+        #: (vendor, backend, base URL) of the connection, once read.
+        self._where: tuple[str, str, str | None] | None = None
+        #: The last word on the task (an event payload), for lineage.
+        self._seen: dict[str, Any] | None = None
 
     # -- running -------------------------------------------------------------------------------
 
     def execute(self, context: Context) -> Any:
-        hub = self._hub = TaskHubHook(self.conn_id).get_hub()
+        hook = TaskHubHook(self.conn_id)
+        hub = self._hub = hook.get_hub()
+        self._where = _where(hub)
         try:
             store, _ = self._state(context)
             task = self._resume(hub, store)
             if task is None:
                 task = self._submit(hub, store)
             self._record(context, store, task)
+            links.record(context, hub.vendor, hook.console_url(hub, task))
             if not self.wait_for_completion:
-                return events.task_dict(hub, task)
+                self._seen = _seen(hub, task)
+                return self._seen["task"]
             if task.state.terminal:
                 return self._finish(context, events.finished(hub, task))
             if self.deferrable:
@@ -148,7 +169,60 @@ class TaskHubSubmitOperator(BaseOperator):
         if owned and event.get("outcome") in events.FINISHED:
             for key in (REF_KEY, LOOKUP_KEY):
                 _forget(store, key)
+        self._seen = event
+        if event.get("outcome") == "succeeded":
+            self._announce(context, event)
         return finish(event)
+
+    def _announce(self, context: Context, event: dict[str, Any]) -> None:
+        """Add an asset event per output of the task to each asset alias in ``outlets``."""
+        aliases = [o for o in self.outlets if isinstance(o, AssetAlias)]
+        task = event.get("task")
+        if not aliases or not isinstance(task, dict):
+            return
+        produced = datasets.of_task(task, "outputs", api=self._connection()[2])
+        if not produced:
+            log.warning("%s: the vendor names no output: no asset event", event.get("ref"))
+            return
+        extra = {"ref": event.get("ref"), "vendor": task.get("vendor")}
+        for alias in aliases:
+            for item in produced:
+                asset = Asset(name=item.uri, uri=item.uri)
+                context["outlet_events"][alias].add(asset, extra={**extra, "kind": item.kind})
+        log.info("%s: %d asset event(s) for %s", event.get("ref"), len(produced), aliases)
+
+    def _connection(self) -> tuple[str | None, str | None, str | None]:
+        """(vendor, backend, base URL) of the connection; read once (a task resumed from
+        the triggerer reads it again: no request is sent). Nothing is known of a connection
+        that no longer opens, which never fails a task whose vendor task is done."""
+        if self._where is None:
+            try:
+                with TaskHubHook(self.conn_id).get_hub() as hub:
+                    self._where = _where(hub)
+            except AirflowFailException as exc:
+                log.warning("%s: %s", self.task_id, exc)
+                return None, None, None
+        return self._where
+
+    # -- lineage (called by the OpenLineage provider, where it is installed) -------------------
+
+    def get_openlineage_facets_on_start(self) -> Any:
+        """Lineage as the task starts: the backend and vendor; no vendor task yet."""
+        return self._lineage(None)
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """Lineage of a task that ran: its inputs, its outputs and the ``taskhub`` facet."""
+        return self._lineage(self._seen)
+
+    def get_openlineage_facets_on_failure(self, task_instance: Any) -> Any:
+        """Lineage of a task that failed: what was seen of the vendor task, if anything."""
+        return self._lineage(self._seen or ({"ref": self._ref} if self._ref else None))
+
+    def _lineage(self, payload: dict[str, Any] | None) -> Any:
+        from taskhub.airflow import lineage  # needs the OpenLineage provider
+
+        vendor, backend, api = self._connection()
+        return lineage.operator_lineage(payload, vendor=vendor, backend=backend, api=api)
 
     def on_kill(self) -> None:
         """The Airflow task is being killed while it waits in the worker: cancel the vendor's
@@ -312,6 +386,21 @@ class TaskHubReportOperator(BaseOperator):
                 fail(exc, f"reporting {self.state} for {self.task_ref}")
             log.info("%s: reported %s (now %s)", task.ref, self.state, task.status.raw)
             return events.task_dict(hub, task)
+
+
+def _where(hub: TaskHub) -> tuple[str, str, str | None]:
+    base_url = getattr(hub.options, "base_url", None)
+    return hub.vendor, hub.backend, base_url if isinstance(base_url, str) else None
+
+
+def _seen(hub: TaskHub, task: Task) -> dict[str, Any]:
+    """What lineage reports of a task that is not waited for."""
+    return {
+        "ref": task.ref,
+        "state": task.state.value,
+        "raw": task.status.raw,
+        "task": events.task_dict(hub, task),
+    }
 
 
 def _jsonable(value: Any) -> bool:

@@ -15,12 +15,64 @@ INTEGRATION = "taskhub"
 #: Where the hook lives (Airflow imports it only when it needs the connection type).
 HOOK_CLASS = "taskhub.airflow.hooks.TaskHubHook"
 CONNECTION_TYPE = "taskhub"
+#: The vendors with a console link (taskhub.airflow.links names them <Vendor>ConsoleLink).
+CONSOLE_VENDORS = ("Livepeer", "Veritone", "Cognite")
 
 
 def _modules(*names: str) -> list[dict[str, Any]]:
     return [
         {"integration-name": INTEGRATION, "python-modules": [f"taskhub.airflow.{n}"]} for n in names
     ]
+
+
+def _connection_type() -> dict[str, Any]:
+    """The ``taskhub`` connection type: its hook, and its form in Airflow's UI."""
+    return {
+        "connection-type": CONNECTION_TYPE,
+        "hook-class-name": HOOK_CLASS,
+        "hook-name": "taskhub",
+        # Declarative form fields (Airflow ≥ 3.2 reads these instead of the hook's
+        # methods); every value lands in the connection's extra JSON.
+        "conn-fields": {
+            "vendor": {
+                "label": "Vendor",
+                "schema": {"type": ["string", "null"]},
+                "description": (
+                    "livepeer, vionlabs, cognite, veritone or veritone-edge (or a "
+                    "plugin's name); its other options go in Extra"
+                ),
+            },
+            "config": {
+                "label": "Config file",
+                "schema": {"type": ["string", "null"]},
+                "description": "instead of a vendor: the path of a taskhub.toml",
+            },
+            "backend": {
+                "label": "Backend",
+                "schema": {"type": ["string", "null"]},
+                "description": "with a config file: its backend to use (or its default)",
+            },
+            "console_url": {
+                "label": "Console URL (optional)",
+                "schema": {"type": ["string", "null"]},
+                "description": (
+                    "the page the task's console link opens, with the vendor's "
+                    "{placeholders}; empty: the vendor's own page"
+                ),
+            },
+        },
+        "ui-field-behaviour": {
+            "hidden-fields": ["schema", "login", "port"],
+            "relabeling": {
+                "host": "Base URL (optional)",
+                "password": "Secret (the vendor's API key or token)",
+            },
+            "placeholders": {
+                "host": "https://livepeer.studio/api",
+                "extra": '{"vendor": "livepeer", "timeout": 30}',
+            },
+        },
+    }
 
 
 def get_provider_info() -> dict[str, Any]:
@@ -41,46 +93,8 @@ def get_provider_info() -> dict[str, Any]:
         "operators": _modules("operators"),
         "sensors": _modules("sensors"),
         "triggers": _modules("triggers"),
-        "connection-types": [
-            {
-                "connection-type": CONNECTION_TYPE,
-                "hook-class-name": HOOK_CLASS,
-                "hook-name": "taskhub",
-                # Declarative form fields (Airflow ≥ 3.2 reads these instead of the hook's
-                # methods); every value lands in the connection's extra JSON.
-                "conn-fields": {
-                    "vendor": {
-                        "label": "Vendor",
-                        "schema": {"type": ["string", "null"]},
-                        "description": (
-                            "livepeer, vionlabs, cognite, veritone or veritone-edge (or a "
-                            "plugin's name); its other options go in Extra"
-                        ),
-                    },
-                    "config": {
-                        "label": "Config file",
-                        "schema": {"type": ["string", "null"]},
-                        "description": "instead of a vendor: the path of a taskhub.toml",
-                    },
-                    "backend": {
-                        "label": "Backend",
-                        "schema": {"type": ["string", "null"]},
-                        "description": "with a config file: its backend to use (or its default)",
-                    },
-                },
-                "ui-field-behaviour": {
-                    "hidden-fields": ["schema", "login", "port"],
-                    "relabeling": {
-                        "host": "Base URL (optional)",
-                        "password": "Secret (the vendor's API key or token)",
-                    },
-                    "placeholders": {
-                        "host": "https://livepeer.studio/api",
-                        "extra": '{"vendor": "livepeer", "timeout": 30}',
-                    },
-                },
-            }
-        ],
+        "extra-links": [f"taskhub.airflow.links.{v}ConsoleLink" for v in CONSOLE_VENDORS],
+        "connection-types": [_connection_type()],
         "config": {
             "taskhub": {
                 "description": "taskhub's settings for Airflow's processes.",

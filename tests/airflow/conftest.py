@@ -6,7 +6,10 @@ from .ci/airflow-constraints-3.x-py3.11.txt). Where Airflow is not importable on
 
 Airflow reads its settings when first imported, so they are set here, before any test
 module imports it: a temporary AIRFLOW_HOME with a SQLite database and a DAGs folder that
-the end-to-end tests write their DAG files into.
+the end-to-end tests write their DAG files into. Where the OpenLineage provider is
+installed, its transport sends every task's events to a :class:`LineageSink` on loopback
+(from a thread: the provider's default forks the test process), and new DAGs start
+unpaused, so a DAG scheduled on assets is queued as the scheduler would queue it.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ from typing import Any
 import pytest
 
 from taskhub.airflow.connection import secret_option
+
+from .lineage_sink import LineageSink
 
 HAVE_AIRFLOW = importlib.util.find_spec("airflow") is not None
 
@@ -44,6 +49,34 @@ else:
         }
     )
     os.environ.pop("AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE", None)
+    os.environ["AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION"] = "False"
+
+    HAVE_OPENLINEAGE = importlib.util.find_spec("airflow.providers.openlineage") is not None
+    SINK = LineageSink() if HAVE_OPENLINEAGE else None
+    if SINK is not None:
+        atexit.register(SINK.close)
+        os.environ.update(
+            {
+                "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps(SINK.transport()),
+                "AIRFLOW__OPENLINEAGE__EXECUTE_IN_THREAD": "True",
+                # DAG-run events go through a process pool (a fork of this process): the
+                # tests read task events only.
+                "AIRFLOW__OPENLINEAGE__EMISSION_POLICY": json.dumps(
+                    [{"scope": {}, "controls": {"emit_dag_events": False}}]
+                ),
+            }
+        )
+
+    @pytest.fixture
+    def lineage() -> LineageSink:
+        """The session's OpenLineage sink. Where the provider is not installed the test
+        skips, or fails under ``TASKHUB_REQUIRE_SERVICES=1`` (.ci/run installs it)."""
+        if SINK is None:
+            reason = "apache-airflow-providers-openlineage is not installed"
+            if os.environ.get("TASKHUB_REQUIRE_SERVICES") == "1":
+                pytest.fail(f"{reason} (TASKHUB_REQUIRE_SERVICES=1)")
+            pytest.skip(reason)
+        return SINK
 
     @pytest.fixture(autouse=True)
     def _fresh_connections() -> Iterator[None]:

@@ -44,6 +44,8 @@ ARGS = {"on_failure_callback": failed, "retry_delay": timedelta(seconds=0)}
 class Run:
     """What a DAG run left: each task's state and tries, its XComs, the failures seen."""
 
+    dag_id: str
+    run_id: str
     state: str
     tasks: dict[str, str]
     tries: dict[str, int]
@@ -76,6 +78,8 @@ def run_dag(dag_id: str, body: str, *, head: bool = True) -> Run:
             ).all()
             xcoms = {(r.task_id, r.key): _value(r.value) for r in rows}
         return Run(
+            dag_id=dag_id,
+            run_id=run.run_id,
             state=str(run.state),
             tasks={ti.task_id: str(ti.state) for ti in tis},
             tries={ti.task_id: ti.try_number for ti in tis},

@@ -1,10 +1,16 @@
 """docs/airflow.md's DAG files (its ```py blocks; its ```python blocks need no Airflow and
-run in the main suite's tests/test_doc_samples.py) run with ``dag.test()``, and its
-connection forms open the hubs they say."""
+run in the main suite's tests/test_doc_samples.py) run with ``dag.test()``, its advice on
+testing a DAG offline (the ```py title="..." files and the ```sh commands) works as written
+in a fresh directory, and its connection forms open the hubs they say."""
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -19,6 +25,14 @@ from .dagrun import run_dag
 
 PAGE = Path(__file__).resolve().parents[2] / "docs" / "airflow.md"
 DAG_FILES = re.findall(r"```py\n(.*?)```", PAGE.read_text(), re.S)
+#: The files of the offline-testing advice, by the path the page gives them.
+TEST_FILES = dict(re.findall(r'```py title="([^"]+)"\n(.*?)```', PAGE.read_text(), re.S))
+#: Its commands for running the DAG file as a script.
+(SCRIPT,) = [
+    block
+    for block in re.findall(r"```sh\n(.*?)```", PAGE.read_text(), re.S)
+    if "airflow db migrate" in block
+]
 
 
 def dag_id(source: str) -> str:
@@ -32,6 +46,19 @@ SETUP: dict[str, tuple[str, dict[str, Any]]] = {
     "media_ingest": (
         "livepeer",
         {"ingest": {"spec": {"kind": "upload", "url": "${url}", "name": "in.mp4"}}},
+    ),
+    "transcode": (
+        "livepeer",
+        {
+            "transcode": {
+                "spec": {
+                    "kind": "transcode-file",
+                    "input": {"url": "https://media.example.com/in.mp4"},
+                    "storage": {"type": "web3.storage", "credentials": {"proof": "ucan-proof"}},
+                    "outputs": {"hls": {"path": "/hls"}},
+                }
+            }
+        },
     ),
     "engine_step": (
         "veritone",
@@ -75,6 +102,59 @@ def test_each_dag_on_the_page_runs(source: str, use_connection: Any) -> None:
         run = run_dag(name, source, head=False)
     assert set(run.tasks.values()) == {"success"}, run.tasks
     assert run.state == "success"
+
+
+def _project(root: Path) -> Path:
+    """A fresh project directory holding the page's example DAG as dags/media_ingest.py."""
+    (root / "dags").mkdir()
+    (ingest,) = [source for source in DAG_FILES if dag_id(source) == "media_ingest"]
+    (root / "dags" / "media_ingest.py").write_text(ingest)
+    return root
+
+
+def _environment(**extra: str) -> dict[str, str]:
+    """This process's environment without its Airflow settings (the advice sets its own),
+    with this virtual environment's commands (``airflow``, ``python``) first on PATH."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "PYTEST"))}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    return {**env, **extra}
+
+
+def test_the_offline_test_advice_works_as_written(tmp_path: Path) -> None:
+    project = _project(tmp_path)
+    assert sorted(TEST_FILES) == ["tests/conftest.py", "tests/test_media_ingest.py"]
+    for name, source in TEST_FILES.items():
+        (project / name).parent.mkdir(parents=True, exist_ok=True)
+        (project / name).write_text(source)
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"],
+        cwd=project,
+        env=_environment(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "1 passed" in done.stdout
+
+
+def test_the_dag_file_runs_as_a_script_as_the_page_says(tmp_path: Path) -> None:
+    project = _project(tmp_path)
+    with simulate("livepeer", speed=20) as sim:
+        conn = connection(sim)
+        conn["extra"]["jobs"] = SETUP["media_ingest"][1]
+        done = subprocess.run(
+            ["bash", "-e", "-c", SCRIPT],
+            cwd=project,
+            env=_environment(AIRFLOW_CONN_TASKHUB_DEFAULT=json.dumps(conn)),
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    with sqlite3.connect(project / ".airflow" / "airflow.db") as db:
+        runs = db.execute("SELECT state FROM dag_run WHERE dag_id = 'media_ingest'").fetchall()
+    assert runs == [("success",)]
 
 
 def test_the_uri_form_opens_the_same_hub(
