@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import logging
 import re
 import threading
@@ -256,6 +257,42 @@ class Policy:
         if isinstance(value, (list, tuple)):
             return [self.data(v) for v in value]
         return value
+
+    def secrets_in(self, value: Any, *, depth: int = 0) -> list[str]:
+        """Every string in JSON-like ``value`` that rendering would mask: the value of a
+        secret field, and any text holding a secret of a known shape (a signed URL, a bearer
+        token...). A string that is itself a JSON object or array is looked into as well
+        (Veritone payloads travel as JSON strings), so a secret nested in one is found. For
+        registering with another system's masker (Airflow's)."""
+        found: list[str] = []
+        if depth > 20:
+            return found
+        if isinstance(value, str):
+            if self.text(value) != value:
+                found.append(value)
+            stripped = value.strip()
+            if stripped[:1] in ("{", "[") and len(stripped) < 1_000_000:
+                try:
+                    inner = json.loads(stripped)
+                except ValueError:
+                    inner = None
+                if isinstance(inner, (dict, list)):
+                    found += self.secrets_in(inner, depth=depth + 1)
+        elif isinstance(value, Mapping):
+            for key, item in value.items():
+                if (
+                    isinstance(key, str)
+                    and key.lower() in self.field_names
+                    and isinstance(item, str)
+                    and item
+                ):
+                    found.append(item)
+                else:
+                    found += self.secrets_in(item, depth=depth + 1)
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                found += self.secrets_in(item, depth=depth + 1)
+        return found
 
     def _scrub_values(self, value: str) -> str:
         known = self._values + self._learned

@@ -13,6 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 import attrs
 import requests
 
+from taskhub import redact
 from taskhub.adapter import (
     CLOCK_SKEW_MS,
     Adapter,
@@ -249,7 +250,7 @@ class LivepeerAdapter(Adapter):
                 field="url",
                 operation="submit",
             )
-        source = _source(kind, spec)
+        source = _source(kind, spec, self.policy)
         since = lookup_since()
         submit_id = uuid.uuid4().hex
         try:
@@ -355,7 +356,7 @@ class LivepeerAdapter(Adapter):
         for task in self.list(type=kind):
             if _created_ms(task) < since:
                 break  # newest first: everything further is older still
-            if _source(str(task.kind), _spec_of(task)) == source:
+            if _source(str(task.kind), _spec_of(task), self.policy) == source:
                 found.append(task)
         return found
 
@@ -381,7 +382,7 @@ class LivepeerAdapter(Adapter):
             if (
                 isinstance(source, dict)
                 and source.get("type") == "url"
-                and source.get("url") == url
+                and self.policy.url(str(source.get("url"))) == url
                 and isinstance(status, dict)
                 and status.get("phase") in ("waiting", "processing")
                 and isinstance(created, int)
@@ -452,10 +453,12 @@ def _created_ms(task: Task) -> int:
     return int(task.created_at.timestamp() * 1000) if task.created_at else 0
 
 
-def _source(kind: str, spec: Mapping[str, Any]) -> str | None:
-    """What identifies a submission of ``kind`` on the server side."""
+def _source(kind: str, spec: Mapping[str, Any], policy: redact.Policy) -> str | None:
+    """What identifies a submission of ``kind`` on the server side, masked: it is kept in a
+    lookup, which outlives the call (an Airflow task's state, a log), and an import URL may
+    be a signed one. Both sides of a comparison are masked alike."""
     if kind == "upload":
-        return str(spec.get("url"))
+        return policy.url(str(spec.get("url")))
     if kind == "clip":
         strategy = spec.get("clipStrategy") or spec
         return f"{strategy.get('playbackId')}@{strategy.get('startTime')}"

@@ -14,6 +14,7 @@ import attrs
 import requests
 
 from taskhub import download as _download
+from taskhub import redact
 from taskhub.adapter import (
     Adapter,
     Options,
@@ -102,10 +103,12 @@ class VeritoneOptions(Options):
     base_url: str = url_field(default="https://api.veritone.com")
 
 
-def _task_key(task: Mapping[str, Any]) -> tuple[str, str]:
-    """What identifies a submitted task: its engine and its payload."""
+def _task_key(task: Mapping[str, Any], policy: redact.Policy) -> tuple[str, str]:
+    """What identifies a submitted task: its engine and its payload, masked (a lookup
+    outlives the call, in an Airflow task's state or a log, and a payload may hold a signed
+    URL or a credential: both sides of the comparison are masked alike)."""
     engine = task.get("engineId") or task.get("taskType") or ""
-    return (str(engine), json.dumps(task.get("payload"), sort_keys=True))
+    return (str(engine), json.dumps(policy.data(task.get("payload")), sort_keys=True))
 
 
 def _carried_out(body: Mapping[str, Any]) -> bool:
@@ -422,7 +425,7 @@ class VeritoneAdapter(Adapter):
             job["routes"] = routes
         lookup = {
             "created_after": lookup_since(),
-            "tasks": [_task_key(t) for t in tasks],
+            "tasks": [_task_key(t, self.policy) for t in tasks],
         }
         try:
             data = self._graphql(doc.CREATE_JOB, {"input": job}, "submit", creates=True)
@@ -446,7 +449,7 @@ class VeritoneAdapter(Adapter):
                 return None
             full = self.get(job.id)
             if [
-                _task_key({"engineId": t.kind, "payload": t.params.get("payload")})
+                _task_key({"engineId": t.kind, "payload": t.params.get("payload")}, self.policy)
                 for t in full.subtasks
             ] == wanted:
                 return full

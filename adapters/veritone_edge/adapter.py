@@ -15,6 +15,7 @@ import attrs
 import requests
 
 from taskhub import download as _download
+from taskhub import redact
 from taskhub.adapter import (
     NAME,
     Adapter,
@@ -175,7 +176,7 @@ class EdgeAdapter(Adapter):
         lookup = {
             "correlation_id": correlation,
             "created_after": lookup_since(),
-            "tasks": [_task_key(t) for t in built],
+            "tasks": [_task_key(t, self.policy) for t in built],
         }
         try:
             body = self.transport.request_json(
@@ -213,7 +214,7 @@ class EdgeAdapter(Adapter):
         for job in self._pages(None, _PAGE):
             if job.created_at is not None and job.created_at.timestamp() * 1000 < since:
                 return None
-            keys = [_task_key(t.raw) for t in job.subtasks]
+            keys = [_task_key(t.raw, self.policy) for t in job.subtasks]
             if keys == wanted:
                 return job
         return None
@@ -432,8 +433,11 @@ class EdgeAdapter(Adapter):
                 return found
 
 
-def _task_key(task: Mapping[str, Any]) -> tuple[str, str]:
-    """What identifies a submitted task: its engine and its payload."""
+def _task_key(task: Mapping[str, Any], policy: redact.Policy) -> tuple[str, str]:
+    """What identifies a submitted task: its engine and its payload, masked (a lookup
+    outlives the call, in an Airflow task's state or a log, and a payload may hold a signed
+    URL or a credential: both sides of the comparison are masked alike)."""
     engine = task.get("engineId") or task.get("engineID") or ""
     payload = task.get("payloadJSON")
-    return (str(engine), json.dumps(_maybe_json(payload) if payload else None, sort_keys=True))
+    value = policy.data(_maybe_json(payload) if payload else None)
+    return (str(engine), json.dumps(value, sort_keys=True))

@@ -31,6 +31,13 @@ except ImportError:  # Airflow 3.0 kept them in airflow.exceptions
     )
 
 try:
+    from airflow.sdk.log import mask_secret
+except ImportError:  # Airflow 3.0-3.2
+    from airflow.sdk.execution_time.secrets_masker import (  # type: ignore[no-redef,unused-ignore]
+        mask_secret,
+    )
+
+try:
     from airflow.sdk.configuration import conf
 except ImportError:  # Airflow 3.0
     from airflow.configuration import conf  # type: ignore[no-redef,assignment,unused-ignore]
@@ -59,4 +66,5 @@ __all__ = [
     "XCom",
     "conf",
     "default_deferrable",
+    "mask_secret",
 ]

@@ -21,6 +21,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from taskhub import redact
 from taskhub.airflow import datasets, events, links
 from taskhub.airflow._compat import (
     AirflowException,
@@ -30,6 +31,7 @@ from taskhub.airflow._compat import (
     BaseOperator,
     Context,
     default_deferrable,
+    mask_secret,
 )
 from taskhub.airflow.follow import TRANSIENT
 from taskhub.airflow.hooks import TaskHubHook
@@ -79,6 +81,16 @@ class TaskHubSubmitOperator(BaseOperator):
 
     template_fields: Sequence[str] = ("conn_id", "job", "job_params", "spec")
     template_fields_renderers = {"spec": "json", "job_params": "json"}
+
+    def render_template_fields(self, context: Context, jinja_env: Any = None) -> None:
+        """Render the templated fields, then register every secret they hold with Airflow's
+        masker: Airflow masks by key name, which misses a signed URL in ``url`` or a
+        credential inside a payload kept as a JSON string; the rendered fields Airflow keeps
+        and shows, and the logs, get ``***`` in their place."""
+        super().render_template_fields(context, jinja_env)
+        for value in redact.DEFAULT.secrets_in([self.spec, self.job_params]):
+            mask_secret(value)
+
     ui_color = "#e8f0fe"
     operator_extra_links = links.LINKS
 
@@ -277,7 +289,9 @@ class TaskHubSubmitOperator(BaseOperator):
             except OutcomeUnknown as exc:
                 log.warning("the submit's outcome is unknown (%s): looking it up", exc)
                 if store is not None and _jsonable(exc.lookup):
-                    store.set(LOOKUP_KEY, exc.lookup)
+                    # Only what the lookup needs, masked: it outlives the try, in Airflow's
+                    # database (the adapters compare masked inputs, so it still finds).
+                    store.set(LOOKUP_KEY, hub.adapter.policy.data(exc.lookup))
                 found = self._look_up(hub, store, exc.lookup)
                 if found is not None:
                     return found
