@@ -39,10 +39,8 @@ def _object(properties: dict[str, Any], *, required: Iterable[str] | None = None
     }
 
 
-def _schemas() -> dict[str, Any]:
-    task = {k: v for k, v in task_schema().items() if k not in ("$schema", "$id", "$defs")}
-    defs = task_schema().get("$defs", {})
-    transition = _object(
+def _transition() -> dict[str, Any]:
+    return _object(
         {
             "ref": {"type": "string"},
             "seq": {"type": "integer"},
@@ -56,7 +54,10 @@ def _schemas() -> dict[str, Any]:
             "progress": {"type": ["number", "null"]},
         }
     )
-    audit_row = _object(
+
+
+def _audit_row() -> dict[str, Any]:
+    return _object(
         {
             "id": {"type": "integer"},
             "at": {"type": "string"},
@@ -69,6 +70,25 @@ def _schemas() -> dict[str, Any]:
             "detail": _NULLABLE_STRING,
         }
     )
+
+
+def _job() -> dict[str, Any]:
+    names = {"type": "array", "items": {"type": "string"}}
+    return _object(
+        {
+            "name": {"type": "string"},
+            "backend": {"type": "string"},
+            "vendor": {"type": "string"},
+            "params": names,
+            "ignore": names,
+        }
+    )
+
+
+def _schemas() -> dict[str, Any]:
+    task = {k: v for k, v in task_schema().items() if k not in ("$schema", "$id", "$defs")}
+    defs = task_schema().get("$defs", {})
+    transition, audit_row = _transition(), _audit_row()
     schemas: dict[str, Any] = {
         "Error": _object({"error": {"type": "string"}, "status": {"type": "integer"}}),
         "Task": task,
@@ -109,22 +129,7 @@ def _schemas() -> dict[str, Any]:
             },
             required=["status", "store", "backends"],
         ),
-        "Jobs": _object(
-            {
-                "jobs": {
-                    "type": "array",
-                    "items": _object(
-                        {
-                            "name": {"type": "string"},
-                            "backend": {"type": "string"},
-                            "vendor": {"type": "string"},
-                            "params": {"type": "array", "items": {"type": "string"}},
-                            "ignore": {"type": "array", "items": {"type": "string"}},
-                        }
-                    ),
-                }
-            }
-        ),
+        "Jobs": _object({"jobs": {"type": "array", "items": _job()}}),
         "Audit": _object(
             {"audit": {"type": "array", "items": audit_row}, "next": _NULLABLE_STRING}
         ),
