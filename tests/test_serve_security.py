@@ -348,3 +348,61 @@ def test_a_long_event_id_is_taken_once(webhooks: str) -> None:
     assert first[0] == 202, first[2][:300]
     again = fetch(webhooks, "/webhooks/livepeer", method="POST", body=body, headers=_signed(body))
     assert again[0] == 409
+
+
+def test_a_verified_delivery_refreshes_its_task_at_once(tmp_path: Path) -> None:
+    """Issue 20, finding 5: a delivery may carry less than a read, so the service reads the
+    task again at once instead of at its next cycle (30 s away here)."""
+    from taskhub.testing import simulate
+
+    with simulate("livepeer") as sim:
+        with sim.connect() as elsewhere:
+            task = elsewhere.submit(kind="upload", url="https://media.example/in.mp4", name="in")
+        hub = sim.connect(poll_interval=30, poll_max=30)
+        served = build(
+            {"livepeer": hub},
+            f"sqlite:///{tmp_path / 'wh.db'}",
+            secrets={"livepeer": WEBHOOK_SECRET},
+            discover_every=3600,
+        )
+        try:
+            deadline = time.monotonic() + 10
+            while served.service.followed("livepeer") == 0 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert served.service.followed("livepeer") == 1
+            before = len(sim.requests)
+            now = int(time.time() * 1000)
+            body = json.dumps({
+                "id": "evt-refresh-1", "webhookId": "w-1", "createdAt": now, "timestamp": now,
+                "event": "task.updated",
+                "payload": {"task": {"id": task.id, "type": "upload", "snapshot": {
+                    "id": task.id, "type": "upload", "createdAt": now - 1000,
+                    "status": {"phase": "running", "updatedAt": now}}}},
+            }).encode()  # fmt: skip
+            with serving(served) as address:
+                status, _, answer = fetch(
+                    address, "/webhooks/livepeer", method="POST", body=body, headers=_signed(body)
+                )
+                assert status == 202, answer
+                deadline = time.monotonic() + 5
+                read = False
+                while not read and time.monotonic() < deadline:
+                    read = any(
+                        r.method == "GET" and task.id in r.path for r in sim.requests[before:]
+                    )
+                    time.sleep(0.05)
+            assert read, "the task was not read again after its delivery"
+        finally:
+            served.close()
+            hub.close()
+
+
+def test_the_stop_line_says_what_was_written_and_what_was_not() -> None:
+    from taskhub.serve.server import summary
+    from taskhub.store import Tally
+
+    clean = summary(Tally(written=40, transitions=30, refused=1, quarantined=0, unwritten=0))
+    assert clean == "30 transitions written (40 observations); everything heard is recorded"
+    lost = Tally(written=4_000, transitions=3_000, refused=0, quarantined=2, unwritten=17)
+    said = summary(lost)
+    assert lost.lost and "2 quarantined" in said and "17 observations NOT written" in said
