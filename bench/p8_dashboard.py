@@ -10,10 +10,10 @@ store's size on disk per task, printed.
 For each database and size the store is filled through ``Store.record`` — three observations
 per unit of work (queued -> running -> its end; 9 in 10 finish), a third of them with two
 subtasks of three observations each — arriving a poll cycle at a time as a poller would send
-them, in chunks with the writer's queue kept short (the rate is the fill's whole). Then a
-further 20,000 tasks are written into the full store: the sustained rate. Then a real
+them, in chunks with the writer's queue kept short (the rate is the fill's whole). Then a real
 ``taskhub serve --db URL`` process (no configuration: it follows nothing and serves the store)
-answers the HTTP requests, sent over one keep-alive connection from this process. PostgreSQL
+answers the HTTP requests, sent over one keep-alive connection from this process. Last, a
+further 20,000 units of work are written into the full store: the sustained rate. PostgreSQL
 is a throwaway server started the way the tests start it (Debian's package, initdb in a
 temporary directory); it is skipped with a message when absent. Nothing is asserted.
 """
@@ -246,8 +246,6 @@ def measure(url: str, count: int, args: argparse.Namespace) -> dict[str, Any]:
     store = Store(url)
     try:
         figures: dict[str, Any] = {"tasks": count, "write": fill(store, count)}
-        figures["sustained"] = fill(store, args.sustained, first=count)
-        figures["rows"] = store.page(limit=1).total
         figures["bytes"] = size_on_disk(store, url)
         cursor = last_page_cursor(store)
     finally:
@@ -263,6 +261,14 @@ def measure(url: str, count: int, args: argparse.Namespace) -> dict[str, Any]:
         figures["metrics"] = spread(timed_gets(port, "/metrics", args.scrapes))
         if args.browser:
             figures["page"] = page_load(port, args.loads)
+    # Last, so the figures above are for a store of exactly ``count``: more units of work
+    # written into the full store.
+    store = Store(url)
+    try:
+        figures["sustained"] = fill(store, args.sustained, first=count)
+        figures["rows"] = store.page(limit=1).total
+    finally:
+        store.close()
     return figures
 
 
