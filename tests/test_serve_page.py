@@ -546,11 +546,21 @@ def test_submit_a_job_from_its_form(site: Site, browser: Any) -> None:
 
 
 def test_a_viewer_sees_no_action_and_is_refused(site: Site, browser: Any) -> None:
+    from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
 
     _open(browser, site, VIEW)
     ref = site.submitted["cognite"][0]
     _show(browser, ref)
+    # A row is reachable from the keyboard too: focused, Enter shows it.
+    other = site.submitted["veritone"][0]
+    browser.execute_script(
+        "document.querySelector('#tasks tbody tr[data-ref=\"' + arguments[0] + '\"]').focus()",
+        other,
+    )
+    ActionChains(browser).send_keys(Keys.ENTER).perform()
+    _wait(browser, lambda d: d.find_element(By.ID, "history-ref").text == other)
     for selector in ("#actions", "#act-cancel", "#act-retry", "#jobs", "form.job", "#confirm"):
         assert browser.find_elements(By.CSS_SELECTOR, selector) == [], selector
     audit = site.call("GET", "/api/audit")[1]["audit"]

@@ -100,7 +100,7 @@ def _row(t: dict[str, Any], parents: set[str]) -> str:
         escape(str(st.get("message") or "")),
     ]
     tds = "".join(f"<td>{c}</td>" for c in cells)
-    return f'<tr data-ref="{ref}">{tds}</tr>'
+    return f'<tr data-ref="{ref}" tabindex="0">{tds}</tr>'
 
 
 def _options(name: str, values: list[str]) -> str:
@@ -179,6 +179,8 @@ def _tasks(first: Page, backends: list[str], vendors: list[str], parents: set[st
     return f"""<section id="tasks-section"><h2>Units of work <small id="shown">{len(first.tasks)}
 of {total}</small></h2>
 {_filters(backends, vendors)}
+<noscript><p class="note">Search, filters, paging, subtasks and the actions need script; the
+counts, the charts and this table are as they were when the page was loaded.</p></noscript>
 <p id="paused" class="note" hidden>Paged: the table stops refreshing itself while it shows
 more than its first page. <button type="button" id="first-page">Back to the first page</button>
 </p>

@@ -128,7 +128,7 @@ SCRIPT = r"""
   }
   function row(t, parent){
     var tr = document.createElement('tr'), st = t.status || {};
-    tr.dataset.ref = t.ref;
+    tr.dataset.ref = t.ref; tr.tabIndex = 0;
     if (parent) { tr.className = 'sub'; tr.dataset.parent = parent; }
     var first = cell(tr, '');
     if (!parent && t.parent_id == null && parents.has(t.backend)) {
@@ -217,6 +217,10 @@ SCRIPT = r"""
   filters.addEventListener('change', firstPage);
   filters.addEventListener('reset', function(){ setTimeout(firstPage, 0); });
   filters.addEventListener('submit', function(e){ e.preventDefault(); firstPage(); });
+  tbody.addEventListener('keydown', function(e){
+    var tr = e.target;  // a focused row: Enter shows it
+    if (e.key === 'Enter' && tr.tagName === 'TR' && tr.dataset.ref) detail(tr.dataset.ref);
+  });
   tbody.addEventListener('click', function(e){
     var tr = e.target.closest('tr'); if (!tr || !tr.dataset.ref) return;
     var b = e.target.closest('button.toggle');
