@@ -26,6 +26,7 @@ from taskhub.http import parse_json
 from taskhub.model import parse_time
 from taskhub.states import State
 from taskhub.store import SUBTASK, TASK, Filters
+from taskhub.store.stats import MAX_HOURS, Stats
 
 from . import openapi, page
 from .access import Access, Refused, Token
@@ -84,6 +85,15 @@ _FILTERS = (
 )
 
 _LEVEL = Param("level", enum=(TASK, SUBTASK), description="Units of work (the default) or parts.")
+_HOURS = Param(
+    "hours",
+    "integer",
+    "The window: this many whole hours (UTC) up to the end of the current one; default 24.",
+    minimum=1,
+    maximum=MAX_HOURS,
+)
+#: How long the charts' numbers are reused before they are read again (every open page asks).
+STATS_SECONDS = 10.0
 _REF_ERRORS = (400, 401, 404, 421)
 
 #: Every route of the service.
@@ -136,6 +146,16 @@ ROUTES = (
         (Param("limit", "integer", "Rows per page.", minimum=1, maximum=MAX_LIMIT),
          Param("cursor", description="The `next` of the previous page.")),
         answers="Audit", errors=(400, 401, 421),
+    ),
+    Route(
+        "GET", "/api/stats/finished", "finished", Role.VIEWER,
+        "Units of work finished in each hour of the window, by vendor and final state.",
+        (_HOURS,), answers="Finished", errors=(400, 401, 421),
+    ),
+    Route(
+        "GET", "/api/stats/durations", "durations", Role.VIEWER,
+        "Duration p50 and p95 per vendor of the units of work finished in the window.",
+        (_HOURS,), answers="Durations", errors=(400, 401, 421),
     ),
     Route(
         "GET", "/api/openapi.json", "openapi", Role.VIEWER, "This API, as OpenAPI 3.1.",
@@ -198,6 +218,8 @@ class App:
         self.refresh_seconds = refresh_seconds
         self.table = Table(routes)
         self.operator = Operator(service)
+        #: The charts' numbers (the page's and /api/stats/*), read at most every few seconds.
+        self.stats = Stats(self.store.reader_engine, ttl=STATS_SECONDS)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         method = str(environ.get("REQUEST_METHOD", "GET"))
@@ -261,6 +283,10 @@ class App:
             refresh_seconds=self.refresh_seconds,
             nonce=nonce,
             csrf=session.csrf if session else "",
+            # What the page offers follows who opens it (with no token configured, everyone
+            # is an operator, on loopback); the POST routes check the role again.
+            role=call.token.role if call.token is not None else Role.OPERATOR,
+            stats=self.stats,
         )
         policy = (
             f"default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; "
@@ -322,6 +348,14 @@ class App:
         return _json(200, {"level": level, "counts": [
             {"backend": b, "vendor": v, "state": s, "count": n} for b, v, s, n in rows
         ]})  # fmt: skip
+
+    def _on_finished(self, call: Call) -> Answer:
+        hours = _whole(call.query, "hours", 24, 1, MAX_HOURS)
+        return _json(200, self.stats.finished(hours).to_json())
+
+    def _on_durations(self, call: Call) -> Answer:
+        hours = _whole(call.query, "hours", 24, 1, MAX_HOURS)
+        return _json(200, self.stats.durations(hours).to_json())
 
     def _task_or_404(self, ref: str) -> dict[str, Any]:
         found = self.store.task(ref)

@@ -133,6 +133,7 @@ def _schemas() -> dict[str, Any]:
         "Audit": _object(
             {"audit": {"type": "array", "items": audit_row}, "next": _NULLABLE_STRING}
         ),
+        **_stats_schemas(),
         "WebhookAccepted": _object(
             {
                 "accepted": {"type": "string"},
@@ -154,6 +155,45 @@ def _schemas() -> dict[str, Any]:
     # The task schema's own definitions, where its $refs point (#/$defs/...), kept beside it.
     schemas.update({f"_{name}": value for name, value in defs.items()})
     return schemas
+
+
+def _stats_schemas() -> dict[str, Any]:
+    """The answers of ``/api/stats/finished`` and ``/api/stats/durations``."""
+    when = {"type": "string", "format": "date-time"}
+    window = {"hours": {"type": "integer", "minimum": 1}, "start": when, "end": when}
+    bounded = {"exact": {"type": "boolean"}, "complete_from": {"type": ["string", "null"]}}
+    count = {"type": "integer", "minimum": 0}
+    seconds = {"type": "number", "minimum": 0}
+    series = _object(
+        {
+            "vendor": {"type": "string"},
+            "state": {"type": "string", "enum": [s.value for s in State if s.terminal]},
+            "counts": {"type": "array", "items": count},
+            "total": {"type": "integer", "minimum": 1},
+        }
+    )
+    spread = _object(
+        {
+            "vendor": {"type": "string"},
+            "count": {"type": "integer", "minimum": 1},
+            "p50": seconds,
+            "p95": seconds,
+            "max": seconds,
+        }
+    )
+    return {
+        "Finished": _object(
+            {
+                **window,
+                "hour_starts": {"type": "array", "items": when},
+                "series": {"type": "array", "items": series},
+                "total": count,
+                "scanned": count,
+                **bounded,
+            }
+        ),
+        "Durations": _object({**window, "vendors": {"type": "array", "items": spread}, **bounded}),
+    }
 
 
 def _rewrite_refs(value: Any) -> Any:

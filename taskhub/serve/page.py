@@ -1,127 +1,54 @@
-"""The page ``GET /`` serves: server-rendered HTML and a little script, no build step.
+"""The page ``GET /`` serves: server-rendered HTML and one small script, no build step.
 
-Counts per vendor and state, a table of tasks with filters by backend, vendor and state, a
-task's transitions on click; the script refreshes the counts and the table every few seconds
-from ``/api/counts`` and ``/api/tasks``.
+What the first render holds (useful without script): units of work by vendor and state, the
+two charts (finished per hour by vendor and state, duration p50 / p95 per vendor) as inline
+SVG, the newest units of work, the audit trail, and — for an operator — a Submit form per
+named job. The script (:mod:`.page_script`) adds the rest from the service's own API: search
+by ref or id, created / updated time ranges beside the backend / vendor / state filters,
+paging with the ``next`` cursor, a row's subtasks under it, a task's detail with its history
+and Cancel / Retry, a confirmation step before every action, and a refresh every few seconds
+(the charts every 30 s).
+
+The page is rendered knowing who opens it: a viewer gets no action button and no form (and
+the service refuses a viewer's POST all the same). An action from the page sends the
+session's anti-CSRF value (``<meta name="taskhub-csrf">``) as ``X-Taskhub-CSRF``.
 """
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
 from html import escape
 from typing import TYPE_CHECKING, Any
 
 from taskhub.states import State
+from taskhub.store import SUBTASK
+from taskhub.store.stats import Stats
+
+from . import charts
+from .page_script import SCRIPT, STYLE
+from .routes import Role
 
 if TYPE_CHECKING:
-    from taskhub.store import Store
+    from taskhub.store import Page, Store
 
     from .service import Service
 
 STATES = [s.value for s in State]
-
-_STYLE = """
-body{font:14px system-ui,sans-serif;margin:1.5em;color:#222}
-h1{font-size:1.3em}h2{font-size:1.1em;margin-top:1.5em}
-table{border-collapse:collapse}
-td,th{padding:.25em .6em;border-bottom:1px solid #ddd;text-align:left}
-#tasks tbody tr{cursor:pointer}#tasks tbody tr:hover{background:#f4f6ff}
-.s-succeeded{color:#17803d}.s-failed{color:#b42318}.s-running,.s-paused{color:#1d4ed8}
-.s-queued,.s-pending{color:#8a6d00}.s-cancelled,.s-skipped,.s-unknown{color:#666}
-#history{margin-top:1em;padding:.5em 1em;background:#f7f7f7;display:none}
-.num{text-align:right}form label{margin-right:1em}
-"""
-
-_SCRIPT = """
-(function(){
-  var every = %(every)d;
-  var filters = document.getElementById('filters');
-  function q(){
-    var p = new URLSearchParams();
-    ['backend','vendor','state'].forEach(function(n){
-      var v = filters.elements[n].value; if (v) p.set(n, v);
-    });
-    p.set('limit', '200');
-    return p.toString();
-  }
-  function cell(tr, text, cls){
-    var td = document.createElement('td'); td.textContent = text == null ? '' : String(text);
-    if (cls) td.className = cls; tr.appendChild(td); return td;
-  }
-  function age(iso){
-    if (!iso) return '';
-    var s = Math.max(0, (Date.now() - Date.parse(iso)) / 1000);
-    if (s < 90) return Math.round(s) + ' s';
-    return s < 5400 ? Math.round(s/60) + ' min' : Math.round(s/3600) + ' h';
-  }
-  function span(a, b){
-    if (!a || !b) return '';
-    var s = Math.max(0, (Date.parse(b) - Date.parse(a)) / 1000);
-    return s < 90 ? s.toFixed(1) + ' s' : Math.round(s/60) + ' min';
-  }
-  function row(t){
-    var tr = document.createElement('tr'); tr.dataset.ref = t.ref;
-    var st = t.status || {};
-    cell(tr, t.ref); cell(tr, t.backend); cell(tr, t.vendor); cell(tr, t.kind);
-    cell(tr, st.state, 's-' + st.state).classList.add('state'); cell(tr, st.raw);
-    cell(tr, st.progress == null ? '' : Math.round(st.progress * 100) + '%%', 'num');
-    cell(tr, age(t.created_at)); cell(tr, span(t.started_at || t.created_at, t.finished_at));
-    cell(tr, st.message);
-    return tr;
-  }
-  function get(url){
-    return fetch(url, {credentials: 'same-origin'}).then(function(r){
-      if (!r.ok) throw new Error(url + ': HTTP ' + r.status); return r.json();
-    });
-  }
-  function refresh(){
-    get('/api/tasks?' + q()).then(function(data){
-      var body = document.querySelector('#tasks tbody');
-      var rows = data.tasks.map(row);
-      body.replaceChildren.apply(body, rows);
-      document.getElementById('shown').textContent = data.tasks.length + ' of ' + data.total;
-    }).catch(function(e){ document.getElementById('shown').textContent = String(e); });
-    get('/api/counts').then(function(data){
-      var cells = document.querySelectorAll('#counts td[data-key]');
-      cells.forEach(function(td){ td.textContent = '0'; });
-      data.counts.forEach(function(c){
-        var key = CSS.escape(c.vendor + '|' + c.state);
-        var td = document.querySelector('#counts td[data-key="' + key + '"]');
-        if (td) td.textContent = String(Number(td.textContent) + c.count);
-      });
-    }).catch(function(){});
-  }
-  function history(ref){
-    var path = encodeURIComponent(ref).replace(/%%3A/g, ':');
-    get('/api/tasks/' + path + '/transitions').then(function(data){
-      var box = document.getElementById('history');
-      box.style.display = 'block';
-      document.getElementById('history-ref').textContent = ref;
-      var body = document.querySelector('#history tbody');
-      body.replaceChildren.apply(body, data.transitions.map(function(h){
-        var tr = document.createElement('tr');
-        cell(tr, h.seq); cell(tr, h.from || '-'); cell(tr, h.to, 's-' + h.to); cell(tr, h.change);
-        cell(tr, h.raw); cell(tr, h.at); cell(tr, h.reason || h.message || '');
-        return tr;
-      }));
-    });
-  }
-  filters.addEventListener('change', refresh);
-  filters.addEventListener('submit', function(e){ e.preventDefault(); refresh(); });
-  document.querySelector('#tasks tbody').addEventListener('click', function(e){
-    var tr = e.target.closest('tr'); if (tr && tr.dataset.ref) history(tr.dataset.ref);
-  });
-  if (every > 0) setInterval(refresh, every * 1000);
-})();
-"""
-
-
-def _options(name: str, values: list[str]) -> str:
-    items = "".join(f'<option value="{escape(v)}">{escape(v)}</option>' for v in values)
-    return (
-        f'<label>{name} <select name="{name}" id="filter-{name}">'
-        f'<option value="">all</option>{items}</select></label>'
-    )
+#: Rows in the first render and in each page the script fetches.
+PAGE_ROWS = 200
+#: Audit rows shown.
+AUDIT_ROWS = 20
+#: The charts' window, in hours.
+CHART_HOURS = 24
+COLUMNS = ["ref", "backend", "vendor", "kind", "state", "raw", "progress", "age", "duration"]
+COLUMNS += ["message"]
+_TIMES = (
+    ("created_after", "created from"),
+    ("created_before", "created before"),
+    ("updated_after", "updated from"),
+    ("updated_before", "updated before"),
+)
 
 
 def _since(iso: str | None) -> str:
@@ -148,15 +75,24 @@ def _span(start: str | None, end: str | None) -> str:
     return f"{s:.1f} s" if s < 90 else f"{s / 60:.0f} min"
 
 
-def _row(t: dict[str, Any]) -> str:
+def _row(t: dict[str, Any], parents: set[str]) -> str:
+    """One task's row; a unit of work of a backend that stores subtasks gets a toggle."""
     st = t.get("status") or {}
     progress = st.get("progress")
+    ref = escape(str(t.get("ref", "")))
+    toggle = ""
+    if t.get("parent_id") is None and t.get("backend") in parents:
+        toggle = (
+            f'<button type="button" class="toggle" aria-expanded="false" '
+            f'aria-label="subtasks of {ref}" title="subtasks"></button>'
+        )
+    state = escape(str(st.get("state")))
     cells = [
-        escape(str(t.get("ref", ""))),
+        toggle + ref,
         escape(str(t.get("backend", ""))),
         escape(str(t.get("vendor", ""))),
         escape(str(t.get("kind") or "")),
-        f'<span class="s-{escape(str(st.get("state")))}">{escape(str(st.get("state")))}</span>',
+        f'<span class="s-{state}">{state}</span>',
         escape(str(st.get("raw") or "")),
         "" if progress is None else f"{round(progress * 100)}%",
         _since(t.get("created_at")),
@@ -164,7 +100,192 @@ def _row(t: dict[str, Any]) -> str:
         escape(str(st.get("message") or "")),
     ]
     tds = "".join(f"<td>{c}</td>" for c in cells)
-    return f'<tr data-ref="{escape(str(t.get("ref", "")))}">{tds}</tr>'
+    return f'<tr data-ref="{ref}" tabindex="0">{tds}</tr>'
+
+
+def _options(name: str, values: list[str]) -> str:
+    items = "".join(f'<option value="{escape(v)}">{escape(v)}</option>' for v in values)
+    return (
+        f'<label>{name} <select name="{name}" id="filter-{name}">'
+        f'<option value="">all</option>{items}</select></label>'
+    )
+
+
+def _counts(store: Store, vendors: list[str]) -> str:
+    """Units of work by vendor and state, and how many subtasks are stored apart."""
+    table: dict[tuple[str, str], int] = {}
+    for _, vendor, state, n in store.counts():
+        table[(vendor, state)] = table.get((vendor, state), 0) + n
+    parts = sum(n for *_, n in store.counts(level=SUBTASK))
+    head = "".join(f"<th>{s}</th>" for s in STATES)
+    rows = "".join(
+        f"<tr><th>{escape(v)}</th>"
+        + "".join(
+            f'<td class="num" data-key="{escape(v)}|{s}">{table.get((v, s), 0)}</td>'
+            for s in STATES
+        )
+        + "</tr>"
+        for v in vendors
+    )
+    return f"""<section id="counts-section"><h2>Units of work by vendor and state</h2>
+<p class="note">Each job, execution or task counts once, whatever parts it has. Their parts
+(a job's engine tasks, an execution's tasks) are counted apart:
+<span id="subtask-total">{parts}</span> stored, shown under their parent.</p>
+<table id="counts"><thead><tr><th>vendor</th>{head}</tr></thead><tbody>{rows}</tbody></table>
+</section>"""
+
+
+def _charts(stats: Stats) -> str:
+    finished = stats.finished(CHART_HOURS).to_json()
+    durations = stats.durations(CHART_HOURS).to_json()
+    legend = (
+        "".join(f'<li><span class="key s-{s}"></span>{s}</li>' for s in charts.STACK)
+        + '<li><span class="key p50"></span>p50</li><li><span class="key p95"></span>p95</li>'
+    )
+    return f"""<section id="charts"><h2>The last {CHART_HOURS} hours</h2>
+<div class="charts-row">
+<figure id="fig-finished"><figcaption>Units of work finished per hour (UTC), by vendor and
+final state.<span class="coverage">{escape(charts.coverage(finished))}</span></figcaption>
+{charts.finished_svg(finished)}</figure>
+<figure id="fig-durations"><figcaption>How long they took: p50 and p95 per vendor.<span
+class="coverage">{escape(charts.coverage(durations))}</span></figcaption>
+{charts.durations_svg(durations)}</figure>
+</div><ul class="legend">{legend}</ul></section>"""
+
+
+def _filters(backends: list[str], vendors: list[str]) -> str:
+    times = "".join(
+        f'<label>{text} <input type="datetime-local" step="1" name="{name}" '
+        f'id="filter-{name}"></label>'
+        for name, text in _TIMES
+    )
+    return (
+        '<form id="filters" role="search">'
+        '<label>ref or id <input type="search" name="q" id="filter-q" '
+        'placeholder="starts with…" autocomplete="off" maxlength="200"></label>'
+        + _options("backend", backends)
+        + _options("vendor", vendors)
+        + _options("state", STATES)
+        + times
+        + '<button type="reset" id="filters-clear">clear</button></form>'
+    )
+
+
+def _tasks(first: Page, backends: list[str], vendors: list[str], parents: set[str]) -> str:
+    rows = "".join(_row(t, parents) for t in first.tasks)
+    total = f"{first.total}" if first.exact else f"at least {first.total}"
+    more = f' data-next="{escape(first.next)}"' if first.next else " hidden"
+    head = "".join(f"<th>{c}</th>" for c in COLUMNS)
+    return f"""<section id="tasks-section"><h2>Units of work <small id="shown">{len(first.tasks)}
+of {total}</small></h2>
+{_filters(backends, vendors)}
+<noscript><p class="note">Search, filters, paging, subtasks and the actions need script; the
+counts, the charts and this table are as they were when the page was loaded.</p></noscript>
+<p id="paused" class="note" hidden>Paged: the table stops refreshing itself while it shows
+more than its first page. <button type="button" id="first-page">Back to the first page</button>
+</p>
+<table id="tasks"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>
+<p><button type="button" id="more"{more}>more</button></p></section>"""
+
+
+def _detail(acting: bool) -> str:
+    """A task's detail (filled by the script on a click): its history, and for an operator
+    Cancel and Retry."""
+    actions = ""
+    if acting:
+        actions = (
+            '<p id="actions" class="actions" hidden>'
+            '<button type="button" id="act-cancel" class="danger">Cancel…</button> '
+            '<button type="button" id="act-retry">Retry…</button></p>'
+        )
+    return f"""<section id="history" hidden aria-labelledby="history-title">
+<h2 id="history-title">Task <span id="history-ref"></span>
+<button type="button" id="history-close" aria-label="close">&times;</button></h2>
+<p><span id="detail-state"></span> <span id="detail-message"></span>
+<a id="detail-json" href="#">as JSON</a></p>
+{actions}
+<table><thead><tr><th>#</th><th>from</th><th>to</th><th>change</th><th>raw</th><th>at</th>
+<th>reason</th></tr></thead><tbody></tbody></table></section>"""
+
+
+def jobs(service: Service) -> list[dict[str, Any]]:
+    """The configured jobs a page can submit, as ``GET /api/jobs`` lists them."""
+    found: dict[str, dict[str, Any]] = {}
+    for hub in service.hubs.values():
+        for name, job in (hub.config.jobs if hub.config else {}).items():
+            if job.backend in (None, hub.backend) and name not in found:
+                found[name] = {
+                    "name": name,
+                    "backend": hub.backend,
+                    "vendor": hub.vendor,
+                    "params": job.placeholders(),
+                    "ignore": list(job.ignore),
+                }
+    return sorted(found.values(), key=lambda j: str(j["name"]))
+
+
+def _job_form(job: dict[str, Any]) -> str:
+    name = escape(job["name"])
+    inputs = (
+        "".join(
+            f'<label>{escape(p)} <input name="{escape(p)}" autocomplete="off"></label>'
+            for p in job["params"]
+        )
+        or '<span class="note">no parameters</span>'
+    )
+    ignored = ""
+    if job["ignore"]:
+        ignored = f'<span class="note">ignores {escape(", ".join(job["ignore"]))}</span>'
+    return (
+        f'<form class="job" data-job="{name}"><fieldset><legend>{name} <small>on '
+        f"{escape(job['backend'])} ({escape(job['vendor'])})</small></legend>{inputs}{ignored}"
+        f'<button type="submit">Submit…</button></fieldset></form>'
+    )
+
+
+def _jobs(service: Service) -> str:
+    found = jobs(service)
+    forms = "".join(_job_form(j) for j in found) or (
+        '<p class="note">No job is configured ([jobs.NAME] in the configuration).</p>'
+    )
+    return f'<section id="jobs"><h2>Submit a job</h2>{forms}</section>'
+
+
+def audit_rows(rows: list[dict[str, Any]]) -> str:
+    """The audit trail's rows (the script renders the same cells)."""
+    out = []
+    for r in rows:
+        params = json.dumps(r.get("params"), separators=(",", ":"), default=str)
+        cells = [r["at"], r["who"], r["action"], r["target"], r["outcome"], r.get("ref") or ""]
+        cells += [r.get("detail") or "", "" if params in ("{}", "null") else params]
+        out.append(
+            f'<tr class="o-{escape(str(r["outcome"]))}">'
+            + "".join(f"<td>{escape(str(c))}</td>" for c in cells)
+            + "</tr>"
+        )
+    return "".join(out)
+
+
+def _audit(store: Store) -> str:
+    rows, _ = store.actions.page(limit=AUDIT_ROWS)
+    head = "".join(
+        f"<th>{c}</th>"
+        for c in ("at", "who", "action", "target", "outcome", "ref", "said", "params")
+    )
+    return f"""<section id="audit-section"><h2>Audit trail <small>the newest {AUDIT_ROWS} actions
+taken here</small></h2>
+<table id="audit"><thead><tr>{head}</tr></thead><tbody>{audit_rows(rows)}</tbody></table>
+</section>"""
+
+
+_CONFIRM = """<dialog id="confirm" aria-labelledby="confirm-title">
+<form method="dialog" id="confirm-form"><h2 id="confirm-title"></h2><p id="confirm-text"></p>
+<p id="confirm-fields"><label>reason <input name="reason" id="confirm-reason" maxlength="500"
+autocomplete="off"></label> <label><input type="checkbox" name="force" id="confirm-force">
+even if it is finished (force)</label></p>
+<p><button type="submit" value="yes" id="confirm-yes" class="danger">Confirm</button>
+<button type="submit" value="no" id="confirm-no" formnovalidate>Back</button></p>
+</form></dialog>"""
 
 
 def render(
@@ -174,60 +295,54 @@ def render(
     refresh_seconds: float = 2.0,
     nonce: str = "",
     csrf: str = "",
+    role: Role = Role.OPERATOR,
+    stats: Stats | None = None,
 ) -> str:
-    """The whole page, with the first 200 tasks already in it. ``nonce`` marks the page's
-    own style and script (the only ones its Content-Security-Policy lets run); ``csrf`` is
-    the session's anti-CSRF value, which the page's actions send back."""
+    """The whole page, with the first :data:`PAGE_ROWS` units of work already in it.
+    ``nonce`` marks the page's own style and script (the only ones its
+    Content-Security-Policy lets run); ``csrf`` is the session's anti-CSRF value, which the
+    page's actions send back; ``role`` is the role of who opens it (a viewer gets no action);
+    ``stats`` reads the charts (default: read at once)."""
+    acting = role >= Role.OPERATOR
     counts = store.counts()
+    parts = store.counts(level=SUBTASK)
     vendors = sorted({v for _, v, _, _ in counts} | {h.vendor for h in service.hubs.values()})
     backends = sorted({b for b, _, _, _ in counts} | set(service.hubs))
-    table: dict[tuple[str, str], int] = {}
-    for _, vendor, state, n in counts:
-        table[(vendor, state)] = table.get((vendor, state), 0) + n
-    head = "".join(f"<th>{s}</th>" for s in STATES)
-    count_rows = "".join(
-        f"<tr><th>{escape(v)}</th>"
-        + "".join(
-            f'<td class="num" data-key="{escape(v)}|{s}">{table.get((v, s), 0)}</td>'
-            for s in STATES
-        )
-        + "</tr>"
-        for v in vendors
-    )
-    first = store.page(limit=200)
-    tasks, total = first.tasks, first.total
-    rows = "".join(_row(t) for t in tasks)
+    parents = {b for b, _, _, _ in parts}
     health = service.health()
     store_note = "" if health["store"]["ok"] else (
         f'<p role="alert">The store cannot be written: {escape(str(health["store"]["error"]))}</p>'
     )  # fmt: skip
-    filters = (
-        '<form id="filters">'
-        + _options("backend", backends)
-        + _options("vendor", vendors)
-        + _options("state", STATES)
-        + "</form>"
+    body_data = {
+        "refresh": max(0, round(refresh_seconds)),
+        "role": "operator" if acting else "viewer",
+        "hours": CHART_HOURS,
+        "rows": PAGE_ROWS,
+        "parents": sorted(parents),
+    }
+    data = " ".join(
+        f'data-{k}="{escape(v if isinstance(v, str) else json.dumps(v))}"'
+        for k, v in body_data.items()
     )
-    columns = ["ref", "backend", "vendor", "kind", "state", "raw", "progress", "age"]
-    columns += ["duration", "message"]
+    sections = [
+        _counts(store, vendors),
+        _charts(stats or Stats(store.reader_engine)),
+        _jobs(service) if acting else "",
+        _tasks(store.page(limit=PAGE_ROWS), backends, vendors, parents),
+        _detail(acting),
+        _audit(store),
+        _CONFIRM if acting else "",
+    ]
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>taskhub</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="taskhub-csrf" content="{escape(csrf)}">
 <link rel="icon" href="data:,">
-<style nonce="{escape(nonce)}">{_STYLE}</style></head>
-<body>
-<h1>taskhub</h1>
+<style nonce="{escape(nonce)}">{STYLE}</style></head>
+<body {data}>
+<header><h1>taskhub</h1><p id="notice" role="status" aria-live="polite" hidden></p></header>
 {store_note}
-<h2>Tasks by vendor and state</h2>
-<table id="counts"><thead><tr><th>vendor</th>{head}</tr></thead><tbody>{count_rows}</tbody></table>
-<h2>Tasks <small id="shown">{len(tasks)} of {total}</small></h2>
-{filters}
-<table id="tasks"><thead><tr>{"".join(f"<th>{c}</th>" for c in columns)}</tr></thead>
-<tbody>{rows}</tbody></table>
-<section id="history"><h2>History of <span id="history-ref"></span></h2>
-<table><thead><tr><th>#</th><th>from</th><th>to</th><th>change</th><th>raw</th><th>at</th>
-<th>reason</th></tr></thead><tbody></tbody></table></section>
-<script nonce="{escape(nonce)}">{_SCRIPT % {"every": max(0, round(refresh_seconds))}}</script>
+{"".join(sections)}
+<script nonce="{escape(nonce)}">{SCRIPT}</script>
 </body></html>
 """
