@@ -66,8 +66,13 @@ tasks = sa.Table(
     # Added in version 3: the parent's ref for a subtask (NULL for a unit of work).
     sa.Column("parent_ref", sa.String(512)),
 )
-sa.Index("taskhub_tasks_backend_state", tasks.c.backend, tasks.c.state)
-sa.Index("taskhub_tasks_vendor_state", tasks.c.vendor, tasks.c.state)
+# Version 3: a page filtered by backend or vendor and state comes in the page's order from
+# these (version 2's indexes stopped at the state, so PostgreSQL sorted every match: half a
+# second at a million tasks).
+sa.Index(
+    "taskhub_tasks_backend_state_observed", tasks.c.backend, tasks.c.state, tasks.c.observed_at
+)
+sa.Index("taskhub_tasks_vendor_state_observed", tasks.c.vendor, tasks.c.state, tasks.c.observed_at)
 # Added in version 2: the page's default order.
 sa.Index("taskhub_tasks_observed", tasks.c.observed_at)
 # Added in version 3: keyset paging of the page's order, and a parent's subtasks.
@@ -179,7 +184,14 @@ def _v2_to_v3(conn: sa.Connection) -> None:
             "WHERE parent_id IS NOT NULL"
         )
     )
-    for index in ("taskhub_tasks_observed_ref", "taskhub_tasks_parent"):
+    for name in ("taskhub_tasks_backend_state", "taskhub_tasks_vendor_state"):
+        conn.execute(sa.text(f"DROP INDEX IF EXISTS {name}"))
+    for index in (
+        "taskhub_tasks_observed_ref",
+        "taskhub_tasks_parent",
+        "taskhub_tasks_backend_state_observed",
+        "taskhub_tasks_vendor_state_observed",
+    ):
         next(i for i in tasks.indexes if i.name == index).create(conn)
     for table in (counts, quarantine, audit, idempotency):
         table.create(conn)
