@@ -21,6 +21,7 @@ from dateutil import parser as _dateutil
 
 from taskhub import redact
 from taskhub.errors import InvalidRequest
+from taskhub.options import InvalidOption as InvalidOption  # defined in the leaf module
 from taskhub.states import State
 
 UTC = timezone.utc
@@ -330,19 +331,6 @@ converter.register_unstructure_hook(
 converter.register_structure_hook(
     Task, make_dict_structure_fn(Task, converter, policy=override(omit=True))
 )
-
-
-class InvalidOption(ValueError):
-    """A field validator refused a value; ``str()`` is ``"name: what is wrong"``.
-
-    :func:`describe_error` turns it into ``path.name: problem``, the same shape as a type
-    error found while structuring. The problem never quotes the value: it may be a credential.
-    """
-
-    def __init__(self, name: str, problem: str) -> None:
-        self.name = name
-        self.problem = problem
-        super().__init__(f"{name}: {problem}")
 
 
 def describe_error(exc: BaseException, path: str) -> list[str]:

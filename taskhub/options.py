@@ -1,8 +1,9 @@
-"""The options every adapter takes, and the field helpers for secrets and URLs.
+"""The options every adapter takes, the field helpers for secrets and URLs, and the error a
+field validator raises (:class:`InvalidOption`).
 
-A leaf module (it imports nothing of taskhub's but errors and the model's converter types), so
-the transport, the configuration loader and the adapters can all use it without an import
-cycle.
+A leaf module for shared declarations (it imports nothing of taskhub's but the redactor), so
+the model, the transport, the configuration loader and the adapters can all use it without an
+import cycle.
 """
 
 from __future__ import annotations
@@ -14,7 +15,20 @@ from urllib.parse import urlsplit
 import attrs
 
 from taskhub import redact
-from taskhub.model import InvalidOption
+
+
+class InvalidOption(ValueError):
+    """A field validator refused a value; ``str()`` is ``"name: what is wrong"``.
+
+    :func:`taskhub.model.describe_error` turns it into ``path.name: problem``, the same shape
+    as a type error found while structuring. The problem never quotes the value: it may be a
+    credential. (``taskhub.model.InvalidOption`` is the same class.)
+    """
+
+    def __init__(self, name: str, problem: str) -> None:
+        self.name = name
+        self.problem = problem
+        super().__init__(f"{name}: {problem}")
 
 
 def _secret_text(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
