@@ -15,7 +15,9 @@ import attrs
 import backoff
 
 
-def _positive(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
+def _above_zero(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
+    # Only "not zero or less" (inf is a ceiling that never binds), unlike options.py's
+    # _finite_positive for configured seconds, which also refuses nan and inf.
     if value <= 0:
         raise ValueError(f"{attribute.name} must be greater than 0")
 
@@ -28,9 +30,9 @@ class PollPolicy:
     a vendor in step.
     """
 
-    initial: float = attrs.field(default=1.0, validator=_positive)
+    initial: float = attrs.field(default=1.0, validator=_above_zero)
     factor: float = attrs.field(default=1.5, validator=attrs.validators.ge(1.0))
-    ceiling: float = attrs.field(default=30.0, validator=_positive)
+    ceiling: float = attrs.field(default=30.0, validator=_above_zero)
     jitter: float = attrs.field(
         default=0.1, validator=[attrs.validators.ge(0.0), attrs.validators.lt(1.0)]
     )

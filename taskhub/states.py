@@ -143,7 +143,7 @@ def is_stale(before: Status, after: Status) -> bool:
     return (
         before.updated_at is not None
         and after.updated_at is not None
-        and _utc(after.updated_at) < _utc(before.updated_at)
+        and _assume_utc(after.updated_at) < _assume_utc(before.updated_at)
     )
 
 
@@ -159,13 +159,14 @@ def is_new_attempt(before: Status, after: Status) -> bool:
     return (
         before.updated_at is not None
         and after.updated_at is not None
-        and _utc(after.updated_at) > _utc(before.updated_at)
+        and _assume_utc(after.updated_at) > _assume_utc(before.updated_at)
     )
 
 
-def _utc(moment: datetime) -> datetime:
-    # The parsers give aware UTC; a Status made by hand may be naive: read it as UTC rather
-    # than fail comparing the two kinds.
+def _assume_utc(moment: datetime) -> datetime:
+    # For comparing only: an aware time is returned as it is (any zone compares correctly);
+    # the parsers give aware UTC, but a Status made by hand may be naive: read it as UTC
+    # rather than fail comparing the two kinds. (Not store.rows.utc, which converts.)
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
 
 
