@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import attrs
 import requests
 
-from taskhub import hooks, redact
+from taskhub import redact, signals
 from taskhub.errors import (
     InvalidRequest,
     MalformedResponse,
@@ -149,8 +149,8 @@ def _capped(status: Status, policy: redact.Policy) -> Status:
 
 def _skipped(vendor: str, why: str) -> None:
     log.warning("%s: a row was skipped: %s", vendor, why)
-    if hooks.on_skipped_row:
-        hooks.emit(hooks.on_skipped_row, vendor, why)
+    if signals.on_skipped_row:
+        signals.emit(signals.on_skipped_row, vendor, why)
 
 
 def _epoch_ms(moment: datetime | None) -> int | None:
@@ -350,7 +350,7 @@ class Adapter:
 
     def parse_rows(self, payloads: Iterable[Any]) -> Iterator[Task]:
         """Parse a listing's rows; a row whose id fails the vendor's id rule is skipped with a
-        warning (and ``hooks.on_skipped_row``), and the rest of the page is kept."""
+        warning (and ``signals.on_skipped_row``), and the rest of the page is kept."""
         for payload in payloads:
             task = self._parsed(self.parser(payload, self.backend))
             adopted = self._adopted(task)

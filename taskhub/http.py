@@ -47,7 +47,7 @@ import attrs
 import requests
 import urllib3.exceptions
 
-from taskhub import budget, hooks, redact, watchdog
+from taskhub import budget, redact, signals, watchdog
 from taskhub.errors import (
     AuthError,
     Conflict,
@@ -593,9 +593,9 @@ class Transport:
                 failure = exc
         if failure is not None or call.expired:
             self._log(method, url, _outcome(failure, call), attempt.number, t0)
-            if hooks.on_request:
-                hooks.emit(
-                    hooks.on_request,
+            if signals.on_request:
+                signals.emit(
+                    signals.on_request,
                     self.vendor,
                     attempt.operation,
                     _outcome(failure, call),
@@ -607,9 +607,9 @@ class Transport:
             raise self._failure(failure, attempt, read_timeout)
         assert response is not None
         self._log(method, url, response.status_code, attempt.number, t0)
-        if hooks.on_request:
-            hooks.emit(
-                hooks.on_request,
+        if signals.on_request:
+            signals.emit(
+                signals.on_request,
                 self.vendor,
                 attempt.operation,
                 response.status_code,

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from taskhub import hooks
+from taskhub import signals
 from taskhub.clock import SYSTEM, Clock
 from taskhub.errors import TaskhubError, VendorUnavailable
 from taskhub.polling import PollPolicy
@@ -303,9 +303,9 @@ class Refresher:
         finally:
             batches.flush()
         self.cycles += 1
-        if hooks.on_refresh_cycle:
-            hooks.emit(
-                hooks.on_refresh_cycle,
+        if signals.on_refresh_cycle:
+            signals.emit(
+                signals.on_refresh_cycle,
                 self.adapter.backend,
                 self.adapter.vendor,
                 len(ids),

@@ -19,7 +19,7 @@ from typing import NamedTuple
 
 import attrs
 
-from taskhub import hooks
+from taskhub import signals
 from taskhub.errors import UnknownStatus, UnknownStatusWarning
 from taskhub.model import Status
 from taskhub.states import State
@@ -142,8 +142,8 @@ class StatusTable:
             shown = repr(raw) if word is None else word
             if strict:
                 raise UnknownStatus(self.vendor, shown)
-            if hooks.on_unknown_status:
-                hooks.emit(hooks.on_unknown_status, self.vendor, shown)
+            if signals.on_unknown_status:
+                signals.emit(signals.on_unknown_status, self.vendor, shown)
             _warn_once(self.vendor, shown)
             rule = _UNKNOWN
         return Status(

@@ -1,6 +1,6 @@
 """Ids read from a vendor's listing go through the adapter's id rule (issue 19, finding 7): a
 row whose id holds a NUL, a right-to-left override or 400 characters is skipped with a
-warning and ``hooks.on_skipped_row``; the rest of the page is kept."""
+warning and ``signals.on_skipped_row``; the rest of the page is kept."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from taskhub import hooks
+from taskhub import signals
 from taskhub.testing import Simulation, simulate
 
 BAD_IDS = ["a\x00b", "invoice\u202egpj.exe", "z" * 400]
@@ -39,9 +39,9 @@ def skipped() -> Iterator[list[tuple[str, str]]]:
     def listen(vendor: str, why: str) -> None:
         seen.append((vendor, why))
 
-    hooks.on_skipped_row.append(listen)
+    signals.on_skipped_row.append(listen)
     yield seen
-    hooks.on_skipped_row.remove(listen)
+    signals.on_skipped_row.remove(listen)
 
 
 @pytest.mark.parametrize("vendor", sorted(LISTINGS))

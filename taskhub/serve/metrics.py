@@ -29,7 +29,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from taskhub import hooks
+from taskhub import signals as hooks
 from taskhub.store import SUBTASK, TASK, Recorded, Store
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"

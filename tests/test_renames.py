@@ -1,0 +1,24 @@
+"""Names renamed for clarity (issue 24) still answer under their old names, with a
+DeprecationWarning, and are the very same objects."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from types import ModuleType
+
+import pytest
+
+import taskhub.signals
+
+
+def _fresh(module: str) -> ModuleType:
+    sys.modules.pop(module, None)
+    return importlib.import_module(module)
+
+
+def test_taskhub_hooks_is_taskhub_signals_under_its_old_name() -> None:
+    with pytest.deprecated_call(match="taskhub.signals"):
+        hooks = _fresh("taskhub.hooks")
+    assert hooks.on_request is taskhub.signals.on_request
+    assert hooks.emit is taskhub.signals.emit
