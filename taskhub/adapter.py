@@ -36,7 +36,7 @@ from taskhub.options import Options, secret, url_field
 from taskhub.paging import PageGuard
 from taskhub.polling import PollPolicy
 from taskhub.states import State
-from taskhub.tables import StatusTable
+from taskhub.statuses import StatusTable
 
 if TYPE_CHECKING:
     from taskhub.hub import TaskHub

@@ -22,7 +22,7 @@ from taskhub.errors import ConfigError
 if TYPE_CHECKING:
     from taskhub.adapter import Adapter
     from taskhub.model import Status
-    from taskhub.tables import StatusTable
+    from taskhub.statuses import StatusTable
 
 GROUP = "taskhub.adapters"
 _BUILTIN_DIST = "taskhub"

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 import taskhub
 from taskhub import State, UnknownStatus, UnknownStatusWarning, registry
-from taskhub.tables import WARNED_MAX, _warned
+from taskhub.statuses import WARNED_MAX, _warned
 
 BUILTIN = ["cognite", "livepeer", "veritone", "veritone-edge", "vionlabs"]
 WORDS = [

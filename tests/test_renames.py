@@ -22,3 +22,12 @@ def test_taskhub_hooks_is_taskhub_signals_under_its_old_name() -> None:
         hooks = _fresh("taskhub.hooks")
     assert hooks.on_request is taskhub.signals.on_request
     assert hooks.emit is taskhub.signals.emit
+
+
+def test_taskhub_tables_is_taskhub_statuses_under_its_old_name() -> None:
+    import taskhub.statuses
+
+    with pytest.deprecated_call(match="taskhub.statuses"):
+        tables = _fresh("taskhub.tables")
+    assert tables.StatusTable is taskhub.statuses.StatusTable
+    assert tables.Rule is taskhub.statuses.Rule

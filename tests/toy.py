@@ -21,7 +21,7 @@ from taskhub.errors import MalformedResponse
 from taskhub.http import ErrorInfo, Transport
 from taskhub.model import Task, parse_time
 from taskhub.states import State
-from taskhub.tables import StatusTable
+from taskhub.statuses import StatusTable
 from taskhub.testing import Answer, Simulator
 
 TOKEN = "toy-secret-token-0123456789"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from taskhub.states import State
-from taskhub.tables import Rule, StatusTable
+from taskhub.statuses import Rule, StatusTable
 
 STATUSES = StatusTable(
     "cognite",

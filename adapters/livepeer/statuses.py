@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from taskhub.states import State
-from taskhub.tables import Hints, Rule, StatusTable
+from taskhub.statuses import Hints, Rule, StatusTable
 
 
 def _refine(rule: Rule | None, hints: Hints) -> Rule | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from taskhub.states import State
-from taskhub.tables import Hints, Rule, StatusTable
+from taskhub.statuses import Hints, Rule, StatusTable
 
 #: Documented failure messages (matched at their start, ignoring case) -> stable reasons.
 #: Re-submitting cannot help with any of them until the asset itself is fixed.

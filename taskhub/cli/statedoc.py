@@ -13,7 +13,7 @@ from typing import Any
 from taskhub import registry
 from taskhub.model import Status
 from taskhub.states import Change, State, classify
-from taskhub.tables import Rule, StatusTable
+from taskhub.statuses import Rule, StatusTable
 
 FORMATS = ("markdown", "json", "dot", "mermaid")
 
