@@ -42,9 +42,9 @@ SPEED = 0.25
 
 def serve(count: int, speed: float, ready: Any, stop: Any) -> None:
     """The child: the Livepeer simulator with ``count`` tasks just created."""
-    from taskhub.testing import Clock, simulate
+    from taskhub.testing import SimClock, simulate
 
-    with simulate("livepeer", clock=Clock(speed=speed), max_active=count + 1) as sim:
+    with simulate("livepeer", clock=SimClock(speed=speed), max_active=count + 1) as sim:
         ids = sim.simulator.bulk(count)
         ready.put((sim.options, ids))
         stop.wait(900)

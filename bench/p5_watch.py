@@ -15,7 +15,7 @@ from typing import Any
 
 import taskhub
 from taskhub.model import Task
-from taskhub.testing import Clock, Simulation, simulate
+from taskhub.testing import SimClock, Simulation, simulate
 
 FAST = taskhub.PollPolicy(initial=0.2, factor=1.0, ceiling=0.2)
 
@@ -51,7 +51,7 @@ def measure(sim: Simulation, hub: taskhub.TaskHub, ids: list[str]) -> dict[str, 
 
 
 def livepeer(count: int) -> dict[str, Any]:
-    with simulate("livepeer", clock=Clock(speed=1), max_active=count + 1) as sim:
+    with simulate("livepeer", clock=SimClock(speed=1), max_active=count + 1) as sim:
         hub = sim.connect()
         ids = [
             hub.submit(kind="upload", url=f"https://m.example/{n}.mp4", name="x").id
@@ -61,7 +61,7 @@ def livepeer(count: int) -> dict[str, Any]:
 
 
 def cognite(count: int) -> dict[str, Any]:
-    with simulate("cognite", clock=Clock(speed=1)) as sim:
+    with simulate("cognite", clock=SimClock(speed=1)) as sim:
         hub = sim.connect()
         ids = [hub.submit(workflow="taskhub-auto", version="1").id for _ in range(count)]
         return measure(sim, hub, ids)

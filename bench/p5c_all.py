@@ -45,12 +45,12 @@ def _serve(path: str, per_backend: int, ready: Any, stop: Any) -> None:
     import contextlib as _contextlib
 
     from taskhub.cli.demo import config_text
-    from taskhub.testing import Clock, simulate
+    from taskhub.testing import SimClock, simulate
 
     with _contextlib.ExitStack() as stack:
         settings: dict[str, dict[str, Any]] = {"livepeer": {"max_active": per_backend + 1}}
         sims = {
-            v: stack.enter_context(simulate(v, clock=Clock(speed=SPEED), **settings.get(v, {})))
+            v: stack.enter_context(simulate(v, clock=SimClock(speed=SPEED), **settings.get(v, {})))
             for v in VENDORS
         }
         Path(path).write_text(config_text(sims))

@@ -13,14 +13,14 @@ import time
 from typing import Any
 
 import taskhub
-from taskhub.testing import Clock, simulate
+from taskhub.testing import SimClock, simulate
 
 POLL = taskhub.PollPolicy(initial=0.25, factor=1.0, ceiling=0.25, jitter=0.0)
 
 
 def run(threads: int = 100) -> dict[str, Any]:
     """Wait for ``threads`` Livepeer uploads from as many threads; count requests per cycle."""
-    with simulate("livepeer", clock=Clock(speed=5), max_active=threads + 1) as sim:
+    with simulate("livepeer", clock=SimClock(speed=5), max_active=threads + 1) as sim:
         hub = sim.connect()
         tasks = [
             hub.submit(kind="upload", url=f"https://m.example/{n}.mp4", name="x")

@@ -54,10 +54,10 @@ SPEEDS = {"livepeer": 0.25, "cognite": 0.15}
 
 def serve(vendor: str, count: int, speed: float, ready: Any, stop: Any) -> None:
     """The child: the vendor's simulator with ``count`` tasks just submitted."""
-    from taskhub.testing import Clock, simulate
+    from taskhub.testing import SimClock, simulate
 
     settings = {"max_active": count + 1} if vendor == "livepeer" else {}
-    with simulate(vendor, clock=Clock(speed=speed), **settings) as sim:
+    with simulate(vendor, clock=SimClock(speed=speed), **settings) as sim:
         if vendor == "livepeer":
             ids = sim.simulator.bulk(count)  # type: ignore[attr-defined]
         else:

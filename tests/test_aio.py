@@ -30,7 +30,7 @@ from taskhub.adapters.livepeer.hub import LivepeerHub
 from taskhub.aio import AsyncTaskHub
 from taskhub.clock import VirtualClock
 from taskhub.refresh import Refresher, Subscription
-from taskhub.testing import Clock, Simulation, simulate
+from taskhub.testing import SimClock, Simulation, simulate
 
 FAST = PollPolicy(initial=0.05, factor=1.0, ceiling=0.05, jitter=0.0)
 MINUTE = PollPolicy(initial=60, factor=1.0, ceiling=60, jitter=0.0)
@@ -56,7 +56,7 @@ def _client_threads() -> int:
 
 @pytest.fixture
 def livepeer() -> Iterator[Simulation]:
-    with simulate("livepeer", clock=Clock(speed=40)) as sim:
+    with simulate("livepeer", clock=SimClock(speed=40)) as sim:
         yield sim
 
 
@@ -112,7 +112,7 @@ def test_the_same_checks_errors_and_redaction_as_the_sync_hub(livepeer: Simulati
 
 
 def test_one_answer_per_task_through_the_asyncio_hub() -> None:
-    with simulate("cognite", clock=Clock(speed=40)) as sim:
+    with simulate("cognite", clock=SimClock(speed=40)) as sim:
 
         async def main() -> None:
             async with taskhub.aio.connect("cognite", **sim.options) as hub:

@@ -25,7 +25,7 @@ import pytest
 
 from taskhub import config
 from taskhub.cli import parser
-from taskhub.testing import Clock, Simulation, simulate
+from taskhub.testing import SimClock, Simulation, simulate
 
 ROOT = Path(__file__).parent.parent
 SCHEMA = json.loads((ROOT / "docs" / "task.schema.json").read_text())
@@ -129,7 +129,7 @@ def write_config(path: Path, sims: dict[str, Simulation]) -> Path:
 @contextlib.contextmanager
 def running(folder: Path, clock: dict[str, Any]) -> Iterator[Setup]:
     with contextlib.ExitStack() as stack:
-        sims = {v: stack.enter_context(simulate(v, clock=Clock(**clock))) for v in VENDORS}
+        sims = {v: stack.enter_context(simulate(v, clock=SimClock(**clock))) for v in VENDORS}
         cognite = sims["cognite"].simulator
         fail = [{"externalId": "step", "type": "function",
                  "parameters": {"function": {"externalId": "fail-fn"}}}]  # fmt: skip

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from taskhub.states import State
-from taskhub.testing import Clock, Simulation, simulate
+from taskhub.testing import SimClock, Simulation, simulate
 
 LISTING = ("cognite", "livepeer", "veritone", "veritone-edge")
 
@@ -69,7 +69,7 @@ def total(config: Path, *args: str) -> dict[str, Any]:
 @pytest.mark.slow
 @pytest.mark.parametrize("vendor", LISTING)
 def test_the_summary_counts_every_task_listed(vendor: str, tmp_path: Path) -> None:
-    with simulate(vendor, clock=Clock(speed=1000)) as sim:
+    with simulate(vendor, clock=SimClock(speed=1000)) as sim:
         config = configure(tmp_path, sim)
         create(sim, 25)  # more than the 20 rows ls shows by default
         row = total(config)

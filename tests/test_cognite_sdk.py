@@ -65,7 +65,7 @@ from cognite.client.data_classes.workflows import (
 )
 from cognite.client.exceptions import CogniteAPIError, CogniteNotFoundError
 
-from taskhub.testing import Clock, Simulation, simulate
+from taskhub.testing import SimClock, Simulation, simulate
 
 
 @pytest.fixture
@@ -535,7 +535,7 @@ MINUTE_MS = 60_000
 
 @pytest.fixture
 def fixed() -> Iterator[Simulation]:
-    with simulate("cognite", clock=Clock(manual=True, start=START.timestamp())) as running:
+    with simulate("cognite", clock=SimClock(manual=True, start=START.timestamp())) as running:
         yield running
 
 

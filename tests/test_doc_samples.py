@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from taskhub.testing import Clock, Simulation, simulate
+from taskhub.testing import SimClock, Simulation, simulate
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
@@ -30,7 +30,7 @@ def samples(page: Path) -> list[str]:
 def media(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Simulation]:
     """A taskhub.toml with backend "media" (the Livepeer simulator) and job "ingest"."""
     with ExitStack() as stack:
-        sim = stack.enter_context(simulate("livepeer", clock=Clock(speed=200)))
+        sim = stack.enter_context(simulate("livepeer", clock=SimClock(speed=200)))
         (tmp_path / "taskhub.toml").write_text(
             'default = "media"\n'
             "[backends.media]\n"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from taskhub.testing import Clock, Simulation, simulate
+from taskhub.testing import SimClock, Simulation, simulate
 
 ROOT = Path(__file__).parent.parent
 EXAMPLES = ROOT / "examples"
@@ -41,7 +41,7 @@ def test_every_vendor_has_an_example_config() -> None:
 
 @pytest.mark.parametrize("vendor", sorted(ENV))
 def test_the_unchanged_pipeline_succeeds_on_every_vendor(vendor: str) -> None:
-    with simulate(vendor, clock=Clock(speed=50)) as sim:
+    with simulate(vendor, clock=SimClock(speed=50)) as sim:
         prepare(vendor, sim)
         env = {
             **os.environ,

@@ -30,7 +30,7 @@ import sqlalchemy as sa
 from taskhub import State
 from taskhub.model import Status
 from taskhub.states import Change, classify
-from taskhub.testing import Clock, Simulation, simulate
+from taskhub.testing import SimClock, Simulation, simulate
 from tests.store import services
 from tests.store.services import await_serving, free_port
 
@@ -113,7 +113,7 @@ class Replica:
 def sims() -> Iterator[dict[str, Simulation]]:
     """The simulators on manual clocks: tasks move only when the test advances them."""
     with contextlib.ExitStack() as stack:
-        yield {v: stack.enter_context(simulate(v, clock=Clock(manual=True))) for v in VENDORS}
+        yield {v: stack.enter_context(simulate(v, clock=SimClock(manual=True))) for v in VENDORS}
 
 
 def config_for(sims: dict[str, Simulation]) -> str:
@@ -256,7 +256,7 @@ def test_a_broken_lease_connection_stops_polling_every_backend_it_held(pg_url: s
 
     store, other_store = Store(pg_url), Store(pg_url)
     with contextlib.ExitStack() as stack:
-        sims = {v: stack.enter_context(simulate(v, clock=Clock(manual=True))) for v in VENDORS}
+        sims = {v: stack.enter_context(simulate(v, clock=SimClock(manual=True))) for v in VENDORS}
         service = Service({v: sims[v].connect() for v in VENDORS}, store)
         other = Leases(other_store)
         try:

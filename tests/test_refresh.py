@@ -18,7 +18,7 @@ from taskhub.clock import VirtualClock
 from taskhub.model import Status, Task
 from taskhub.refresh import Refresher, Subscription, Update, _Batches
 from taskhub.states import Tracker
-from taskhub.testing import Clock, Simulation, simulate
+from taskhub.testing import SimClock, Simulation, simulate
 
 from .hostile import Answer, HostileServer
 
@@ -28,7 +28,7 @@ URL = "https://media.example.com/in.mp4"
 
 @pytest.fixture
 def sim() -> Iterator[Simulation]:
-    with simulate("livepeer", clock=Clock(speed=20)) as running:
+    with simulate("livepeer", clock=SimClock(speed=20)) as running:
         yield running
 
 
@@ -311,8 +311,8 @@ def test_wait_and_watch_release_what_they_watch(sim: Simulation) -> None:
 
 def test_watch_all_follows_several_backends_at_once() -> None:
     with (
-        simulate("livepeer", clock=Clock(speed=20)) as lp,
-        simulate("cognite", clock=Clock(speed=20)) as cdf,
+        simulate("livepeer", clock=SimClock(speed=20)) as lp,
+        simulate("cognite", clock=SimClock(speed=20)) as cdf,
     ):
         hubs = taskhub.connect_all(
             {

@@ -31,3 +31,14 @@ def test_taskhub_tables_is_taskhub_statuses_under_its_old_name() -> None:
         tables = _fresh("taskhub.tables")
     assert tables.StatusTable is taskhub.statuses.StatusTable
     assert tables.Rule is taskhub.statuses.Rule
+
+
+def test_the_simulators_clock_is_simclock_and_answers_to_its_old_name() -> None:
+    import taskhub.testing
+    from taskhub.testing import SimClock
+
+    with pytest.deprecated_call(match="SimClock"):
+        old = taskhub.testing.Clock
+    assert old is SimClock
+    with pytest.raises(AttributeError):
+        getattr(taskhub.testing, "Nothing")  # noqa: B009

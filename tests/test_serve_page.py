@@ -35,7 +35,7 @@ from taskhub.model import Status, Task
 from taskhub.serve import Access, Role, Served, Token, build, make_server
 from taskhub.states import State
 from taskhub.store.stats import Stats, Window, percentile
-from taskhub.testing import Clock, Simulation, simulate
+from taskhub.testing import SimClock, Simulation, simulate
 from tests.store.services import pg_server  # noqa: F401 (fixture)
 from tests.test_serve import _chromium
 from tests.test_serve_security import fetch
@@ -58,7 +58,7 @@ class Site:
     served: Served
     sims: dict[str, Simulation]
     hubs: dict[str, TaskHub]
-    clock: Clock
+    clock: SimClock
     dialect: str
     #: vendor -> the refs of the units of work submitted to it.
     submitted: dict[str, list[str]]
@@ -135,7 +135,7 @@ def site(
         db = f"sqlite:///{tmp / 'page.db'}"
     else:
         db = request.getfixturevalue("pg_server").create_database(f"page_{time.monotonic_ns()}")
-    clock = Clock(manual=True, start=time.time() - 3 * 3600)
+    clock = SimClock(manual=True, start=time.time() - 3 * 3600)
     with contextlib.ExitStack() as stack:
         sims = {v: stack.enter_context(simulate(v, clock=clock)) for v in VENDORS}
         config = tmp / "taskhub.toml"

@@ -26,7 +26,7 @@ from taskhub import OutcomeUnknown, PollPolicy, State, TaskHub, TaskhubError
 from taskhub.adapters.veritone.simulator import DEFAULT_ENGINE
 from taskhub.adapters.veritone_edge.simulator import ENGINE
 from taskhub.adapters.vionlabs import PRODUCTS, make_id
-from taskhub.testing import Clock, Simulation, simulate
+from taskhub.testing import SimClock, Simulation, simulate
 
 OPS_PER_VENDOR = 200
 FAULT_RATE = 0.20
@@ -179,7 +179,7 @@ def test_fault_soak_loses_nothing_and_duplicates_nothing(summary: Callable[[str]
     totals: collections.Counter[str] = collections.Counter()
     lines = []
     for seed, vendor in enumerate(vendors):
-        with simulate(vendor, clock=Clock(speed=20), seed=seed) as sim:
+        with simulate(vendor, clock=SimClock(speed=20), seed=seed) as sim:
             if vendor == "vionlabs":
                 sim.simulator.add_item({"id": "soak-item", "type": "standalone", "title": "S"})  # type: ignore[attr-defined]
             soak = Soak(vendor, sim, seed)

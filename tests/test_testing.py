@@ -8,14 +8,14 @@ import pytest
 import requests
 
 from taskhub import ConfigError, registry
-from taskhub.testing import Clock, Fault, FaultPlan, SimServer, Simulation, simulate
+from taskhub.testing import Fault, FaultPlan, SimClock, SimServer, Simulation, simulate
 from taskhub.testing.contract import LeakGuard
 
 from .toy import ToyAdapter
 
 
 def test_manual_clock_moves_only_when_told() -> None:
-    clock = Clock(manual=True, start=1000.0)
+    clock = SimClock(manual=True, start=1000.0)
     assert clock.now() == 1000.0
     clock.advance(2.5)
     assert clock.now() == 1002.5
@@ -25,7 +25,7 @@ def test_manual_clock_moves_only_when_told() -> None:
 
 
 def test_scaled_clock_runs_faster_than_real_time() -> None:
-    clock = Clock(speed=1000.0, start=0.0)
+    clock = SimClock(speed=1000.0, start=0.0)
     first = clock.now()
     second = clock.now()
     assert second >= first

@@ -9,7 +9,7 @@ import pytest
 import taskhub
 from taskhub import ConfigError, PollPolicy, StaleTask, State, WaitTimeout, config
 from taskhub.clock import VirtualClock
-from taskhub.testing import Clock, simulate
+from taskhub.testing import SimClock, simulate
 
 FAST = PollPolicy(initial=0.02, factor=1.5, ceiling=0.1)
 URL = "https://media.example.com/in.mp4"
@@ -25,7 +25,7 @@ def test_poll_policy_grows_to_its_ceiling_with_jitter() -> None:
 
 
 def test_wait_returns_the_terminal_task_and_reports_each_transition_once() -> None:
-    with simulate("livepeer", clock=Clock(speed=40)) as sim, sim.connect() as hub:
+    with simulate("livepeer", clock=SimClock(speed=40)) as sim, sim.connect() as hub:
         task = hub.submit(kind="upload", url=URL, name="in")
         seen: list[Any] = []
         done = hub.wait(task.id, timeout=30, on_update=seen.append, poll=FAST)
@@ -35,7 +35,7 @@ def test_wait_returns_the_terminal_task_and_reports_each_transition_once() -> No
 
 
 def test_wait_times_out_with_the_last_task() -> None:
-    with simulate("livepeer", clock=Clock(speed=40)) as sim, sim.connect() as hub:
+    with simulate("livepeer", clock=SimClock(speed=40)) as sim, sim.connect() as hub:
         task = hub.submit(kind="upload", url="https://m.example/stuck.mp4", name="s")
         with pytest.raises(WaitTimeout) as info:
             hub.wait(task.id, timeout=0.3, poll=FAST, stale_after=3600)
@@ -54,7 +54,7 @@ def test_a_task_that_never_changes_is_reported_stale() -> None:
 
 
 def test_watch_refreshes_many_tasks_with_one_listing_per_cycle() -> None:
-    with simulate("livepeer", clock=Clock(speed=40)) as sim, sim.connect() as hub:
+    with simulate("livepeer", clock=SimClock(speed=40)) as sim, sim.connect() as hub:
         ids = [
             hub.submit(kind="upload", url=f"https://m.example/{n}.mp4", name="x").id
             for n in range(25)
@@ -74,7 +74,7 @@ def test_watch_refreshes_many_tasks_with_one_listing_per_cycle() -> None:
 
 
 def test_watch_falls_back_to_gets_where_the_vendor_cannot_list() -> None:
-    with simulate("vionlabs", clock=Clock(speed=40)) as sim, sim.connect() as hub:
+    with simulate("vionlabs", clock=SimClock(speed=40)) as sim, sim.connect() as hub:
         sim.simulator.add_item({"id": "m", "type": "standalone", "title": "M"})
         ids = [
             hub.submit(inventory_id="m", product=p, version="1").id for p in ("markers", "nudity")
@@ -85,7 +85,7 @@ def test_watch_falls_back_to_gets_where_the_vendor_cannot_list() -> None:
 
 
 def test_watch_by_filter_and_its_timeout() -> None:
-    with simulate("cognite", clock=Clock(speed=40)) as sim, sim.connect() as hub:
+    with simulate("cognite", clock=SimClock(speed=40)) as sim, sim.connect() as hub:
         runs = [hub.submit(workflow="taskhub-auto", version="1").id for _ in range(3)]
         demo = hub.submit(workflow="taskhub-demo", version="1").id  # waits for a report
         with pytest.raises(WaitTimeout, match="1 task still unfinished") as info:

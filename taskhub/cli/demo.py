@@ -28,7 +28,7 @@ from taskhub.errors import ConfigError
 from taskhub.hub import TaskHub
 from taskhub.model import Task
 from taskhub.states import Tracker
-from taskhub.testing import Clock, Simulation, simulate
+from taskhub.testing import SimClock, Simulation, simulate
 
 if TYPE_CHECKING:
     from taskhub.store import Store
@@ -113,7 +113,7 @@ def demo_vendors() -> list[str]:
 def simulators(vendors: list[str], speed: float) -> Iterator[dict[str, Simulation]]:
     """Every vendor's simulator running at ``speed`` times real time."""
     with contextlib.ExitStack() as stack:
-        yield {v: stack.enter_context(simulate(v, clock=Clock(speed=speed))) for v in vendors}
+        yield {v: stack.enter_context(simulate(v, clock=SimClock(speed=speed))) for v in vendors}
 
 
 def config_text(sims: dict[str, Simulation]) -> str:

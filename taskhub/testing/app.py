@@ -2,7 +2,7 @@
 
 A vendor simulator subclasses :class:`Simulator`, declares its routes, implements one
 ``on_<endpoint>`` method per route, and says how its vendor shapes an error body. State lives in
-memory; lifecycles are computed from the :class:`Clock` when a request arrives, so a test can
+memory; lifecycles are computed from the :class:`SimClock` when a request arrives, so a test can
 move time by hand and every answer is deterministic.
 """
 
@@ -23,7 +23,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from taskhub.testing.clock import Clock
+from taskhub.testing.clock import SimClock
 from taskhub.testing.faults import Fault, FaultPlan, Record, RequestLog
 
 if TYPE_CHECKING:
@@ -45,8 +45,8 @@ class Simulator:
     #: so an id holding ``%2F`` stays one segment (Cognite's rule).
     raw_paths: ClassVar[bool] = False
 
-    def __init__(self, *, clock: Clock | None = None, seed: int = 0) -> None:
-        self.clock = clock or Clock()
+    def __init__(self, *, clock: SimClock | None = None, seed: int = 0) -> None:
+        self.clock = clock or SimClock()
         self.faults = FaultPlan(seed)
         self.log = RequestLog()
         self.lock = threading.RLock()

@@ -1,4 +1,8 @@
-"""A controllable clock for simulators: scaled real time, or advanced by hand."""
+"""The simulators' clock: the vendor's wall-clock time, scaled real time or advanced by hand.
+
+Not a hub's clock (:class:`taskhub.clock.Clock`, the monotonic time ``wait`` reads and sleeps
+on): a :class:`SimClock` is what a simulated vendor stamps its tasks with.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ import threading
 import time
 
 
-class Clock:
+class SimClock:
     """Simulated wall-clock time in epoch seconds.
 
     ``speed`` scales real time (``speed=60`` makes a minute pass every second); ``manual=True``
@@ -49,4 +53,4 @@ class Clock:
 
     def __repr__(self) -> str:
         mode = "manual" if self._manual else f"speed={self._speed:g}"
-        return f"<Clock {mode} now={self.now():.3f}>"
+        return f"<SimClock {mode} now={self.now():.3f}>"

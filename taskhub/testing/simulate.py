@@ -12,7 +12,7 @@ from taskhub import registry
 from taskhub.errors import ConfigError
 from taskhub.hub import TaskHub, connect
 from taskhub.testing.app import Simulator
-from taskhub.testing.clock import Clock
+from taskhub.testing.clock import SimClock
 from taskhub.testing.faults import Fault, Record
 from taskhub.testing.server import SimServer
 
@@ -69,7 +69,7 @@ class Simulation(Generic[SimT, HubT]):
         return self.simulator.client_options(self.url)
 
     @property
-    def clock(self) -> Clock:
+    def clock(self) -> SimClock:
         """The simulator's clock."""
         return self.simulator.clock
 
@@ -103,7 +103,7 @@ def load_simulator(vendor: str) -> type[Simulator]:
 def simulate(
     vendor: Literal["livepeer"],
     *,
-    clock: Clock | None = None,
+    clock: SimClock | None = None,
     speed: float | None = None,
     seed: int = 0,
     port: int = 0,
@@ -114,7 +114,7 @@ def simulate(
 def simulate(
     vendor: Literal["cognite"],
     *,
-    clock: Clock | None = None,
+    clock: SimClock | None = None,
     speed: float | None = None,
     seed: int = 0,
     port: int = 0,
@@ -125,7 +125,7 @@ def simulate(
 def simulate(
     vendor: Literal["veritone"],
     *,
-    clock: Clock | None = None,
+    clock: SimClock | None = None,
     speed: float | None = None,
     seed: int = 0,
     port: int = 0,
@@ -136,7 +136,7 @@ def simulate(
 def simulate(
     vendor: Literal["veritone-edge"],
     *,
-    clock: Clock | None = None,
+    clock: SimClock | None = None,
     speed: float | None = None,
     seed: int = 0,
     port: int = 0,
@@ -147,7 +147,7 @@ def simulate(
 def simulate(
     vendor: Literal["vionlabs"],
     *,
-    clock: Clock | None = None,
+    clock: SimClock | None = None,
     speed: float | None = None,
     seed: int = 0,
     port: int = 0,
@@ -158,7 +158,7 @@ def simulate(
 def simulate(
     vendor: str,
     *,
-    clock: Clock | None = None,
+    clock: SimClock | None = None,
     speed: float | None = None,
     seed: int = 0,
     port: int = 0,
@@ -169,7 +169,7 @@ def simulate(
 def simulate(
     vendor: str,
     *,
-    clock: Clock | None = None,
+    clock: SimClock | None = None,
     speed: float | None = None,
     seed: int = 0,
     port: int = 0,
@@ -183,7 +183,7 @@ def simulate(
     """
     cls = load_simulator(vendor)
     if clock is None:
-        clock = Clock(speed=speed) if speed is not None else Clock(manual=True)
+        clock = SimClock(speed=speed) if speed is not None else SimClock(manual=True)
     simulator = cls(clock=clock, seed=seed, **settings)
     with SimServer(simulator, port=port, ssl_context=ssl_context) as server:
         simulator.root_url = server.url

@@ -13,7 +13,7 @@ from types import ModuleType
 import pytest
 from fastapi.testclient import TestClient
 
-from taskhub.testing import Clock, simulate
+from taskhub.testing import SimClock, simulate
 
 EXAMPLE = Path(__file__).resolve().parent.parent.parent / "examples" / "fastapi_app.py"
 
@@ -29,7 +29,7 @@ def _example() -> ModuleType:
 
 @pytest.fixture
 def client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
-    with simulate("livepeer", clock=Clock(speed=40)) as sim:
+    with simulate("livepeer", clock=SimClock(speed=40)) as sim:
         config = tmp_path / "taskhub.toml"
         config.write_text(
             'default = "media"\n[backends.media]\nvendor = "livepeer"\n'
