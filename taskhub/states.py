@@ -444,7 +444,10 @@ class Tracker:
         return self._last.get(ref)
 
     def history(self, ref: str) -> list[Transition]:
-        """Every Transition accepted for ``ref``, oldest first."""
+        """The last ``max_history`` Transitions accepted for ``ref`` (default 100), oldest
+        first: older ones are dropped, and a task evicted or forgotten has none (see the class
+        docstring). A complete record of every transition is the store's
+        (:mod:`taskhub.store`)."""
         with self._lock:
             return list(self._history.get(ref, ()))
 

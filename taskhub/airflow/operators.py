@@ -136,11 +136,11 @@ class TaskHubSubmitOperator(BaseOperator):
         hub = self._hub = hook.get_hub()
         self._where = _where(hub)
         try:
-            store, _ = self._state(context)
-            task = self._resume(hub, store)
+            task_state, _ = self._state(context)
+            task = self._resume(hub, task_state)
             if task is None:
-                task = self._submit(hub, store)
-            self._record(context, store, task)
+                task = self._submit(hub, task_state)
+            self._record(context, task_state, task)
             links.record(context, hub.vendor, hook.console_url(hub, task))
             if not self.wait_for_completion:
                 self._seen = _seen(hub, task)
@@ -177,10 +177,10 @@ class TaskHubSubmitOperator(BaseOperator):
     def _finish(self, context: Context, event: dict[str, Any]) -> Any:
         """End the Airflow task as ``event`` says; once the vendor's task is finished, a
         Variable-kept ref is deleted (a timeout or a stale task keeps it: the retry resumes)."""
-        store, owned = self._state(context)
+        task_state, owned = self._state(context)
         if owned and event.get("outcome") in events.FINISHED:
             for key in (REF_KEY, LOOKUP_KEY):
-                _forget(store, key)
+                _forget(task_state, key)
         self._seen = event
         if event.get("outcome") == "succeeded":
             self._announce(context, event)
@@ -255,12 +255,12 @@ class TaskHubSubmitOperator(BaseOperator):
 
     # -- steps ---------------------------------------------------------------------------------
 
-    def _resume(self, hub: TaskHub, store: TaskState | None) -> Task | None:
+    def _resume(self, hub: TaskHub, task_state: TaskState | None) -> Task | None:
         """The task an earlier try of this Airflow task submitted, if it is still worth
         waiting for (running, or finished well); None when a submit is due."""
-        if store is None:
+        if task_state is None:
             return None
-        ref = store.get(REF_KEY)
+        ref = task_state.get(REF_KEY)
         if isinstance(ref, str) and ref:
             try:
                 task = hub.get(ref)
@@ -274,13 +274,13 @@ class TaskHubSubmitOperator(BaseOperator):
                 return None
             log.info("%s: submitted by an earlier try, now %s: resuming", ref, task.state.value)
             return task
-        lookup = store.get(LOOKUP_KEY)
+        lookup = task_state.get(LOOKUP_KEY)
         if isinstance(lookup, dict):
             log.info("an earlier try's submit had an unknown outcome: looking it up")
-            return self._look_up(hub, store, lookup)
+            return self._look_up(hub, task_state, lookup)
         return None
 
-    def _submit(self, hub: TaskHub, store: Any) -> Task:
+    def _submit(self, hub: TaskHub, task_state: TaskState | None) -> Task:
         for _ in range(2):
             try:
                 if self.job is not None:
@@ -288,11 +288,11 @@ class TaskHubSubmitOperator(BaseOperator):
                 return hub.submit(**(self.spec or {}))
             except OutcomeUnknown as exc:
                 log.warning("the submit's outcome is unknown (%s): looking it up", exc)
-                if store is not None and _jsonable(exc.lookup):
+                if task_state is not None and _jsonable(exc.lookup):
                     # Only what the lookup needs, masked: it outlives the try, in Airflow's
                     # database (the adapters compare masked inputs, so it still finds).
-                    store.set(LOOKUP_KEY, hub.adapter.policy.data(exc.lookup))
-                found = self._look_up(hub, store, exc.lookup)
+                    task_state.set(LOOKUP_KEY, hub.adapter.policy.data(exc.lookup))
+                found = self._look_up(hub, task_state, exc.lookup)
                 if found is not None:
                     return found
                 log.info("%s did not create it: submitting again", hub.vendor)
@@ -302,20 +302,22 @@ class TaskHubSubmitOperator(BaseOperator):
             f"two submits to {hub.backend} went unanswered and created nothing; giving up"
         )
 
-    def _look_up(self, hub: TaskHub, store: Any, lookup: dict[str, Any]) -> Task | None:
+    def _look_up(
+        self, hub: TaskHub, task_state: TaskState | None, lookup: dict[str, Any]
+    ) -> Task | None:
         """The task a submit with an unknown outcome created, or None when it created none.
         A vendor that cannot tell fails the Airflow task without retry: a person decides."""
         try:
             found = hub.find_submitted(lookup)
         except UnsupportedOperation:
-            _forget(store, LOOKUP_KEY)
+            _forget(task_state, LOOKUP_KEY)
             raise AirflowFailException(
                 f"a submit to {hub.backend} went out and no answer came back, and {hub.vendor} "
                 f"gives no way to look it up; check the vendor ({_describe(lookup)}) before "
                 "clearing this task, which submits again"
             ) from None
         except OutcomeUnknown as exc:  # the vendor cannot tell which one it was
-            _forget(store, LOOKUP_KEY)
+            _forget(task_state, LOOKUP_KEY)
             raise AirflowFailException(
                 f"{exc}; check the vendor before clearing this task, which submits again"
             ) from exc
@@ -323,16 +325,16 @@ class TaskHubSubmitOperator(BaseOperator):
             if isinstance(exc, TRANSIENT):  # the retry looks it up again, it never resubmits
                 raise AirflowException(f"looking up an unanswered submit: {exc}") from exc
             fail(exc, "looking up an unanswered submit")
-        _forget(store, LOOKUP_KEY)
+        _forget(task_state, LOOKUP_KEY)
         if found is not None:
             log.info("%s: the unanswered submit created it", found.ref)
         return found
 
-    def _record(self, context: Context, store: Any, task: Task) -> None:
+    def _record(self, context: Context, task_state: TaskState | None, task: Task) -> None:
         """Keep the ref where a retry (and downstream tasks) will find it, before waiting."""
         self._ref = task.ref
-        if store is not None:
-            store.set(REF_KEY, task.ref)
+        if task_state is not None:
+            task_state.set(REF_KEY, task.ref)
         context["ti"].xcom_push(key=REF_KEY, value=task.ref)
         log.info("%s: %s (%s)", task.ref, task.state.value, task.status.raw)
 
@@ -425,9 +427,9 @@ def _jsonable(value: Any) -> bool:
     return True
 
 
-def _forget(store: Any, key: str) -> None:
-    if store is not None and store.get(key) is not None:
-        store.delete(key)
+def _forget(task_state: TaskState | None, key: str) -> None:
+    if task_state is not None and task_state.get(key) is not None:
+        task_state.delete(key)
 
 
 def _describe(lookup: dict[str, Any]) -> str:
