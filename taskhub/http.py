@@ -291,6 +291,19 @@ def body_json(response: requests.Response) -> Any:
     return parse_json(response.content)
 
 
+def _keep_body(response: requests.Response, body: bytes) -> None:
+    """Make ``body`` the ``content`` of ``response``, as if requests had read it.
+
+    The transport reads a body itself, in chunks, to stop at ``max_response_bytes`` (a
+    decompression bomb included); requests has no public way to hand a response a body read
+    elsewhere, so this is the one place that sets what ``Response.content`` sets once it has
+    read (requests 2.x, ``models.Response.content``): ``_content`` and ``_content_consumed``.
+    Everything after it (``content``, ``text``, :func:`body_json`) is public requests.
+    """
+    response._content = body
+    response._content_consumed = True  # type: ignore[attr-defined]
+
+
 def _outcome(failure: BaseException | None, call: watchdog.Call) -> str:
     """A short word for a failed send, for the debug log."""
     if call.expired or failure is None:
@@ -581,7 +594,14 @@ class Transport:
         response: requests.Response | None = None
         with watchdog.deadline(call):
             try:
-                response = self._follow(method, url, kwargs, attempt, timeouts)
+                response = self._walk(
+                    method,
+                    url,
+                    kwargs,
+                    timeouts,
+                    operation=attempt.operation,
+                    credentials=attempt.credentials,
+                )
                 self.read(response, attempt.operation, call)
             except TaskhubError:
                 # Ours (an OAuth refusal from the auth hook, a refused redirect ...); some are
@@ -591,47 +611,40 @@ class Transport:
                 # requests' own errors are OSErrors too; the rest is what a socket cut by the
                 # watchdog can raise from deeper down.
                 failure = exc
-        if failure is not None or call.expired:
-            self._log(method, url, _outcome(failure, call), attempt.number, t0)
-            if signals.on_request:
-                signals.emit(
-                    signals.on_request,
-                    self.vendor,
-                    attempt.operation,
-                    _outcome(failure, call),
-                    time.monotonic() - t0,
-                )
+        answered = None if failure is not None or call.expired else response
+        # What the attempt came to: its HTTP status, or a word for a failure without one.
+        outcome: object = _outcome(failure, call) if answered is None else answered.status_code
+        self._log(method, url, outcome, attempt.number, t0)
+        if signals.on_request:
+            signals.emit(
+                signals.on_request, self.vendor, attempt.operation, outcome, time.monotonic() - t0
+            )
+        if answered is None:
             if call.expired or call.left() <= 0:
                 raise self._expired(attempt, sent=True)
             assert failure is not None
             raise self._failure(failure, attempt, read_timeout)
-        assert response is not None
-        self._log(method, url, response.status_code, attempt.number, t0)
-        if signals.on_request:
-            signals.emit(
-                signals.on_request,
-                self.vendor,
-                attempt.operation,
-                response.status_code,
-                time.monotonic() - t0,
-            )
-        return self._judge(response, attempt)
+        return self._judge(answered, attempt)
 
-    def _follow(
+    def _walk(
         self,
         method: str,
         url: str,
-        kwargs: dict[str, Any],
-        attempt: _Attempt,
+        body: Mapping[str, Any],
         timeouts: tuple[float, float],
+        *,
+        operation: str,
+        credentials: bool = True,
+        leave_origin: bool = False,
     ) -> requests.Response:
-        """Send, following same-origin redirects only; the credentials never leave it."""
-        body = dict(kwargs)
+        """Send, following redirects by the one origin rule (DESIGN §10): at each hop the
+        credentials go only to this transport's origins (and only when ``credentials``); a
+        redirect is followed as :meth:`_refusal` allows. ``body`` holds the request's
+        ``params``, ``json``, ``data``, ``files`` and ``headers``."""
         for _ in range(MAX_REDIRECTS + 1):
+            trusted = credentials and origin_of(url) in self.origins
             headers = (
-                {**self.headers, **(body.get("headers") or {})}
-                if attempt.credentials
-                else (body.get("headers"))
+                {**self.headers, **(body.get("headers") or {})} if trusted else body.get("headers")
             )
             response = self.session.request(
                 method,
@@ -641,7 +654,7 @@ class Transport:
                 data=body.get("data"),
                 files=body.get("files"),
                 headers=headers,
-                auth=self.auth if attempt.credentials else None,
+                auth=self.auth if trusted else None,
                 timeout=timeouts,
                 stream=True,
                 allow_redirects=False,
@@ -652,13 +665,13 @@ class Transport:
             # Never read a redirect's body: it is not needed, and it may be a bomb.
             response.close()
             target = urljoin(response.url, location)
-            if origin_of(target) != origin_of(url):
+            refusal = self._refusal(url, target, response.status_code, leave_origin)
+            if refusal is not None:
                 raise OriginRefused(
-                    f"HTTP {response.status_code} redirect to another origin refused; "
-                    f"credentials are only sent to {self._origin_text()}",
+                    refusal,
                     location=target,
                     vendor=self.vendor,
-                    operation=attempt.operation,
+                    operation=operation,
                     http_status=response.status_code,
                 )
             if response.status_code == 303 or (
@@ -667,13 +680,27 @@ class Transport:
                 method = "GET"
                 body = {"headers": body.get("headers")}
             else:
-                body = {**body, "params": None}
+                body = {**body, "params": None}  # the query is in the URL redirected from
             url = target
         raise OriginRefused(
-            f"more than {MAX_REDIRECTS} redirects",
-            vendor=self.vendor,
-            operation=attempt.operation,
+            f"more than {MAX_REDIRECTS} redirects", vendor=self.vendor, operation=operation
         )
+
+    def _refusal(self, source: str, target: str, status: int, leave_origin: bool) -> str | None:
+        """Why the origin rule refuses a redirect from ``source`` to ``target`` (None: follow
+        it). An API call stays on its origin, so its credentials never leave it; a download
+        (``leave_origin``: a signed URI carries its own authority) may go to another origin,
+        where :meth:`_walk` sends it without credentials. Neither goes from HTTPS to plain
+        HTTP, nor to something that is not an http(s) URL."""
+        old, new = origin_of(source), origin_of(target)
+        if not leave_origin and new != old:
+            return (
+                f"HTTP {status} redirect to another origin refused; credentials are only sent "
+                f"to {self._origin_text()}"
+            )
+        if new is None or (old is not None and old[0] == "https" and new[0] != "https"):
+            return "a redirect from HTTPS to plain HTTP (or to no URL) is refused"
+        return None
 
     def read(
         self, response: requests.Response, operation: str, call: watchdog.Call | None = None
@@ -698,8 +725,7 @@ class Transport:
             if call is not None and call.expired:
                 response.close()
                 break
-        response._content = b"".join(chunks)
-        response._content_consumed = True  # type: ignore[attr-defined]
+        _keep_body(response, b"".join(chunks))
 
     def _too_large(self, response: requests.Response, operation: str, cap: int) -> ResponseTooLarge:
         return ResponseTooLarge(
@@ -882,52 +908,21 @@ class Transport:
                 min(self.options.connect_timeout, deadline),
                 min(timeout or self.options.timeout, deadline),
             )
-            with watchdog.deadline(call):
-                response = self._open_download(url, operation, timeouts)
-                try:
-                    yield Streamed(response, call, self.vendor, operation, deadline)
-                finally:
-                    response.close()
-
-    def _open_download(
-        self, url: str, operation: str, timeouts: tuple[float, float]
-    ) -> requests.Response:
-        for _ in range(MAX_REDIRECTS + 1):
-            origin = origin_of(url)
-            if origin is None:
+            if origin_of(url) is None:
                 raise InvalidRequest(
                     "a download URL must be an absolute http(s) URL",
                     field="url",
                     vendor=self.vendor,
                     operation=operation,
                 )
-            trusted = origin in self.origins
-            response = self.session.get(
-                url,
-                headers=self.headers if trusted else None,
-                auth=self.auth if trusted else None,
-                timeout=timeouts,
-                stream=True,
-                allow_redirects=False,
-            )
-            location = response.headers.get("Location")
-            if response.status_code not in _REDIRECTS or location is None:
-                return response
-            response.close()
-            target = urljoin(url, location)
-            new = origin_of(target)
-            if new is None or (origin[0] == "https" and new[0] != "https"):
-                raise OriginRefused(
-                    "a redirect from HTTPS to plain HTTP (or to no URL) is refused",
-                    location=target,
-                    vendor=self.vendor,
-                    operation=operation,
-                    http_status=response.status_code,
+            with watchdog.deadline(call):
+                response = self._walk(
+                    "GET", url, {}, timeouts, operation=operation, leave_origin=True
                 )
-            url = target
-        raise OriginRefused(
-            f"more than {MAX_REDIRECTS} redirects", vendor=self.vendor, operation=operation
-        )
+                try:
+                    yield Streamed(response, call, self.vendor, operation, deadline)
+                finally:
+                    response.close()
 
     def close(self) -> None:
         """Close the pooled connections (only when this transport made the session)."""
