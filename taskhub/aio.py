@@ -25,6 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Generic, Literal, ParamSpec, TypeVar, cast, overload
 
 from taskhub import hub as _hub
+from taskhub import redact
 from taskhub.following import waited, watched
 
 if TYPE_CHECKING:
@@ -95,6 +96,11 @@ class AsyncTaskHub(Generic[_H]):
     def capabilities(self) -> frozenset[str]:
         """The operations this vendor supports."""
         return self.sync.capabilities
+
+    @property
+    def policy(self) -> redact.Policy:
+        """The sync hub's redaction policy (:attr:`TaskHub.policy <taskhub.TaskHub.policy>`)."""
+        return self.sync.policy
 
     # -- operations ------------------------------------------------------------------------------
 

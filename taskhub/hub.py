@@ -101,6 +101,13 @@ class TaskHub:
         """The operations this vendor supports."""
         return self.adapter.capabilities()
 
+    @property
+    def policy(self) -> redact.Policy:
+        """This hub's redaction policy: its vendor's secret names and this backend's own
+        secret values. Whatever shows a task this hub read — ``to_dict``, the store, the page,
+        an Airflow event — masks with it."""
+        return self.adapter.policy
+
     # -- operations ------------------------------------------------------------------------------
 
     def submit(self, spec: Spec | None = None, /, **fields: Any) -> Task:
@@ -468,7 +475,7 @@ class TaskHub:
     def _secrets(self) -> contextlib.AbstractContextManager[redact.Policy]:
         """This hub's redaction policy, current while an operation runs, so any error raised
         inside (by the adapter too) is scrubbed of this hub's own secret values."""
-        return redact.using(self.adapter.transport.policy)
+        return redact.using(self.policy)
 
     def _seen(self, task: Task) -> Task:
         """Record a task read from the vendor; the hub's answer about it (the Tracker's)."""

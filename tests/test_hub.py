@@ -108,3 +108,9 @@ def test_parse_needs_no_request(hub: TaskHub, toy: Simulation) -> None:
 
 def test_repr_shows_no_secret(hub: TaskHub) -> None:
     assert "toy-secret" not in repr(hub) + repr(hub.options) + repr(hub.adapter)
+
+
+def test_the_hubs_policy_is_what_masks_its_tasks(hub: TaskHub) -> None:
+    task = hub.submit(input="x")
+    assert hub.policy is task.policy
+    assert hub.policy.text("token toy-secret-token-0123456789") == "token ***"

@@ -30,7 +30,6 @@ from urllib.parse import quote, urlsplit
 
 import attrs
 
-from taskhub import redact
 from taskhub.hub import TaskHub
 from taskhub.model import Task
 
@@ -139,7 +138,7 @@ def check(hub: TaskHub, template: Any) -> str:
             raise ValueError(f"unknown placeholder {{{field}}}; {hub.vendor} has {known}")
     if any(spec or conv for spec, conv in specs):
         raise ValueError("placeholders take no format spec or conversion: write {name}")
-    if _policy(hub).url(template) != template or _policy(hub).text(template) != template:
+    if hub.policy.url(template) != template or hub.policy.text(template) != template:
         raise ValueError("a console link must not carry a secret (a key, token or signature)")
     return template
 
@@ -157,7 +156,7 @@ def url_for(hub: TaskHub, task: Task, template: str | None = None) -> str | None
     if any(not values.get(name) for name in needed):
         return None
     link = chosen.format_map({k: quote(v, safe="") for k, v in values.items() if v})
-    policy = _policy(hub)
+    policy = hub.policy
     if policy.url(link) != link or policy.text(link) != link:
         return None  # a value shaped like a secret: no link rather than a leak
     return link
@@ -167,10 +166,6 @@ def link_name(vendor: str) -> str | None:
     """The name of ``vendor``'s console link (None: it has none)."""
     console = CONSOLES.get(vendor)
     return console.name if console is not None else None
-
-
-def _policy(hub: TaskHub) -> redact.Policy:
-    return hub.adapter.transport.policy
 
 
 __all__ = ["CONSOLES", "Console", "check", "link_name", "url_for"]

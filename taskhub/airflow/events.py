@@ -27,14 +27,14 @@ TIMEOUT, STALE, ERROR = "timeout", "stale", "error"
 def task_dict(hub: TaskHub, task: Task) -> dict[str, Any]:
     """``task.to_dict()`` rendered with the policy of the hub that read it (this hub's, for
     a task rebuilt from JSON): its own secret values masked too."""
-    return task.to_dict(policy=task.policy or hub.adapter.policy)
+    return task.to_dict(policy=task.policy or hub.policy)
 
 
 def finished(hub: TaskHub, task: Task) -> dict[str, Any]:
     """The payload for a task in its end state."""
     return {
         "outcome": task.state.value,
-        **_status(task, hub.adapter.policy),
+        **_status(task, hub.policy),
         "task": task_dict(hub, task),
         "error": None,
     }
@@ -51,7 +51,7 @@ def stopped(
 ) -> dict[str, Any]:
     """The payload for a wait that stopped before the task finished (``timeout``, ``stale``,
     ``error``); ``message`` says why, ``task`` is the last one seen (if any)."""
-    policy = hub.adapter.policy if hub is not None else redact.current()
+    policy = hub.policy if hub is not None else redact.current()
     status = _status(task, policy) if task is not None else {"ref": ref, "state": None, "raw": None}
     return {
         "outcome": outcome,

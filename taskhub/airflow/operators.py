@@ -291,7 +291,7 @@ class TaskHubSubmitOperator(BaseOperator):
                 if task_state is not None and _jsonable(exc.lookup):
                     # Only what the lookup needs, masked: it outlives the try, in Airflow's
                     # database (the adapters compare masked inputs, so it still finds).
-                    task_state.set(LOOKUP_KEY, hub.adapter.policy.data(exc.lookup))
+                    task_state.set(LOOKUP_KEY, hub.policy.data(exc.lookup))
                 found = self._look_up(hub, task_state, exc.lookup)
                 if found is not None:
                     return found
