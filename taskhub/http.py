@@ -925,7 +925,9 @@ class Transport:
                     response.close()
 
     def close(self) -> None:
-        """Close the pooled connections (only when this transport made the session)."""
+        """Let the pooled connections go (only when this transport made the session). The
+        transport stays usable: a later request opens new connections, as the refresher
+        relies on when it falls idle and is followed again."""
         if self._owns_session:
             self.session.close()
 

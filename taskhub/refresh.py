@@ -23,6 +23,7 @@ import logging
 import queue
 import threading
 import time
+import weakref
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -265,13 +266,14 @@ class Refresher:
                 if not self._subs:
                     self._thread = None
                     # Idle: let the connections go (a later follower opens new ones).
-                    self.adapter.transport.session.close()
-                    return
+                    self.adapter.transport.close()
+                    break
                 ids = sorted(self._by_id)
                 self._fresh = False
             if ids:
                 self._cycle(ids)
             self._pause(next(delays))
+        _went_idle(self)
 
     def _cycle(self, ids: Sequence[str]) -> None:
         self.last_cycle_ids = len(ids)
@@ -340,16 +342,31 @@ class Refresher:
                 self._cond.wait(left)
 
 
-_refreshers: dict[tuple[Any, ...], Refresher] = {}
+#: The refreshers of the process, by backend, options, schedule and clock, held weakly: once
+#: one has fallen idle (nobody follows through it), it goes as soon as nothing else holds it
+#: either, instead of living as long as the process. The key holds a clock by identity only,
+#: and safely: an entry lives no longer than its refresher, which holds that clock, so no
+#: later clock can take its id meanwhile.
+_refreshers: weakref.WeakValueDictionary[tuple[Any, ...], Refresher] = weakref.WeakValueDictionary()
+#: Refreshers made and not yet idle, held strongly: one handed out before anyone follows
+#: through it (``hub.refresher().adapter``, then a watch) stays the backend's until then.
+_held: set[Refresher] = set()
 _refreshers_lock = threading.Lock()
+
+
+def _went_idle(refresher: Refresher) -> None:
+    """Hold ``refresher`` weakly from now on: its thread stopped, nobody follows it."""
+    with _refreshers_lock:
+        _held.discard(refresher)
 
 
 def refresher_for(
     adapter: Adapter, *, policy: PollPolicy | None = None, clock: Clock | None = None
 ) -> Refresher:
     """The process's refresher for ``adapter``'s backend: hubs with the same backend name,
-    vendor and options share one. It has its own adapter, so it outlives any hub, and closes
-    its connections when nothing is followed."""
+    vendor and options share one until it has fallen idle and nothing holds it. It has its
+    own adapter, so it outlives any hub, and closes its connections when nothing is
+    followed."""
     policy = policy or adapter.poll_policy()
     options = json.dumps(attrs.asdict(adapter.options), sort_keys=True, default=repr)
     key = (adapter.vendor, adapter.backend, options, policy, id(clock) if clock else None)
@@ -357,5 +374,7 @@ def refresher_for(
         found = _refreshers.get(key)
         if found is None:
             own = type(adapter)(adapter.options, backend=adapter.backend)
-            found = _refreshers[key] = Refresher(own, policy=policy, clock=clock)
+            found = Refresher(own, policy=policy, clock=clock)
+            _refreshers[key] = found
+            _held.add(found)
         return found

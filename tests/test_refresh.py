@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import gc
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -16,7 +18,7 @@ from taskhub import PollPolicy, State, TaskNotFound, VendorUnavailable
 from taskhub.budget import Budget
 from taskhub.clock import VirtualClock
 from taskhub.model import Status, Task
-from taskhub.refresh import Refresher, Subscription, Update, _Batches
+from taskhub.refresh import Refresher, Subscription, Update, _Batches, refresher_for
 from taskhub.states import Tracker
 from taskhub.testing import SimClock, Simulation, simulate
 
@@ -81,6 +83,33 @@ def test_followers_come_and_go_and_the_refresher_stops_when_nobody_follows(
         while refresher.running and time.monotonic() < deadline:
             time.sleep(0.02)
         assert not refresher.running
+
+
+def test_a_refresher_nobody_follows_or_holds_goes_and_each_clock_has_its_own(
+    sim: Simulation,
+) -> None:
+    with sim.connect() as hub:
+        (task,) = _uploads(hub, 1)
+        refresher = hub.refresher(FAST)
+        assert hub.refresher(FAST) is refresher  # shared while anyone holds it
+        with refresher.follow([task.id]) as sub:
+            assert sub.get(timeout=10) is not None
+        deadline = time.monotonic() + 10
+        while refresher.running and time.monotonic() < deadline:
+            time.sleep(0.02)
+        gone = weakref.ref(refresher)
+        del refresher, sub
+        gc.collect()
+        assert gone() is None  # idle and unheld: not kept for the life of the process
+        # The transport it closed when idle stays usable for the next follower's refresher.
+        again = hub.refresher(FAST)
+        with again.follow([task.id]) as sub:
+            update = sub.get(timeout=10)
+            assert update is not None and update.task is not None
+        one, other = VirtualClock(), VirtualClock()
+        by_one = refresher_for(hub.adapter, policy=FAST, clock=one)
+        assert refresher_for(hub.adapter, policy=FAST, clock=one) is by_one
+        assert refresher_for(hub.adapter, policy=FAST, clock=other) is not by_one
 
 
 def test_a_cycles_error_reaches_every_follower_and_the_next_cycle_recovers(
