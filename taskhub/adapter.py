@@ -233,6 +233,12 @@ class Adapter:
         self.options = options
         self.backend = backend or self.vendor
         self.transport = self.make_transport(session)
+        # The threads of concurrent reads (read_each), made on first use: most adapters of a
+        # process (a hub's, not its refresher's) never read concurrently.
+        self._executor: ThreadPoolExecutor | None = None
+        # What refresh_changed keeps between cycles, and the lock around it.
+        self._changes = Changes()
+        self._changes_lock = threading.Lock()
 
     def make_transport(self, session: requests.Session | None) -> Transport:
         """Build the Transport; vendors override to add auth and their error parser."""
@@ -392,6 +398,13 @@ class Adapter:
         or None if it was not created. Adapters that can tell override this."""
         return None
 
+    @classmethod
+    def can_find_submitted(cls) -> bool:
+        """Whether this adapter can look up what a submit with an unknown outcome created:
+        derived, like :meth:`capabilities`, from whether it overrides :meth:`find_submitted`
+        (the base's None would read as "not created" and invite a second submit)."""
+        return cls.find_submitted is not Adapter.find_submitted
+
     def refresh(self, task_ids: Sequence[str]) -> Iterator[Task | TaskhubError]:
         """The current state of many tasks, for the refresher's cycle.
 
@@ -419,14 +432,13 @@ class Adapter:
             return exc
 
     def _pool(self) -> ThreadPoolExecutor:
-        pool = self.__dict__.get("_executor")
+        pool = self._executor
         if pool is None:
             # Threads share the transport's session: its pool holds at least this many
             # connections (taskhub.watchdog mounts it so).
-            pool = ThreadPoolExecutor(
+            pool = self._executor = ThreadPoolExecutor(
                 self.options.max_concurrency, thread_name_prefix=f"taskhub-{self.vendor}"
             )
-            self.__dict__["_executor"] = pool
         return pool
 
     def refresh_from(
@@ -501,10 +513,10 @@ class Adapter:
         """
         if len(task_ids) <= 2:
             return self.read_each(task_ids)
-        lock = self.__dict__.setdefault("_changes_lock", threading.Lock())
-        with lock:
-            state: Changes = self.__dict__.setdefault("_changes", Changes())
-            return iter(self._changed_cycle(state, task_ids, listing, page, overlap_ms, resync))
+        with self._changes_lock:
+            return iter(
+                self._changed_cycle(self._changes, task_ids, listing, page, overlap_ms, resync)
+            )
 
     def _changed_cycle(
         self,
@@ -629,7 +641,7 @@ class Adapter:
 
     def close(self) -> None:
         """Release the HTTP connections (and the threads of concurrent reads)."""
-        pool = self.__dict__.pop("_executor", None)
+        pool, self._executor = self._executor, None
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
         self.transport.close()

@@ -277,7 +277,7 @@ class TaskHub:
         raises OutcomeUnknown saying so; an adapter with no way to look up raises
         UnsupportedOperation (None would read as "not created" and invite a second submit)."""
         wanted = lookup.lookup if isinstance(lookup, OutcomeUnknown) else lookup
-        if type(self.adapter).find_submitted is Adapter.find_submitted:
+        if not self.adapter.can_find_submitted():
             raise UnsupportedOperation(
                 self.vendor,
                 "find_submitted",

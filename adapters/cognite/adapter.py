@@ -115,6 +115,19 @@ class CogniteAdapter(Adapter):
 
     options: CogniteOptions
 
+    def __init__(
+        self,
+        options: Options,
+        *,
+        backend: str | None = None,
+        session: requests.Session | None = None,
+    ) -> None:
+        super().__init__(options, backend=backend, session=session)
+        # Creation times (epoch ms) of the followed executions learnt in earlier refresh
+        # cycles (they never change): only ever a bound that narrows a list, so a wrong one
+        # costs a read by id, never a wrong answer.
+        self._created: dict[str, int] = {}
+
     def make_transport(self, session: requests.Session | None) -> Transport:
         o = self.options
         auth: requests.auth.AuthBase
@@ -276,9 +289,7 @@ class CogniteAdapter(Adapter):
         return iter(self._refresh([*dict.fromkeys(task_ids)]))
 
     def _refresh(self, ids: builtins.list[str]) -> builtins.list[Task | TaskhubError]:
-        # Creation times learnt in earlier cycles (they never change): only ever a bound that
-        # narrows a list, so a wrong one costs a read by id, never a wrong answer.
-        created: dict[str, int] = self.__dict__.setdefault("_created", {})
+        created = self._created
         page = self.options.page_size
         missing = set(ids)
         running: dict[str, Any] = {"status": ["RUNNING"]}
@@ -302,7 +313,7 @@ class CogniteAdapter(Adapter):
         for task in read.values():
             if isinstance(task, Task) and task.created_at is not None:
                 kept[task.id] = int(task.created_at.timestamp() * 1000)
-        self.__dict__["_created"] = kept
+        self._created = kept
         return [read[i] for i in ids]
 
     def _pages(self, query: dict[str, Any], page: int) -> Iterator[Task]:

@@ -124,6 +124,17 @@ class LivepeerAdapter(Adapter):
     #: Tasks a page of a refresh's listing (the server's most).
     refresh_page = 1000
 
+    def __init__(
+        self,
+        options: Options,
+        *,
+        backend: str | None = None,
+        session: requests.Session | None = None,
+    ) -> None:
+        super().__init__(options, backend=backend, session=session)
+        # The tasks this adapter's submits (and lookups) handed out, the newest 10,000.
+        self._returned: deque[_Returned] = deque(maxlen=_REMEMBERED)
+
     def make_transport(self, session: requests.Session | None) -> Transport:
         return Transport(
             vendor=self.vendor,
@@ -393,8 +404,7 @@ class LivepeerAdapter(Adapter):
 
     def _submitted(self) -> deque[_Returned]:
         """The tasks this adapter's submits (and lookups) handed out, the newest 10,000."""
-        memory: deque[_Returned] = self.__dict__.setdefault("_returned", deque(maxlen=_REMEMBERED))
-        return memory
+        return self._returned
 
     def _remember(self, task: Task, kind: str, source: str | None, submit_id: object) -> None:
         created = int(task.created_at.timestamp() * 1000) if task.created_at else None
