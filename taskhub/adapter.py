@@ -198,8 +198,9 @@ class Adapter:
     #: ``wait`` then reads a finished task once more, whole, before returning it.
     partial_refresh: ClassVar[bool] = False
     #: The TaskHub subclass a hub of this vendor is: its typed vendor-only ``ex_`` surface
-    #: (None: plain TaskHub).
-    hub_class: ClassVar[type[TaskHub] | None] = None
+    #: (None: plain TaskHub). A class, or ``"module:Class"`` when the hub's module imports
+    #: this one (a hub whose ``ex_`` calls are ``taskhub.hub.forward``-ed adapter methods).
+    hub_class: ClassVar[type[TaskHub] | str | None] = None
     #: The typed specs ``submit`` takes (taskhub.spec); ``hub.submit`` checks every submit,
     #: typed or keyword, through them before any request. Empty: the adapter checks alone.
     specs: ClassVar[tuple[type[Spec], ...]] = ()

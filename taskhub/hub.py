@@ -13,9 +13,23 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import functools
+import importlib
+import inspect
 import os
+import types
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, Union, overload
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Concatenate,
+    Generic,
+    Literal,
+    ParamSpec,
+    TypeVar,
+    Union,
+    overload,
+)
 
 from taskhub import config as _config
 from taskhub import redact, registry
@@ -45,6 +59,8 @@ if TYPE_CHECKING:
 #: What every call that addresses one task takes: a Task, a ``"backend:id"`` ref, or an id.
 TaskRef = Task | str
 _Hub = TypeVar("_Hub", bound="TaskHub")
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 
 class TaskHub:
@@ -502,6 +518,99 @@ class TaskHub:
         return self.adapter.require_id(task_id)
 
 
+class VendorCall(Generic[_P, _R]):
+    """A vendor-only (``ex_``) method of a vendor's hub, made by :func:`forward`: the
+    adapter's method of the same name and signature, run under the hub's redaction."""
+
+    def __init__(self, method: Callable[..., Any], *, ref: bool = False) -> None:
+        name = method.__name__
+
+        def call(hub: TaskHub, /, *args: Any, **kwargs: Any) -> Any:
+            with hub._secrets():
+                if ref and args:
+                    args = (hub._id(args[0]), *args[1:])
+                result = getattr(hub.adapter, name)(*args, **kwargs)
+            # A generator runs later, item by item: each step under the redaction too.
+            return _redacted(result, hub.policy) if inspect.isgenerator(result) else result
+
+        functools.update_wrapper(call, method)
+        if ref:
+            # What the hub takes in the adapter's id's place: a Task, a ref or an id.
+            signature = inspect.signature(method)
+            own, job, *rest = signature.parameters.values()
+            own = own.replace(kind=own.POSITIONAL_ONLY)
+            job = job.replace(annotation="Task | str", kind=job.POSITIONAL_ONLY)
+            shown = signature.replace(parameters=[own, job, *rest])
+            call.__signature__ = shown  # type: ignore[attr-defined]
+        self._call = call
+
+    def __set_name__(self, owner: type[Any], name: str) -> None:
+        self._call.__qualname__ = f"{owner.__qualname__}.{name}"
+        self._call.__name__ = name
+
+    @overload
+    def __get__(
+        self, hub: None, owner: type[Any] | None = None
+    ) -> Callable[Concatenate[TaskHub, _P], _R]: ...
+    @overload
+    def __get__(self, hub: TaskHub, owner: type[Any] | None = None) -> Callable[_P, _R]: ...
+    def __get__(self, hub: TaskHub | None, owner: type[Any] | None = None) -> Any:
+        return self._call if hub is None else types.MethodType(self._call, hub)
+
+
+@overload
+def forward(method: Callable[Concatenate[Any, _P], _R]) -> VendorCall[_P, _R]: ...
+@overload
+def forward(
+    method: Callable[Concatenate[Any, str, _P], _R], *, ref: Literal[True]
+) -> VendorCall[Concatenate[TaskRef, _P], _R]: ...
+def forward(method: Callable[..., Any], *, ref: bool = False) -> VendorCall[Any, Any]:
+    """Declare a vendor's ``ex_`` call on its hub class as its adapter's ``method``, once:
+
+        class LivepeerHub(TaskHub):
+            ex_asset = forward(LivepeerAdapter.asset)
+
+    The hub's method has the adapter method's signature and docstring (type checkers see
+    them), calls the hub's adapter, and runs under the hub's redaction policy, so any error
+    raised inside is scrubbed of this hub's secret values — a generator it returns is read
+    under it too. ``ref=True``: the first argument is a task the hub resolves to its id (a
+    Task, a ``"backend:id"`` ref of this hub, or an id), as ``get`` does.
+    """
+    return VendorCall(method, ref=ref)
+
+
+def _redacted(items: Iterator[Any], policy: redact.Policy) -> Iterator[Any]:
+    """``items``, each one read with ``policy`` current (and none while the caller holds an
+    item: the policy is per thread, and a generator runs in its caller's)."""
+    try:
+        while True:
+            with redact.using(policy):
+                try:
+                    item = next(items)
+                except StopIteration:
+                    return
+            yield item
+    finally:
+        close = getattr(items, "close", None)
+        if close is not None:
+            close()
+
+
+def hub_class_of(kind: type[Adapter]) -> type[TaskHub]:
+    """The hub class an adapter class declares (:attr:`Adapter.hub_class`: a class, or
+    ``"module:Class"`` for a hub module that imports the adapter's, as one whose ``ex_``
+    calls are :func:`forward`-ed does), else TaskHub."""
+    declared = kind.hub_class
+    if isinstance(declared, str):
+        module, _, name = declared.partition(":")
+        declared = getattr(importlib.import_module(module), name)
+    if declared is None:
+        return TaskHub
+    if not (isinstance(declared, type) and issubclass(declared, TaskHub)):
+        raise TypeError(f"{kind.__name__}.hub_class is not a TaskHub subclass: {declared!r}")
+    return declared
+
+
 def _follow(merge: Merge[TaskHub], run: Watching) -> Iterator[Transition]:
     """Drive a watch's rules on a merged queue: every transition, until each task finished
     (or the timeout, or an error, raised by ``run``)."""
@@ -613,7 +722,7 @@ def open_backend(backend: _config.Backend, *, config: _config.Config | None = No
     """A TaskHub for one validated backend (``config``: where its named jobs are)."""
     kind = registry.load(backend.vendor)
     adapter = kind(backend.options, backend=backend.name)
-    return (kind.hub_class or TaskHub)(adapter, config=config)
+    return hub_class_of(kind)(adapter, config=config)
 
 
 def connect_all(

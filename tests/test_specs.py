@@ -7,13 +7,13 @@ import shutil
 import subprocess
 import sys
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 import taskhub
-from taskhub import ConfigError, InvalidRequest, State
+from taskhub import Asset, ConfigError, InvalidRequest, State, redact
 from taskhub.adapters.cognite.hub import CogniteHub
 from taskhub.adapters.cognite.specs import Run
 from taskhub.adapters.livepeer.hub import LivepeerHub
@@ -22,6 +22,7 @@ from taskhub.adapters.veritone import specs as veritone
 from taskhub.adapters.veritone.hub import VeritoneHub
 from taskhub.adapters.veritone_edge import specs as edge
 from taskhub.adapters.veritone_edge.hub import EdgeHub
+from taskhub.adapters.vionlabs.adapter import VionlabsAdapter
 from taskhub.adapters.vionlabs.hub import VionlabsHub
 from taskhub.adapters.vionlabs.specs import Analysis
 from taskhub.spec import Spec
@@ -148,6 +149,27 @@ def test_the_vionlabs_hub_puts_an_item_in_the_catalog_before_its_analysis() -> N
         assert "film-7" in [i.id for i in hub.ex_items()]
         task = hub.submit(Analysis(inventory_id="film-7", product="markers", version="1.0.1"))
         assert task.ref == "vionlabs:film-7/markers/1.0.1"
+
+
+def test_an_ex_call_runs_under_its_hubs_redaction_a_generators_every_step_too(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    hub = taskhub.connect("vionlabs", api_key="k-0123456789", base_url="https://v.example")
+    assert isinstance(hub, VionlabsHub)
+    seen: list[redact.Policy] = []
+
+    def items(*, page_size: int = 500, allow_deleted: bool = False) -> Iterator[Asset]:
+        for n in range(2):
+            seen.append(redact.current())
+            yield Asset(id=f"item-{n}")
+
+    monkeypatch.setattr(hub.adapter, "items", items)
+    outside: list[redact.Policy] = []
+    for _ in hub.ex_items(page_size=2):
+        outside.append(redact.current())
+    assert seen == [hub.policy, hub.policy]  # the adapter's code ran under the hub's policy
+    assert hub.policy not in outside  # and the caller's, between items, did not
+    assert VionlabsHub.ex_items.__doc__ == VionlabsAdapter.items.__doc__
 
 
 def test_the_edge_hub_lists_engines_and_reads_a_finished_jobs_outputs(tmp_path: Path) -> None:

@@ -37,7 +37,6 @@ from taskhub.polling import PollPolicy
 from taskhub.states import State
 
 from .auth import ClientCredentials, StaticToken
-from .hub import CogniteHub
 from .parse import parse_payload, parse_task
 from .specs import Run
 from .statuses import STATUSES
@@ -102,7 +101,7 @@ class CogniteAdapter(Adapter):
     """Client (and async-task worker) for CDF workflow executions."""
 
     vendor = "cognite"
-    hub_class = CogniteHub
+    hub_class = "taskhub.adapters.cognite.hub:CogniteHub"
     specs = (Run,)
     options_class = CogniteOptions
     statuses = STATUSES

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from taskhub.hub import TaskHub
 
-if TYPE_CHECKING:
-    from .adapter import CogniteAdapter
+from .adapter import CogniteAdapter
 
 
 class CogniteHub(TaskHub):

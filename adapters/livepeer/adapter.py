@@ -37,7 +37,6 @@ from taskhub.model import Asset, Task
 from taskhub.polling import PollPolicy
 from taskhub.states import State
 
-from .hub import LivepeerHub
 from .parse import asset_from, mask_credentials, masked_object_store_url, parse_payload
 from .specs import Clip, Transcode, Upload
 from .statuses import STATUSES
@@ -102,7 +101,7 @@ class LivepeerAdapter(Adapter):
     """Client for Livepeer Studio's task API."""
 
     vendor = "livepeer"
-    hub_class = LivepeerHub
+    hub_class = "taskhub.adapters.livepeer.hub:LivepeerHub"
     specs = (Upload, Transcode, Clip)
     options_class = LivepeerOptions
     statuses = STATUSES
@@ -440,21 +439,23 @@ class LivepeerAdapter(Adapter):
             ) from exc
         return self.get(task_id)
 
-    def asset(self, asset_id: str) -> Asset:
-        """One asset (``GET /asset/{id}``)."""
+    def asset(self, asset: Asset | str) -> Asset:
+        """One asset (``GET /asset/{id}``), by id or as a task's ``outputs`` hold it: what an
+        upload, transcode or clip task makes."""
         body = self.transport.request_json(
             "GET",
-            self.transport.path("asset", self.require_id(asset_id, "asset_id")),
+            self.transport.path("asset", self.require_id(_asset_id(asset), "asset_id")),
             operation="asset",
         )
         return asset_from(body)
 
-    def delete_asset(self, asset_id: str) -> None:
-        """Delete an asset; a task still producing it fails ("task cancelled, asset has been
-        deleted") — Livepeer's only way to stop work."""
+    def delete_asset(self, asset: Asset | str) -> None:
+        """Delete an asset (by id, or as a task's ``outputs`` hold it). A task still producing
+        it fails ("task cancelled, asset has been deleted"): Livepeer's only way to stop work,
+        which ``cancel`` does not offer."""
         self.transport.request(
             "DELETE",
-            self.transport.path("asset", self.require_id(asset_id, "asset_id")),
+            self.transport.path("asset", self.require_id(_asset_id(asset), "asset_id")),
             operation="delete_asset",
         )
 
@@ -501,6 +502,11 @@ def _next_link(response: requests.Response) -> str | None:
     cursor = parse_qs(urlsplit(link).query).get("cursor", [""])[0]
     # The server links a short last page to cursor=undefined, which answers []: stop here.
     return None if cursor in ("", "undefined") else link
+
+
+def _asset_id(asset: Asset | str) -> str:
+    # An Asset with no id cannot be addressed; the id check refuses it before any request.
+    return (asset.id or "") if isinstance(asset, Asset) else asset
 
 
 __all__ = ["LivepeerAdapter", "LivepeerOptions"]

@@ -41,7 +41,6 @@ from taskhub.polling import PollPolicy
 from taskhub.states import State
 
 from . import documents as doc
-from .hub import VeritoneHub
 from .parse import parse_asset, parse_payload, parse_task
 from .specs import Job
 from .statuses import STATUSES
@@ -161,7 +160,7 @@ class VeritoneAdapter(Adapter):
     """Client for aiWARE jobs over GraphQL, and the engine's side of a task."""
 
     vendor = "veritone"
-    hub_class = VeritoneHub
+    hub_class = "taskhub.adapters.veritone.hub:VeritoneHub"
     specs = (Job,)
     options_class = VeritoneOptions
     statuses = STATUSES
@@ -556,7 +555,8 @@ class VeritoneAdapter(Adapter):
     # -- assets ----------------------------------------------------------------------------
 
     def assets(self, tdo_id: str, *, types: Iterable[str] | None = None) -> builtins.list[Asset]:
-        """Every asset of a TDO (recording), optionally of some types, newest first."""
+        """Every asset of TDO ``tdo_id`` (a recording), of ``types`` only when given, newest
+        first."""
         tdo_id = self.require_id(tdo_id, "tdo_id")
         wanted = list(types) if types is not None else None
         found: builtins.list[Asset] = []
@@ -586,8 +586,8 @@ class VeritoneAdapter(Adapter):
         name: str | None = None,
         max_bytes: int = _download.MAX_BYTES,
     ) -> Path:
-        """Stream an asset from its signed URI into ``directory`` (no Authorization header
-        goes to the storage host)."""
+        """Stream an asset from its signed URI into ``directory`` (the API token never goes
+        to the storage host)."""
         if not asset.uri:
             raise self.invalid(
                 "the asset has no URI to download", field="asset", operation="download"
@@ -612,7 +612,8 @@ class VeritoneAdapter(Adapter):
         name: str | None = None,
         source_data: dict[str, Any] | None = None,
     ) -> Asset:
-        """``createAsset`` by URI, or by multipart upload of ``file``."""
+        """``createAsset`` on TDO ``container_id``, by URI or by multipart upload of
+        ``file``."""
         if (uri is None) == (file is None):
             raise self.invalid(
                 "give exactly one of uri and file", field="file", operation="create_asset"

@@ -38,7 +38,6 @@ from taskhub.paging import fingerprint
 from taskhub.polling import PollPolicy
 from taskhub.states import State
 
-from .hub import EdgeHub
 from .parse import maybe_json as _maybe_json
 from .parse import parse_payload, parse_task
 from .specs import Job
@@ -82,7 +81,7 @@ class EdgeAdapter(Adapter):
     """Client (and task-status worker) for an aiWARE Edge instance."""
 
     vendor = "veritone-edge"
-    hub_class = EdgeHub
+    hub_class = "taskhub.adapters.veritone_edge.hub:EdgeHub"
     specs = (Job,)
     options_class = EdgeOptions
     statuses = STATUSES
@@ -324,7 +323,7 @@ class EdgeAdapter(Adapter):
                 return
 
     def delete_job(self, job_id: str) -> None:
-        """Delete a job (Edge's only way to stop one)."""
+        """Delete a job and its tasks (Edge has no cancel: this is how work is dropped)."""
         self._call(
             "POST",
             self.transport.path("proc", "job", self.require_id(job_id, "job_id"), "delete"),
@@ -367,7 +366,7 @@ class EdgeAdapter(Adapter):
     # -- outputs and engines -----------------------------------------------------------------
 
     def outputs(self, job_id: str) -> builtins.list[Asset]:
-        """The job's outputs (``GET /proc/job/{id}/outputs``) as Assets."""
+        """The outputs a job's tasks wrote (``GET /proc/job/{id}/outputs``), as Assets."""
         body = self._json(
             "GET",
             self.transport.path("proc", "job", self.require_id(job_id, "job_id"), "outputs"),

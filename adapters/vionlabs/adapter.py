@@ -16,7 +16,6 @@ from taskhub.http import ErrorInfo, Transport, body_json
 from taskhub.model import Asset, Task
 from taskhub.polling import PollPolicy
 
-from .hub import VionlabsHub
 from .ids import check_part, make_id, split_id
 from .parse import parse_payload
 from .specs import PRIORITIES, PRODUCTS, Analysis
@@ -85,7 +84,7 @@ class VionlabsAdapter(Adapter):
     """Client for the Vionlabs Tasks and Catalog APIs."""
 
     vendor = "vionlabs"
-    hub_class = VionlabsHub
+    hub_class = "taskhub.adapters.vionlabs.hub:VionlabsHub"
     specs = (Analysis,)
     options_class = VionlabsOptions
     statuses = STATUSES
@@ -201,9 +200,10 @@ class VionlabsAdapter(Adapter):
     # -- catalog -------------------------------------------------------------------------------
 
     def upsert_item(
-        self, id: str, type: str, title: str, asset_url: str | None = None, **fields: Any
+        self, /, id: str, type: str, title: str, asset_url: str | None = None, **fields: Any
     ) -> Asset:
-        """Create or replace a catalog item (``PUT /catalog/v1/item``), the prerequisite."""
+        """Create or replace catalog item ``id`` (``PUT /catalog/v1/item``), the
+        prerequisite of an analysis; ``fields`` (other item fields) are sent as given."""
         if not isinstance(id, str) or not id:
             raise self.invalid("id must be a non-empty string", field="id", operation="upsert_item")
         if type not in ITEM_TYPES:
@@ -223,7 +223,8 @@ class VionlabsAdapter(Adapter):
         return _item_asset(body)
 
     def items(self, *, page_size: int = 500, allow_deleted: bool = False) -> Iterator[Asset]:
-        """Every catalog item, page by page (``page_num`` from 0)."""
+        """Every catalog item, fetched page by page (``page_num`` from 0) as the iterator is
+        read."""
         page_num = 0
         while True:
             page = self.transport.request_json(

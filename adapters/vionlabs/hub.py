@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from taskhub.hub import TaskHub, forward
 
-from taskhub.hub import TaskHub
-from taskhub.model import Asset
-
-if TYPE_CHECKING:
-    from .adapter import VionlabsAdapter
+from .adapter import VionlabsAdapter
 
 
 class VionlabsHub(TaskHub):
@@ -22,21 +17,9 @@ class VionlabsHub(TaskHub):
 
     adapter: VionlabsAdapter
 
-    def ex_upsert_item(
-        self, id: str, type: str, title: str, asset_url: str | None = None, **fields: Any
-    ) -> Asset:
-        """Create or replace catalog item ``id`` (``PUT /catalog/v1/item``)."""
-        with self._secrets():
-            return self.adapter.upsert_item(id, type, title, asset_url, **fields)
-
-    def ex_item(self, type: str, inventory_id: str) -> Asset:
-        """One catalog item."""
-        with self._secrets():
-            return self.adapter.item(type, inventory_id)
-
-    def ex_items(self, *, page_size: int = 500, allow_deleted: bool = False) -> Iterator[Asset]:
-        """Every catalog item, fetched page by page as the iterator is read."""
-        return self.adapter.items(page_size=page_size, allow_deleted=allow_deleted)
+    ex_upsert_item = forward(VionlabsAdapter.upsert_item)
+    ex_item = forward(VionlabsAdapter.item)
+    ex_items = forward(VionlabsAdapter.items)
 
 
 __all__ = ["VionlabsHub"]
