@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import inspect
 import json
 import logging
 import os
@@ -486,16 +487,7 @@ class VeritoneAdapter(Adapter):
     ) -> Task:
         """``updateTask``: running; complete (``output`` as ``outputString``); failed (with
         ``output: {error}`` and, only then, failureReason / failureMessage)."""
-        self.check_report(
-            task_id,
-            state,
-            job_id=job_id,
-            output=output,
-            error=error,
-            failure_reason=failure_reason,
-            failure_message=failure_message,
-            **extra,
-        )
+        self._refuse(state, error, failure_reason, failure_message, extra)
         word = self.statuses.report[state]
         update: dict[str, Any] = {"id": task_id, "status": word}
         if job_id is not None:
@@ -511,19 +503,25 @@ class VeritoneAdapter(Adapter):
         data = self._graphql(doc.UPDATE_TASK, {"input": update}, "report")
         return parse_task(data.get("updateTask"), self.backend)
 
-    def check_report(
+    def check_report(self, task_id: str, state: State, **fields: Any) -> None:
+        """Refuse a report's bad arguments before any request: ``report``'s own checks, on
+        the arguments bound to ``report``'s parameters (declared there only, where the
+        command reads them)."""
+        given = inspect.signature(self.report).bind(task_id, state, **fields)
+        given.apply_defaults()
+        args = given.arguments
+        self._refuse(
+            state, args["error"], args["failure_reason"], args["failure_message"], args["extra"]
+        )
+
+    def _refuse(
         self,
-        task_id: str,
         state: State,
-        *,
-        job_id: str | None = None,
-        output: Any = None,
-        error: str | None = None,
-        failure_reason: str | None = None,
-        failure_message: str | None = None,
-        **extra: Any,
+        error: str | None,
+        failure_reason: str | None,
+        failure_message: str | None,
+        extra: Mapping[str, Any],
     ) -> None:
-        """Refuse a report's bad arguments before any request."""
         self.refuse_unknown(extra, "report")
         if state is not State.FAILED and (failure_reason or failure_message or error):
             raise self.invalid(
