@@ -449,6 +449,8 @@ class Merge(Generic[_O]):
     def __init__(self) -> None:
         self._sink: queue.SimpleQueue[tuple[Subscription, Update]] = queue.SimpleQueue()
         self._owners: dict[Subscription, _O] = {}
+        # The subscriptions of the updates handed out: done with once the reader asks again.
+        self._handed: set[Subscription] = set()
 
     def follow(self, refresher: Refresher, ids: Iterable[str], owner: _O) -> Subscription:
         """Follow ``ids`` through ``refresher`` into this queue, for ``owner``."""
@@ -459,6 +461,9 @@ class Merge(Generic[_O]):
     def get(self, timeout: float | None) -> tuple[_O, Subscription, Update] | None:
         """The next update with its owner and subscription, waiting up to ``timeout`` real
         seconds (None: until one comes; 0: only what is queued); None if none came."""
+        for handed in self._handed:
+            handed.asking()
+        self._handed = set()
         while True:
             try:
                 if timeout is not None and timeout <= 0:
@@ -467,9 +472,12 @@ class Merge(Generic[_O]):
                     sub, update = self._sink.get(timeout=timeout)
             except queue.Empty:
                 return None
+            sub.took()
             owner = self._owners.get(sub)
             if owner is not None:  # else: its subscription was closed meanwhile
+                self._handed.add(sub)
                 return owner, sub, update
+            sub.asking()
 
     def subscriptions(self, owner: _O) -> list[Subscription]:
         """The open subscriptions made for ``owner``."""

@@ -307,6 +307,25 @@ class TaskHub:
         """Turn a vendor task JSON you already hold into a Task, with no request."""
         return self.adapter.parse(payload)
 
+    @property
+    def takes_webhooks(self) -> bool:
+        """True when the vendor sends webhooks taskhub can verify (:meth:`webhook`)."""
+        return self.adapter.webhook_parser() is not None
+
+    def webhook(
+        self, body: bytes, headers: Mapping[str, str], secret: str, *, seen: Any = None
+    ) -> tuple[str, Task]:
+        """Verify one webhook delivery with the vendor's own rules and return its event id
+        and its task, adopted as a read of this hub's (its id checked, its text capped and
+        masked). Raises WebhookRejected (a ValueError) naming the reason; UnsupportedOperation
+        for a vendor that sends none. ``seen``: the vendor parser's replay memory (None: the
+        caller de-duplicates on the event id, as ``taskhub serve`` does in its store)."""
+        parse = self.adapter.webhook_parser()
+        if parse is None:
+            raise UnsupportedOperation(self.vendor, "webhook", "poll the task instead")
+        event = parse(body, headers, secret, seen=seen, backend=self.backend)
+        return str(event.id), self.adapter.adopt(event.task)
+
     # -- waiting and watching ------------------------------------------------------------------
 
     @property

@@ -66,10 +66,35 @@ class Subscription:
         self._queue: queue.SimpleQueue[Update] = queue.SimpleQueue()
         self._async: asyncio.Queue[Update] | None = asyncio.Queue() if loop else None
         self.closed = False
+        # Updates handed to the follower, taken by it, and done with: taken ones are done
+        # once the follower comes back for more. On a virtual clock the refresher moves time
+        # on only when every follower is done (see Refresher._settle), so what a follower
+        # decides about an update it decides at the time the update was read.
+        self._given = self._taken = self._done = 0
+        self._counts = threading.Lock()
+
+    @property
+    def idle(self) -> bool:
+        """True when the follower is done with everything handed to it (or closed)."""
+        with self._counts:
+            return self.closed or self._done >= self._given
+
+    def asking(self) -> None:
+        """The follower comes back for more: it is done with what it took. (A follower that
+        reads a shared sink, not this subscription's queue, says so itself.)"""
+        with self._counts:
+            self._done = self._taken
+
+    def took(self, count: int = 1) -> None:
+        """The follower took ``count`` updates (from a shared sink, for one)."""
+        with self._counts:
+            self._taken += count
 
     # -- delivery (refresher thread) ---------------------------------------------------------
 
     def _deliver(self, update: Update, batches: _Batches) -> None:
+        with self._counts:
+            self._given += 1
         if self._sink is not None:
             self._sink.put((self, update))
         elif self._loop is not None:
@@ -81,25 +106,33 @@ class Subscription:
 
     def get(self, timeout: float | None = None) -> Update | None:
         """The next update, waiting up to ``timeout`` real seconds (None: no update yet)."""
+        self.asking()
         try:
-            return self._queue.get(timeout=timeout)
+            update = self._queue.get(timeout=timeout)
         except queue.Empty:
             return None
+        self.took()
+        return update
 
     async def next_async(self) -> Update:
         """The next update, awaited in the event loop the subscription was made for."""
-        if self._async is None:
-            raise RuntimeError("this subscription was not made for an event loop (loop=...)")
-        return await self._async.get()
+        return (await self._next_async(1))[0]
 
     async def updates_async(self) -> list[Update]:
         """Every update queued so far, in order, awaiting the first if there is none — the
         updates :meth:`next_async` would return one by one, in one step."""
-        first = await self.next_async()
-        assert self._async is not None
-        found = [first]
-        while not self._async.empty():
+        return await self._next_async(None)
+
+    async def _next_async(self, most: int | None) -> list[Update]:
+        if self._async is None:
+            raise RuntimeError("this subscription was not made for an event loop (loop=...)")
+        # Done with what was taken once the loop has run what the last updates woke (after
+        # the callbacks already scheduled), not merely when this coroutine asks again.
+        asyncio.get_running_loop().call_soon(self.asking)
+        found = [await self._async.get()]
+        while (most is None or len(found) < most) and not self._async.empty():
             found.append(self._async.get_nowait())
+        self.took(len(found))
         return found
 
     def add(self, ids: Iterable[str]) -> None:
@@ -327,10 +360,23 @@ class Refresher:
         for sub in subs:
             sub._deliver(update, batches)
 
+    def _settle(self, most: float = 10.0) -> None:
+        """Wait (real time, up to ``most`` seconds: a follower that stopped reading without
+        closing must not stop the clock) until every follower is done with what it got."""
+        end = time.monotonic() + most
+        while time.monotonic() < end:
+            with self._cond:
+                subs = list(self._subs)
+            if all(sub.idle for sub in subs):
+                return
+            time.sleep(0.001)
+
     def _pause(self, seconds: float) -> None:
         if self.clock is not SYSTEM:
             # Virtual time: the pause is instant (the clock moves), and a new follower waits
-            # for the next cycle like any other.
+            # for the next cycle like any other. Time moves on only once every follower is
+            # done with the last cycle's updates, whatever the machine's load.
+            self._settle()
             self.clock.sleep(seconds)
             return
         end = time.monotonic() + seconds

@@ -439,7 +439,7 @@ def _open_all(cfg: _config.Config, groups: dict[str, list[str]]) -> dict[str, Ta
 def _cancel(args: argparse.Namespace) -> int:
     hub, task_id = _hub(args, args.ref)
     with hub:
-        if not args.force and "get" in hub.capabilities:
+        if not args.force and {"get", "cancel"} <= hub.capabilities:
             # A fresh process knows nothing of the task: one read, so a finished one is
             # refused here as the library refuses it (--force sends the cancel anyway).
             hub.get(task_id)

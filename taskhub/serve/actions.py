@@ -92,7 +92,7 @@ class Operator:
     def submit(self, job: str, params: Mapping[str, Any], who: str, key: str | None) -> Done:
         """Submit the configured ``[jobs.NAME]`` with ``params``; with ``key``, at most once."""
         hub = self._job_hub(job, who, params)
-        masked = hub.adapter.policy.data(dict(params))
+        masked = hub.policy.data(dict(params))
         if key is not None:
             claim = self.store.actions.claim(who, key, job)
             if not claim.fresh:
@@ -161,7 +161,7 @@ class Operator:
             task: Task = call()
         except TaskhubError as exc:
             status, outcome = _status(exc)
-            detail = hub.adapter.policy.text(str(exc))
+            detail = hub.policy.text(str(exc))
             self._audit(who, action, target, params, outcome, detail=detail)
             if isinstance(exc, OutcomeUnknown):
                 detail += " — the vendor may have acted: look the task up before trying again"

@@ -440,8 +440,7 @@ class App:
         hub = self.service.hubs.get(backend)
         if hub is None:
             raise HttpError(404, f"no backend {backend[:60]!r}")
-        parse = hub.adapter.webhook_parser()
-        if parse is None:
+        if not hub.takes_webhooks:
             raise HttpError(404, f"{hub.vendor} sends no webhooks taskhub can verify")
         body = _body(call.environ)
         headers = {
@@ -450,10 +449,7 @@ class App:
             if key.startswith("HTTP_")
         }
         try:
-            event = parse(
-                body, headers, self.webhook_secrets.get(backend, ""), seen=None, backend=backend
-            )
-            task = hub.adapter.adopt(event.task)
+            event_id, task = hub.webhook(body, headers, self.webhook_secrets.get(backend, ""))
         except WebhookRejected as exc:
             reason = getattr(exc, "reason", None) or "rejected"
             self.metrics.webhooks.labels(backend, reason).inc()
@@ -463,18 +459,18 @@ class App:
         except ValueError as exc:
             self.metrics.webhooks.labels(backend, "malformed").inc()
             raise HttpError(400, f"webhook rejected: malformed ({str(exc)[:100]})") from None
-        if not self.store.accept_event(backend, event.id):
+        if not self.store.accept_event(backend, event_id):
             self.metrics.webhooks.labels(backend, "duplicate").inc()
             raise HttpError(409, "webhook rejected: duplicate (this event was already received)")
         try:
             transition = self.service.observe(task)
         except Exception:
-            self.store.forget_event(backend, event.id)
+            self.store.forget_event(backend, event_id)
             raise
         self.service.refresh_soon(backend, task.id)
         self.metrics.webhooks.labels(backend, "accepted").inc()
         return _json(202, {
-            "accepted": event.id,
+            "accepted": event_id,
             "ref": task.ref,
             "state": task.state.value,
             "transition": str(transition) if transition is not None else None,
