@@ -300,12 +300,18 @@ class Writer:
             try:
                 return self._write(part)
             except sa.exc.IntegrityError as exc:
-                if attempt + 1 == CONFLICT_TRIES:
+                if attempt + 1 == CONFLICT_TRIES or not self._raced(exc):
                     raise
                 # Another process inserted one of these tasks first: read again and retry.
                 log.debug("store: concurrent insert, retrying the batch: %s", exc.orig)
                 time.sleep(0.01 * 2**attempt)
         raise AssertionError("unreachable")
+
+    def _raced(self, exc: sa.exc.IntegrityError) -> bool:
+        """Whether another writer inserted a row first: only a unique violation on
+        PostgreSQL (SQLite's BEGIN IMMEDIATE holds the whole file, so a refusal there is the
+        data's, as is any other violation): those are refused at once, not retried."""
+        return self.dialect == "postgresql" and getattr(exc.orig, "sqlstate", None) == "23505"
 
     # -- one transaction: load, judge, flush -------------------------------------------------
 
