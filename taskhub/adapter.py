@@ -57,6 +57,9 @@ class IdRule:
     max_length: int = 128
     #: True when no id of this vendor has a colon, so ``"x:y"`` can only be a ref.
     colon_is_ref: bool = True
+    #: True when the pattern itself excludes control characters (no ``.`` or negated class
+    #: that lets them through), so an id that matches needs no separate scan for them.
+    controls_excluded: bool = False
 
     def check(self, value: object, what: str, *, vendor: str) -> str:
         """``value`` if it is a valid id, else InvalidRequest naming ``what``."""
@@ -89,6 +92,7 @@ class IdRule:
 PLAIN_ID = IdRule(
     re.compile(r"[A-Za-z0-9][A-Za-z0-9_.~-]*"),
     "letters, digits and _ - . ~, starting with a letter or digit",
+    controls_excluded=True,
 )
 
 #: A file or output name: anything but a path separator, and not ``.`` or ``..``; sent
@@ -338,8 +342,9 @@ class Adapter:
         self._check_row_id(task.id)
         subtasks = task.subtasks
         if subtasks:
-            kept = tuple(self._adopted(sub) for sub in subtasks)
-            subtasks = tuple(sub for sub in kept if sub is not None)
+            kept = [self._adopted(sub) for sub in subtasks]
+            if any(new is not old for new, old in zip(kept, subtasks, strict=True)):
+                subtasks = tuple(sub for sub in kept if sub is not None)
         status = _capped(task.status, self.policy)
         if status is not task.status or subtasks is not task.subtasks:
             task = attrs.evolve(task, status=status, subtasks=subtasks)
@@ -365,6 +370,14 @@ class Adapter:
                 yield adopted
 
     def _check_row_id(self, task_id: str) -> None:
+        rule = self.id_rule
+        if (
+            type(task_id) is str
+            and len(task_id) <= rule.max_length
+            and rule.pattern.fullmatch(task_id) is not None
+            and (rule.controls_excluded or task_id.isprintable())
+        ):
+            return  # the common case, without the full check's per-character scan
         try:
             self.id_rule.check(task_id, "id", vendor=self.vendor)
         except InvalidRequest as exc:
