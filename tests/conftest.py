@@ -9,6 +9,7 @@ import pytest
 
 from taskhub import registry
 from taskhub.testing import Simulation, simulate
+from tests.chromium import browser  # noqa: F401 (the fixture, for the page's tests)
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import attrs
 
+from taskhub.adapters.veritone_edge.simulator import JOB_ORDER
+
 
 @attrs.frozen
 class Pointer:
@@ -87,32 +89,7 @@ _EDGE_PARAMETERS = "/components/parameters"
 _EDGE_SCHEMAS = "/components/schemas"
 #: The sortable JobDetail properties (every one but the arrays ``tasks``, ``taskRoutes`` and
 #: ``sendOutputToUris``), as the Edge simulator's ``JOB_ORDER`` has them.
-_JOB_FIELDS = [
-    "abortedDateTime",
-    "completedDateTime",
-    "coreID",
-    "coreJobID",
-    "coreRecordingId",
-    "coreScheduledJobId",
-    "coreSourceId",
-    "createdDateTime",
-    "currentRetries",
-    "dueDateTime",
-    "internalJobID",
-    "internalOrganizationID",
-    "internalScheduledJobId",
-    "isTemplate",
-    "jobConfigJSON",
-    "jobStatus",
-    "jobTemplateId",
-    "maxRetries",
-    "modifiedDateTime",
-    "priority",
-    "scheduledDateTime",
-    "startDateTime",
-    "startedDateTime",
-    "stopDateTime",
-]
+_JOB_FIELDS = list(JOB_ORDER)
 
 PATCHES: tuple[Patch, ...] = (
     # -- Veritone Edge (OpenAPI 3.15.2) --------------------------------------------------------

@@ -6,15 +6,12 @@ in tests/airflow/test_secrets.py.)"""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -22,9 +19,9 @@ import sqlalchemy as sa
 pytest.importorskip("waitress", reason="needs the serve extra: pip install 'taskhub[serve]'")
 
 from taskhub.cli.demo import config_text
-from taskhub.serve import build, make_server
+from taskhub.serve import build
 from taskhub.testing import Simulation, simulate
-from tests.test_serve_security import fetch
+from tests.serving import fetch, serving
 
 #: A configured key of no known shape (no "Bearer", no "key=", not a JWT).
 KEY = "lp9Hq2ZxWv8Rk4TyMn3B"
@@ -52,17 +49,17 @@ def test_the_hub_the_store_the_page_and_the_api_never_show_it(
         assert task.status.message == "invalid api key *** for this project"
         assert KEY not in json.dumps(task.to_dict(include_raw=True))
         assert served.store.flush(10)
-        server = make_server(served.app, threads=2)
-        thread = threading.Thread(target=_loop, args=(server,), daemon=True)
-        thread.start()
-        address = f"127.0.0.1:{server.effective_port}"
         ref = f"livepeer:{task_id}"
-        shown = [
-            fetch(address, path)[2].decode()
-            for path in ("/", "/api/tasks", f"/api/tasks/{ref}", f"/api/tasks/{ref}/transitions")
-        ]
-        server.close()
-        thread.join(5)
+        with serving(served.app, threads=2) as address:
+            shown = [
+                fetch(address, path)[2].decode()
+                for path in (
+                    "/",
+                    "/api/tasks",
+                    f"/api/tasks/{ref}",
+                    f"/api/tasks/{ref}/transitions",
+                )
+            ]
         assert all("invalid api key ***" in text for text in shown[1:])
         assert not [text for text in shown if KEY in text]
         with served.store.reader_engine.connect() as conn:
@@ -77,11 +74,6 @@ def test_the_hub_the_store_the_page_and_the_api_never_show_it(
     finally:
         served.close()
         hub.close()
-
-
-def _loop(server: Any) -> None:
-    with contextlib.suppress(OSError):
-        server.run()
 
 
 @pytest.mark.parametrize(

@@ -6,12 +6,10 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.error
@@ -311,39 +309,6 @@ def _login(url: str, token: str) -> str:
 
 
 # -- the page in a real browser ----------------------------------------------------------------
-
-
-def _chromium() -> tuple[str, str]:
-    browser = shutil.which("chromium") or "/usr/bin/chromium"
-    driver = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-    if not (os.path.exists(browser) and os.path.exists(driver)):
-        missing("Debian's chromium and chromium-driver are not installed")
-    pytest.importorskip("selenium", reason="needs selenium (the test extra)")
-    return browser, driver
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    chromium, chromedriver = _chromium()
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service as DriverService
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    profile = tempfile.mkdtemp(prefix="taskhub-chromium-")
-    for flag in (
-        "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        f"--user-data-dir={profile}", "--window-size=1400,1000",
-    ):  # fmt: skip
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=DriverService(chromedriver), options=options)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 def test_the_page_in_chromium(running: Running, browser: Any, tmp_path: Path) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,10 +18,10 @@ pytest.importorskip("waitress", reason="needs the serve extra: pip install 'task
 from taskhub.cli.demo import config_text
 from taskhub.config import load
 from taskhub.hub import TaskHub, connect_all
-from taskhub.serve import Access, Role, Served, Token, build, make_server
+from taskhub.serve import Access, Role, Served, Token, build
 from taskhub.testing import Simulation, simulate
+from tests.serving import fetch, serving
 from tests.store.services import pg_server, pg_url  # noqa: F401 (fixtures)
-from tests.test_serve_security import fetch
 
 OPS = "ops-Qz7_k2Lw9xPq4RvT"
 VIEW = "view-Hn3Bt8Zy1Mc6Ws5D"
@@ -80,22 +79,13 @@ def service(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Service]
         hubs = connect_all(load(config))
         access = Access([Token("ops", Role.OPERATOR, OPS), Token("grafana", Role.VIEWER, VIEW)])
         served = build(hubs, db, access=access, start=False)
-        server = make_server(served.app, threads=4)
-        thread = threading.Thread(target=_loop, args=(server,), daemon=True)
-        thread.start()
         try:
-            yield Service(f"127.0.0.1:{server.effective_port}", served, sims, hubs)
+            with serving(served.app) as address:
+                yield Service(address, served, sims, hubs)
         finally:
-            server.close()
-            thread.join(5)
             served.close()
             for hub in hubs.values():
                 hub.close()
-
-
-def _loop(server: Any) -> None:
-    with contextlib.suppress(OSError):
-        server.run()
 
 
 def test_roles_a_viewer_reads_and_only_an_operator_acts(service: Service) -> None:

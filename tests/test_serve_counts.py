@@ -6,13 +6,10 @@ refresher, as ``taskhub serve`` does in production."""
 
 from __future__ import annotations
 
-import contextlib
 import json
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -21,11 +18,11 @@ pytest.importorskip("waitress", reason="needs the serve extra: pip install 'task
 from prometheus_client.parser import text_string_to_metric_families
 
 from taskhub.cli.demo import simulators
-from taskhub.serve import Served, build, make_server
+from taskhub.serve import Served, build
 from taskhub.states import State
 from taskhub.store import Filters
 from taskhub.testing import Simulation
-from tests.test_serve_security import fetch
+from tests.serving import fetch, serving
 
 VENDORS = ("veritone", "veritone-edge", "cognite")
 JOBS = 3
@@ -44,23 +41,14 @@ def followed(tmp_path: Path) -> Iterator[tuple[str, Served, dict[str, list[str]]
                 submitted[vendor] = [elsewhere.submit(**spec).id for _ in range(JOBS)]
         hubs = {v: sim.connect(poll_interval=0.1, poll_max=0.2) for v, sim in sims.items()}
         served = build(hubs, f"sqlite:///{tmp_path / 'counts.db'}", discover_every=0.3)
-        server = make_server(served.app, threads=2)
-        thread = threading.Thread(target=_loop, args=(server,), daemon=True)
-        thread.start()
         try:
-            _drive(sims, served, submitted)
-            yield f"127.0.0.1:{server.effective_port}", served, submitted
+            with serving(served.app, threads=2) as address:
+                _drive(sims, served, submitted)
+                yield address, served, submitted
         finally:
-            server.close()
-            thread.join(5)
             served.close()
             for hub in hubs.values():
                 hub.close()
-
-
-def _loop(server: Any) -> None:
-    with contextlib.suppress(OSError):
-        server.run()
 
 
 def _drive(sims: dict[str, Simulation], served: Served, submitted: dict[str, list[str]]) -> None:

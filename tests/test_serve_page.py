@@ -14,9 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import shutil
-import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
@@ -32,13 +29,12 @@ from taskhub.cli.demo import config_text
 from taskhub.config import load
 from taskhub.hub import TaskHub, connect_all
 from taskhub.model import Status, Task
-from taskhub.serve import Access, Role, Served, Token, build, make_server
+from taskhub.serve import Access, Role, Served, Token, build
 from taskhub.states import State
 from taskhub.store.stats import Stats, Window, percentile
 from taskhub.testing import SimClock, Simulation, simulate
+from tests.serving import fetch, serving
 from tests.store.services import pg_server  # noqa: F401 (fixture)
-from tests.test_serve import _chromium
-from tests.test_serve_security import fetch
 
 OPS = "ops-Qz7_k2Lw9xPq4RvT"
 VIEW = "view-Hn3Bt8Zy1Mc6Ws5D"
@@ -144,57 +140,20 @@ def site(
         access = Access([Token("ops", Role.OPERATOR, OPS), Token("grafana", Role.VIEWER, VIEW)])
         served = build(hubs, db, access=access, discover_every=0.5)
         served.app.stats.ttl = 0  # each read fresh: the tests compare the page with the API
-        server = make_server(served.app, threads=4)
-        thread = threading.Thread(target=_loop, args=(server,), daemon=True)
-        thread.start()
-        site = Site(
-            f"http://127.0.0.1:{server.effective_port}", served, sims, hubs, clock,
-            request.param, {}, {},
-        )  # fmt: skip
         try:
-            _archive(site)  # first: the page shows the newest observed first
-            for vendor in JOBS:
-                _run_to_the_end(site, vendor)
-                clock.advance(1800)
-            site.submitted["livepeer"] = []
-            assert served.store.flush(30)
-            yield site
+            with serving(served.app) as address:
+                site = Site(f"http://{address}", served, sims, hubs, clock, request.param, {}, {})
+                _archive(site)  # first: the page shows the newest observed first
+                for vendor in JOBS:
+                    _run_to_the_end(site, vendor)
+                    clock.advance(1800)
+                site.submitted["livepeer"] = []
+                assert served.store.flush(30)
+                yield site
         finally:
-            server.close()
-            thread.join(5)
             served.close()
             for hub in hubs.values():
                 hub.close()
-
-
-def _loop(server: Any) -> None:
-    with contextlib.suppress(OSError):
-        server.run()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    """Debian's headless Chromium, as tests/test_serve.py drives it."""
-    chromium, chromedriver = _chromium()
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service as DriverService
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    profile = tempfile.mkdtemp(prefix="taskhub-page-chromium-")
-    for flag in (
-        "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        f"--user-data-dir={profile}", "--window-size=1400,1000",
-    ):  # fmt: skip
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=DriverService(chromedriver), options=options)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)

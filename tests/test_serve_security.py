@@ -5,14 +5,11 @@ headers, the Host allow-list, token rules, and 4xx (never 500) for every bad req
 from __future__ import annotations
 
 import contextlib
-import http.client
 import json
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -22,46 +19,12 @@ pytest.importorskip("waitress", reason="needs the serve extra: pip install 'task
 from taskhub import State
 from taskhub.errors import ConfigError
 from taskhub.model import Status, Task
-from taskhub.serve import Served, build, make_server, run
+from taskhub.serve import Served, build, run
 from taskhub.store import StoreTracker
+from tests.serving import fetch, serving
 from tests.store.services import pg_server, pg_url  # noqa: F401 (fixtures)
 
 TOKEN = "k7-Qz_operator-TOKEN-0123456789"
-
-
-@contextlib.contextmanager
-def serving(served: Served) -> Iterator[str]:
-    server = make_server(served.app, threads=4)
-    thread = threading.Thread(target=_loop, args=(server,), daemon=True)
-    thread.start()
-    try:
-        yield f"127.0.0.1:{server.effective_port}"
-    finally:
-        server.close()
-        thread.join(5)
-
-
-def _loop(server: Any) -> None:
-    with contextlib.suppress(OSError):
-        server.run()
-
-
-def fetch(
-    address: str,
-    path: str,
-    *,
-    method: str = "GET",
-    headers: dict[str, str] | None = None,
-    body: bytes | None = None,
-) -> tuple[int, dict[str, str], bytes]:
-    host, port = address.split(":")
-    conn = http.client.HTTPConnection(host, int(port), timeout=20)
-    try:
-        conn.request(method, path, body=body, headers=headers or {})
-        response = conn.getresponse()
-        return response.status, dict(response.getheaders()), response.read()
-    finally:
-        conn.close()
 
 
 @pytest.fixture
@@ -73,7 +36,7 @@ def served(tmp_path: Path) -> Iterator[Served]:
 
 @pytest.fixture
 def address(served: Served) -> Iterator[str]:
-    with serving(served) as found:
+    with serving(served.app) as found:
         yield found
 
 
@@ -267,11 +230,11 @@ def test_a_huge_vendor_message_is_bounded_on_the_page_and_the_api(
 def test_the_request_deadline_closes_a_dripping_connection(served: Served) -> None:
     """However slowly it drips, a request must arrive whole within the deadline (1 s here,
     15 s in taskhub serve): waitress's own timeout counts only silence."""
-    server = make_server(served.app, threads=2, request_seconds=1.0)
-    thread = threading.Thread(target=_loop, args=(server,), daemon=True)
-    thread.start()
-    host, port, deadline = "127.0.0.1", server.effective_port, 1.0
-    with socket.create_connection((host, int(port)), timeout=deadline + 10) as sock:
+    deadline = 1.0
+    with (
+        serving(served.app, threads=2, request_seconds=deadline) as address,
+        socket.create_connection(_host_port(address), timeout=deadline + 10) as sock,
+    ):
         sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n")
         started = time.monotonic()
         closed = False
@@ -287,9 +250,12 @@ def test_the_request_deadline_closes_a_dripping_connection(served: Served) -> No
             except OSError:
                 closed = True
                 break
-    server.close()
-    thread.join(5)
     assert closed
+
+
+def _host_port(address: str) -> tuple[str, int]:
+    host, port = address.split(":")
+    return host, int(port)
 
 
 # -- finding 6 on PostgreSQL: webhooks ---------------------------------------------------------
@@ -312,7 +278,7 @@ def webhooks(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         hub = sim.connect()
         served = build({"livepeer": hub}, db, secrets={"livepeer": WEBHOOK_SECRET}, start=False)
         try:
-            with serving(served) as address:
+            with serving(served.app) as address:
                 yield address
         finally:
             served.close()
@@ -379,7 +345,7 @@ def test_a_verified_delivery_refreshes_its_task_at_once(tmp_path: Path) -> None:
                     "id": task.id, "type": "upload", "createdAt": now - 1000,
                     "status": {"phase": "running", "updatedAt": now}}}},
             }).encode()  # fmt: skip
-            with serving(served) as address:
+            with serving(served.app) as address:
                 status, _, answer = fetch(
                     address, "/webhooks/livepeer", method="POST", body=body, headers=_signed(body)
                 )
