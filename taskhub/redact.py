@@ -310,6 +310,24 @@ class Policy:
     def __repr__(self) -> str:
         return f"<redact.Policy {len(self._values) + len(self._learned)} values ***>"
 
+    def __copy__(self) -> Policy:
+        return self  # shared, never changed but by learn(): a copy is the same policy
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Policy:
+        return self
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # A pickle is stored and sent on: the policy travels with the names and shapes it
+        # masks, never with the secret values it knows (a Task read by a hub carries its
+        # policy; its text was masked with those values when it was read).
+        names = (sorted(self.header_names), sorted(self.param_names), sorted(self.field_names))
+        return (_names_only, names)
+
+
+def _names_only(headers: list[str], params: list[str], fields: list[str]) -> Policy:
+    """A policy with these names and no values (what an unpickled policy is)."""
+    return Policy(headers=headers, params=params, fields=fields)
+
 
 @functools.lru_cache(maxsize=64)
 def _as_word(secret: str) -> re.Pattern[str]:

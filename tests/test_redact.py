@@ -179,3 +179,32 @@ def test_a_password_in_any_urls_userinfo_is_masked() -> None:
     assert redact.text("postgresql+psycopg://user@db/taskhub") == (
         "postgresql+psycopg://user@db/taskhub"
     )
+
+
+def test_a_task_a_hub_read_pickles_and_copies_without_its_hubs_secret_values() -> None:
+    """A Task carries its hub's policy; a pickle of it (stored, sent to another process)
+    carries the names the policy masks but never the secret values it knows."""
+    import copy
+    import pickle
+
+    from taskhub import redact
+    from taskhub.model import Status, Task
+    from taskhub.states import State
+
+    policy = redact.for_vendor("livepeer").extend(values=["Zq7-secret-value-9"])
+    task = Task(
+        "media",
+        "livepeer",
+        "t1",
+        Status(State.FAILED, message="bad key ***"),
+        params={"note": "Zq7-secret-value-9"},
+        policy=policy,
+    )
+    assert copy.deepcopy(task).policy is policy
+    data = pickle.dumps(task)
+    assert b"Zq7-secret-value-9" in data  # the task's own params, as given
+    back = pickle.loads(data)
+    assert back == task
+    assert b"Zq7-secret-value-9" not in pickle.dumps(policy)
+    assert back.policy is not None
+    assert back.policy.text("token=abcdef123456") == "token=***"  # the names still mask
