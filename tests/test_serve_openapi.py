@@ -43,8 +43,10 @@ MAX_EXAMPLES = 8
 #: positive-data check expects such a request to be taken.
 REFUSED_WHEN_VALID = {
     # A job takes only its own parameters (GET /api/jobs lists them), which one document for
-    # every job cannot spell out; anything else is a 400 naming the parameter.
-    "submit": [400],
+    # every job cannot spell out; anything else is a 400 naming the parameter. An
+    # Idempotency-Key this token used for another job is a 422 (as the IETF idempotency-key
+    # draft answers a key reused with another request).
+    "submit": [400, 422],
     # A cursor is one the service gave out; any other text is a 400. The vendor decides what
     # it can do with a task: a vendor without cancel or retry is a 400 naming the alternative.
     "tasks": [400],

@@ -147,7 +147,7 @@ def _schemas() -> dict[str, Any]:
             "type": "object",
             "properties": {
                 "force": {"type": "boolean"},
-                "reason": {"type": "string", "maxLength": 500},
+                "reason": {"type": ["string", "null"], "maxLength": 500},
             },
             "additionalProperties": False,
         },
