@@ -5,6 +5,7 @@ from __future__ import annotations
 import statistics
 import time
 from collections.abc import Callable
+from typing import Any
 
 
 def interleaved(
@@ -31,3 +32,17 @@ def show(title: str, figures: dict[str, float], *, unit: str = "us", scale: floa
     for name, value in figures.items():
         ratio = "" if name == base_name else f"   {value / base:.3f}x {base_name}"
         print(f"  {name:<34} {value * scale:10.1f} {unit}{ratio}")
+
+
+def peek(counter: Any) -> int:
+    """The next number an ``itertools.count`` gives, without taking it (it has no read; its
+    repr is "count(N)")."""
+    return int(repr(counter)[6:-1])
+
+
+def quantile(values: list[float], q: float) -> float:
+    """The ``q`` quantile of ``values`` (0.0 for none): the value at that rank."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]

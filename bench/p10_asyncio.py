@@ -30,6 +30,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import requests
+from common import peek, quantile
 
 import taskhub
 
@@ -104,7 +105,7 @@ async def _waits(
     original = refresher.adapter.refresh
 
     def marked(task_ids: Sequence[str]) -> Iterator[Any]:
-        marks.append(_peek(sent))
+        marks.append(peek(sent))
         read: Iterator[Any] = original(task_ids)
         return read
 
@@ -140,7 +141,7 @@ async def _waits(
         done.set()
         await beat
         gc.callbacks.remove(collected)
-        marks.append(_peek(sent))
+        marks.append(peek(sent))
         refresher.adapter.refresh = original  # type: ignore[method-assign]
     per_cycle = [b - a for a, b in itertools.pairwise(marks)]
     late = [d for _, d in stalls]
@@ -154,7 +155,7 @@ async def _waits(
         "median requests per cycle": statistics.median(per_cycle) if per_cycle else 0,
         "threads before / after": f"{threads} / {most_threads}",
         "worst stall ms": max(late, default=0.0) * 1000,
-        "p99 stall ms": _quantile(late, 0.99) * 1000,
+        "p99 stall ms": quantile(late, 0.99) * 1000,
         "worst stall outside gc ms": max(clear, default=0.0) * 1000,
         "full gc pauses": len(pauses),
     }
@@ -197,18 +198,6 @@ def _started(ready: Any, child: Any) -> tuple[dict[str, Any], list[str]]:
             if not child.is_alive():
                 raise RuntimeError("the simulator's process ended before it was ready") from None
     raise RuntimeError("the simulator's process was not ready after 600 s")
-
-
-def _peek(counter: Any) -> int:
-    # itertools.count has no read; its repr is "count(N)".
-    return int(repr(counter)[6:-1])
-
-
-def _quantile(values: list[float], q: float) -> float:
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:

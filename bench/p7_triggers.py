@@ -45,6 +45,8 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from common import peek, quantile
+
 #: Seconds between refresher cycles (fixed, so cycles are comparable).
 CYCLE = 1.0
 #: Simulated seconds per real second: Livepeer's tasks take 5 simulated seconds, Cognite's
@@ -141,7 +143,7 @@ async def _triggerer(
     original = refresher.adapter.refresh
 
     def marked(task_ids: Sequence[str]) -> Iterator[Any]:
-        marks.append((_peek(sent), time.process_time(), time.perf_counter()))
+        marks.append((peek(sent), time.process_time(), time.perf_counter()))
         read: Iterator[Any] = original(task_ids)
         return read
 
@@ -192,7 +194,7 @@ async def _triggerer(
     done.set()
     await beat
     gc.callbacks.remove(collected)
-    marks.append((_peek(sent), time.process_time(), time.perf_counter()))
+    marks.append((peek(sent), time.process_time(), time.perf_counter()))
     refresher.adapter.refresh = original
     per_cycle = [b[0] - a[0] for a, b in itertools.pairwise(marks)]
     cpu = [b[1] - a[1] for a, b in itertools.pairwise(marks)]
@@ -216,7 +218,7 @@ async def _triggerer(
         "max requests per cycle": max(per_cycle, default=0),
         "median requests per cycle": statistics.median(per_cycle) if per_cycle else 0,
         "worst stall ms": max(late, default=0.0) * 1000,
-        "p99 stall ms": _quantile(late, 0.99) * 1000,
+        "p99 stall ms": quantile(late, 0.99) * 1000,
         "worst stall outside gc ms": max(clear, default=0.0) * 1000,
         "full gc pauses": len(pauses),
         "worst full gc pause ms": max((b - a for a, b in pauses), default=0.0) * 1000,
@@ -246,18 +248,6 @@ async def _first_event(trigger: Any) -> dict[str, Any]:
         payload: dict[str, Any] = event.payload
         return payload
     raise RuntimeError("the trigger ended without an event")
-
-
-def _peek(counter: Any) -> int:
-    # itertools.count has no read; its repr is "count(N)".
-    return int(repr(counter)[6:-1])
-
-
-def _quantile(values: list[float], q: float) -> float:
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
