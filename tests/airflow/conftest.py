@@ -149,3 +149,22 @@ def use_connection(monkeypatch: pytest.MonkeyPatch) -> Any:
         monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(value))
 
     return use
+
+
+@pytest.fixture(scope="module")
+def airflow_db() -> None:
+    """Airflow's metadata database, made (or brought up to date) once per module that runs
+    DAGs (``pytestmark = pytest.mark.usefixtures("airflow_db")``)."""
+    from airflow.utils import db
+
+    db.initdb()
+
+
+@pytest.fixture
+def livepeer(use_connection: Any) -> Iterator[Any]:
+    """A Livepeer simulator at 20x speed, the default connection pointing at it."""
+    from taskhub.testing import simulate
+
+    with simulate("livepeer", speed=20) as sim:
+        use_connection(connection(sim))
+        yield sim

@@ -17,11 +17,7 @@ from .dagrun import run_dag
 ALIAS = "media-outputs"
 
 
-@pytest.fixture(scope="module", autouse=True)
-def airflow_db() -> None:
-    from airflow.utils import db
-
-    db.initdb()
+pytestmark = pytest.mark.usefixtures("airflow_db")
 
 
 def recorded(alias: str) -> list[tuple[str, dict[str, Any]]]:

@@ -4,7 +4,6 @@ loopback, the connection given as an ``AIRFLOW_CONN_…`` variable in JSON form.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,18 +22,7 @@ Livepeer = Simulation[LivepeerSimulator, LivepeerHub]
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
-@pytest.fixture(scope="module", autouse=True)
-def airflow_db() -> None:
-    from airflow.utils import db
-
-    db.initdb()
-
-
-@pytest.fixture
-def livepeer(use_connection: Any) -> Iterator[Livepeer]:
-    with simulate("livepeer", speed=20) as sim:
-        use_connection(connection(sim))
-        yield sim
+pytestmark = pytest.mark.usefixtures("airflow_db")
 
 
 def posts(sim: Simulation) -> int:

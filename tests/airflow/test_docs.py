@@ -80,11 +80,7 @@ SETUP: dict[str, tuple[str, dict[str, Any]]] = {
 }
 
 
-@pytest.fixture(scope="module", autouse=True)
-def airflow_db() -> None:
-    from airflow.utils import db
-
-    db.initdb()
+pytestmark = pytest.mark.usefixtures("airflow_db")
 
 
 def test_the_page_has_its_dags() -> None:

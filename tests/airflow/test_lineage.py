@@ -17,12 +17,7 @@ from .conftest import connection
 from .dagrun import run_dag
 from .lineage_sink import LineageSink
 
-
-@pytest.fixture(scope="module", autouse=True)
-def airflow_db() -> None:
-    from airflow.utils import db
-
-    db.initdb()
+pytestmark = pytest.mark.usefixtures("airflow_db")
 
 
 def by_type(events: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:

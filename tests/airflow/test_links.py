@@ -22,11 +22,7 @@ from .dagrun import Run, run_dag
 NAMES = sorted(link.name for link in LINKS)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def airflow_db() -> None:
-    from airflow.utils import db
-
-    db.initdb()
+pytestmark = pytest.mark.usefixtures("airflow_db")
 
 
 def served_links(run: Run, task_id: str) -> dict[str, str | None]:

@@ -9,36 +9,19 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from taskhub.testing import simulate
-
-from .conftest import connection
 from .dagrun import run_dag
 from .test_dags import Livepeer, submit_dag
+
+pytestmark = pytest.mark.usefixtures("airflow_db")
 
 SIGNED = (
     "https://bucket.s3.amazonaws.com/in/film.mp4?X-Amz-Algorithm=AWS4-HMAC-SHA256"
     "&X-Amz-Credential=AKIAEXAMPLE%2F20261206&X-Amz-Signature=5ec4e7deadbeef0123456789"
 )
-
-
-@pytest.fixture(scope="module", autouse=True)
-def airflow_db() -> None:
-    from airflow.utils import db
-
-    db.initdb()
-
-
-@pytest.fixture
-def livepeer(use_connection: Any) -> Iterator[Livepeer]:
-    with simulate("livepeer", speed=20) as sim:
-        use_connection(connection(sim))
-        yield sim
 
 
 def kept_by_airflow() -> str:

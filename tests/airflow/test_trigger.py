@@ -8,7 +8,6 @@ import gc
 import json
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -44,13 +43,6 @@ def rebuilt(trigger: TaskHubTrigger) -> TaskHubTrigger:
     assert isinstance(values, dict)
     made: TaskHubTrigger = cls(**values)
     return made
-
-
-@pytest.fixture
-def livepeer(use_connection: Any) -> Iterator[Simulation]:
-    with simulate("livepeer", speed=20) as sim:
-        use_connection(connection(sim))
-        yield sim
 
 
 def submit(sim: Simulation, url: str = "https://media.example.com/in.mp4") -> str:
