@@ -85,7 +85,7 @@ def url_field(**kwargs: Any) -> Any:
     return attrs.field(repr=_url_repr, validator=validators, **kwargs)
 
 
-def _finite_positive(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
+def finite_positive(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
     # ``not value > 0`` on its own would let inf through, and ``value <= 0`` lets nan through.
     if not (math.isfinite(value) and value > 0):
         raise InvalidOption(attribute.name, "must be a finite number greater than 0")
@@ -101,17 +101,17 @@ class Options:
     """Options every adapter takes. Vendors subclass this (kw_only) and add their own."""
 
     #: Seconds to wait for the server's answer.
-    timeout: float = attrs.field(default=30.0, validator=_finite_positive)
+    timeout: float = attrs.field(default=30.0, validator=finite_positive)
     #: Seconds to wait for a connection.
-    connect_timeout: float = attrs.field(default=5.0, validator=_finite_positive)
+    connect_timeout: float = attrs.field(default=5.0, validator=finite_positive)
     #: How many times a failed request may be retried (where retrying is safe).
     max_retries: int = attrs.field(default=4, validator=_not_negative)
     #: The longest time, in seconds, retries of one request may take: no retry, its wait
     #: included, ends later than this after the call started.
-    max_retry_time: float = attrs.field(default=60.0, validator=_finite_positive)
+    max_retry_time: float = attrs.field(default=60.0, validator=finite_positive)
     #: Seconds one call may take in all: connect, every read and every retry. Enforced on
     #: the socket, so a server that drips its answer a byte at a time cannot hold a call.
-    deadline: float = attrs.field(default=120.0, validator=_finite_positive)
+    deadline: float = attrs.field(default=120.0, validator=finite_positive)
     #: The largest API answer, in decoded bytes, taskhub reads (default 16 MiB, far above any
     #: real answer); a larger one, or a gzip body that inflates past it, is ResponseTooLarge.
     max_response_bytes: int = attrs.field(
@@ -120,7 +120,7 @@ class Options:
     #: Requests per second to this backend from the whole process (None: no limit); a 429
     #: pauses every caller of the backend for its Retry-After either way.
     max_requests_per_second: float | None = attrs.field(
-        default=None, validator=attrs.validators.optional(_finite_positive)
+        default=None, validator=attrs.validators.optional(finite_positive)
     )
     #: How many reads run at once for a vendor that has no batch read (Vionlabs).
     max_concurrency: int = attrs.field(default=8, validator=attrs.validators.gt(0))
@@ -130,15 +130,15 @@ class Options:
     verify: bool = True
     #: First wait, in seconds, between polls by ``wait``/``watch`` (default: the vendor's).
     poll_interval: float | None = attrs.field(
-        default=None, validator=attrs.validators.optional(_finite_positive)
+        default=None, validator=attrs.validators.optional(finite_positive)
     )
     #: Longest wait between polls (default: the vendor's).
     poll_max: float | None = attrs.field(
-        default=None, validator=attrs.validators.optional(_finite_positive)
+        default=None, validator=attrs.validators.optional(finite_positive)
     )
     #: Seconds without any change after which ``wait`` reports a task as stale.
     stale_after: float | None = attrs.field(
-        default=None, validator=attrs.validators.optional(_finite_positive)
+        default=None, validator=attrs.validators.optional(finite_positive)
     )
 
     def secrets(self) -> list[str]:

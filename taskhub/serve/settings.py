@@ -30,15 +30,11 @@ from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError
 
 from taskhub.config import interpolate
 from taskhub.errors import ConfigError
-from taskhub.model import InvalidOption, converter, describe_error
+from taskhub.model import converter, describe_error
+from taskhub.options import finite_positive
 
 from .access import Token, check_token
 from .routes import Role
-
-
-def _positive(_instance: object, attribute: attrs.Attribute[Any], value: float | None) -> None:
-    if value is not None and not value > 0:
-        raise InvalidOption(attribute.name, "must be a number greater than 0")
 
 
 @attrs.frozen
@@ -53,7 +49,9 @@ class TokenSetting:
 class ServeSettings:
     """The ``[serve]`` table."""
 
-    discover_every: float | None = attrs.field(default=None, validator=_positive)
+    discover_every: float | None = attrs.field(
+        default=None, validator=attrs.validators.optional(finite_positive)
+    )
     allow_hosts: list[str] = attrs.field(factory=list)
     tokens: dict[str, TokenSetting] = attrs.field(factory=dict)
 
