@@ -17,7 +17,7 @@ import backoff
 
 def _above_zero(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
     # Only "not zero or less" (inf is a ceiling that never binds), unlike options.py's
-    # _finite_positive for configured seconds, which also refuses nan and inf.
+    # finite_positive for configured seconds, which also refuses nan and inf.
     if value <= 0:
         raise ValueError(f"{attribute.name} must be greater than 0")
 
